@@ -1,0 +1,33 @@
+//! wasl's vocabulary: ids and value types that parse at the edge, so that everything past the
+//! HTTP layer can trust them, and the models the store returns.
+#![forbid(unsafe_code)]
+
+mod account;
+mod ids;
+mod lang;
+mod models;
+mod plan;
+
+pub use account::{Email, Password, PersonName, Role};
+pub use ids::{ApiKeyId, OrgId, UserId};
+pub use lang::Lang;
+pub use models::{ApiKey, NewUser, Organization, User};
+pub use plan::Plan;
+
+/// Why a value given by a user could not be accepted. The text is for the `details` of an
+/// error response; the localized message comes from the HTTP layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ParseError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The one error type of the HTTP layer. Every failure becomes the envelope
+//! `{success: false, message, data: null, error: {code, details}}` with the right status; a
+//! server fault is logged with its cause and answered without it.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use wasl_domain::ParseError;
+use wasl_store::StoreError;
+
+use super::i18n::{current_lang, Msg};
+
+/// Machine-readable error codes; clients switch on these, never on the message.
+pub mod code {
+    pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
+    pub const INVALID_JSON: &str = "INVALID_JSON";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    pub const UNAUTHORIZED: &str = "UNAUTHORIZED";
+    pub const INVALID_TOKEN: &str = "INVALID_TOKEN";
+    pub const INVALID_CREDENTIALS: &str = "INVALID_CREDENTIALS";
+    pub const ACCOUNT_DISABLED: &str = "ACCOUNT_DISABLED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const ADMIN_DISABLED: &str = "ADMIN_DISABLED";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const ROUTE_NOT_FOUND: &str = "ROUTE_NOT_FOUND";
+    pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
+    pub const EMAIL_TAKEN: &str = "EMAIL_TAKEN";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const LAST_OWNER: &str = "LAST_OWNER";
+    pub const CANNOT_DELETE_SELF: &str = "CANNOT_DELETE_SELF";
+    pub const NOT_READY: &str = "NOT_READY";
+    pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub msg: Msg,
+    pub details: Option<Value>,
+    pub retry_after_secs: Option<u64>,
+    /// The cause of a server fault, for the log only.
+    pub cause: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, msg: Msg) -> Self {
+        ApiError {
+            status,
+            code,
+            msg,
+            details: None,
+            retry_after_secs: None,
+            cause: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn validation(errors: &[ParseError]) -> Self {
+        let fields: Vec<Value> = errors
+            .iter()
+            .map(|e| json!({"field": e.field, "reason": e.reason}))
+            .collect();
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code::VALIDATION_ERROR,
+            Msg::ValidationFailed,
+        )
+        .with_details(json!({ "fields": fields }))
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, code::NOT_FOUND, Msg::NotFound)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, code::FORBIDDEN, Msg::Forbidden)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            code::UNAUTHORIZED,
+            Msg::Unauthorized,
+        )
+    }
+
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            code::INVALID_TOKEN,
+            Msg::InvalidToken,
+        )
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            code::RATE_LIMITED,
+            Msg::TooManyAttempts,
+        )
+        .with_details(json!({ "retryAfterSeconds": retry_after_secs }));
+        e.retry_after_secs = Some(retry_after_secs);
+        e
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL_ERROR,
+            Msg::Internal,
+        );
+        e.cause = Some(cause.to_string());
+        e
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict("email") => {
+                ApiError::new(StatusCode::CONFLICT, code::EMAIL_TAKEN, Msg::EmailTaken)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<ParseError> for ApiError {
+    fn from(e: ParseError) -> Self {
+        ApiError::validation(&[e])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, cause = ?self.cause, "request failed");
+        }
+        let body = ErrorEnvelope {
+            success: false,
+            message: self.msg.text(current_lang()),
+            data: None,
+            error: ErrorBody {
+                code: self.code,
+                details: self.details,
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+/// The shape of every failed response.
+#[derive(serde::Serialize)]
+struct ErrorEnvelope {
+    success: bool,
+    message: &'static str,
+    data: Option<()>,
+    error: ErrorBody,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorBody {
+    code: &'static str,
+    details: Option<Value>,
+}
+
+/// Checks several parsed fields at once and reports every invalid one, not just the first.
+pub trait Validate {
+    type Output;
+    fn validate(self) -> Result<Self::Output, ApiError>;
+}
+
+macro_rules! impl_validate {
+    ($($t:ident),+) => {
+        impl<$($t),+> Validate for ($(Result<$t, ParseError>,)+) {
+            type Output = ($($t,)+);
+            #[allow(non_snake_case)]
+            fn validate(self) -> Result<Self::Output, ApiError> {
+                let ($($t,)+) = self;
+                let errors: Vec<ParseError> = [$($t.as_ref().err().cloned()),+].into_iter().flatten().collect();
+                if !errors.is_empty() {
+                    return Err(ApiError::validation(&errors));
+                }
+                Ok(($($t.map_err(|_| ApiError::internal("validated"))?,)+))
+            }
+        }
+    };
+}
+impl_validate!(A);
+impl_validate!(A, B);
+impl_validate!(A, B, C);
+impl_validate!(A, B, C, D);
+impl_validate!(A, B, C, D, E);
+impl_validate!(A, B, C, D, E, F);

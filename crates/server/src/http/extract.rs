@@ -1,0 +1,256 @@
+//! Extractors that turn a request into trusted values, or into the error envelope: JSON bodies,
+//! query strings, paging, the caller's identity and address.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+use wasl_domain::{ApiKeyId, OrgId, ParseError, Role, UserId};
+use wasl_store::PageRequest;
+
+use super::error::{code, ApiError};
+use super::i18n::Msg;
+use super::state::AppState;
+use crate::auth::{api_keys, jwt};
+
+/// A JSON body whose failures answer with the envelope: malformed JSON 400 `INVALID_JSON`,
+/// missing fields or wrong types 400 `VALIDATION_ERROR`, no JSON content type 415.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let details = json!({ "reason": rejection.body_text() });
+    match rejection {
+        JsonRejection::JsonDataError(_) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::VALIDATION_ERROR,
+            Msg::ValidationFailed,
+        ),
+        JsonRejection::JsonSyntaxError(_) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_JSON,
+            Msg::InvalidJson,
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::UNSUPPORTED_MEDIA_TYPE,
+            Msg::UnsupportedMediaType,
+        ),
+        JsonRejection::BytesRejection(ref b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::PAYLOAD_TOO_LARGE,
+                Msg::PayloadTooLarge,
+            )
+        }
+        _ => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_JSON,
+            Msg::InvalidJson,
+        ),
+    }
+    .with_details(details)
+}
+
+/// A query string whose failures answer 400 `VALIDATION_ERROR`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        code::VALIDATION_ERROR,
+        Msg::ValidationFailed,
+    )
+    .with_details(json!({ "reason": rejection.body_text() }))
+}
+
+/// `?page=&limit=` of a listing: page ≥ 1 (default 1), limit 1–100 (default 50).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    page: Option<String>,
+    /// Items per page, 1 to 100 (default 50).
+    limit: Option<String>,
+}
+
+impl PageQuery {
+    pub fn parse(&self) -> Result<PageRequest, ApiError> {
+        let number =
+            |field: &'static str, value: &Option<String>, default: u32, max: u32| match value
+                .as_deref()
+                .map(str::trim)
+            {
+                None | Some("") => Ok(default),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| {
+                        ParseError::new(field, format!("must be a whole number from 1 to {max}"))
+                    }),
+            };
+        use super::error::Validate;
+        let (page, limit) = (
+            number("page", &self.page, 1, 1_000_000),
+            number("limit", &self.limit, 50, 100),
+        )
+            .validate()?;
+        Ok(PageRequest { page, limit })
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A person's sign-in token.
+    User,
+    /// A server's API key.
+    ApiKey(ApiKeyId),
+}
+
+/// The authenticated caller and their organization. Every query a handler makes is scoped by
+/// `org_id`, which is how one organization can never reach another's data.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub role: Role,
+    pub credential: Credential,
+}
+
+impl Auth {
+    pub fn require_manager(&self) -> Result<(), ApiError> {
+        if self.role.can_manage() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+/// API keys' "last used" time is written at most this often, so busy keys do not turn every
+/// request into a write.
+const KEY_USE_RESOLUTION_MS: i64 = 60_000;
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts)?;
+        let now = crate::clock::now_millis();
+        if api_keys::looks_like_key(token) {
+            let key = state
+                .store
+                .api_key_by_hash(&api_keys::hash(token))
+                .await?
+                .ok_or_else(ApiError::invalid_token)?;
+            if key
+                .last_used_at
+                .is_none_or(|t| now - t > KEY_USE_RESOLUTION_MS)
+            {
+                state.store.record_api_key_use(&key.id, now).await?;
+            }
+            return Ok(Auth {
+                org_id: key.organization_id,
+                user_id: key.created_by,
+                role: key.role,
+                credential: Credential::ApiKey(key.id),
+            });
+        }
+        let claims = jwt::verify(token, state.settings.jwt_secret.expose(), now / 1000)
+            .ok_or_else(ApiError::invalid_token)?;
+        // The role and the account's state come from the database, not the token, so a
+        // removed or demoted user loses access at once.
+        let user = state
+            .store
+            .user(
+                &OrgId::from_trusted(claims.org),
+                &UserId::from_trusted(claims.sub),
+            )
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or_else(ApiError::invalid_token)?;
+        Ok(Auth {
+            org_id: user.organization_id,
+            user_id: user.id,
+            role: user.role,
+            credential: Credential::User,
+        })
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(ApiError::unauthorized)?
+        .to_str()
+        .map_err(|_| ApiError::invalid_token())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(ApiError::invalid_token)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::invalid_token());
+    }
+    Ok(token.trim())
+}
+
+/// The caller's address: the socket peer, or the first `X-Forwarded-For` hop when wasl is
+/// configured to sit behind a trusted proxy.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if state.settings.trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok());
+            if let Some(ip) = forwarded {
+                return Ok(ClientIp(ip));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        Ok(ClientIp(peer))
+    }
+}

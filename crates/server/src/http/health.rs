@@ -1,0 +1,71 @@
+//! Liveness, readiness and Prometheus metrics (SPEC §1).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::error::{code, ApiError};
+use super::i18n::Msg;
+use super::response::{ApiOk, Envelope};
+use super::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthData {
+    status: &'static str,
+    version: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = Envelope<HealthData>)))]
+async fn health() -> ApiOk<HealthData> {
+    ApiOk::ok(
+        Msg::Healthy,
+        HealthData {
+            status: "ok",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    )
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/ready", tag = "health",
+    responses((status = 200, body = Envelope<HealthData>), (status = 503, description = "NOT_READY")))]
+async fn ready(State(state): State<AppState>) -> Result<ApiOk<HealthData>, ApiError> {
+    state.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "database not reachable");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::NOT_READY,
+            Msg::NotReady,
+        )
+    })?;
+    Ok(ApiOk::ok(
+        Msg::Ready,
+        HealthData {
+            status: "ready",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    ))
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, content_type = "text/plain")))]
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,89 @@
+//! Every human-readable text the API says, in Arabic (the default) and English. The language of
+//! a request is chosen once by a middleware and kept in a task-local, so handlers and error
+//! conversions never have to pass it around.
+
+use wasl_domain::Lang;
+
+tokio::task_local! {
+    static LANG: Lang;
+}
+
+/// The language of the request being served (the default outside a request).
+pub fn current_lang() -> Lang {
+    LANG.try_with(|lang| *lang).unwrap_or_default()
+}
+
+/// Runs `fut` with `lang` as the request's language.
+pub async fn with_lang<F: std::future::Future>(lang: Lang, fut: F) -> F::Output {
+    LANG.scope(lang, fut).await
+}
+
+macro_rules! messages {
+    ($($name:ident => $ar:literal, $en:literal;)*) => {
+        /// A text the API can say.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Msg { $($name),* }
+
+        impl Msg {
+            pub fn text(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Msg::$name, Lang::Ar) => $ar, (Msg::$name, Lang::En) => $en,)*
+                }
+            }
+
+            /// Every message, so a test can check that none is left untranslated.
+            pub const ALL: &'static [Msg] = &[$(Msg::$name),*];
+        }
+    };
+}
+
+messages! {
+    Ok => "تمت العملية بنجاح", "Done";
+    Registered => "تم إنشاء الحساب بنجاح", "Account created successfully";
+    LoggedIn => "تم تسجيل الدخول بنجاح", "Signed in successfully";
+    UserCreated => "تم إنشاء المستخدم بنجاح", "User created successfully";
+    UserUpdated => "تم تحديث المستخدم بنجاح", "User updated successfully";
+    UserDeleted => "تم حذف المستخدم بنجاح", "User deleted successfully";
+    ApiKeyCreated => "تم إنشاء مفتاح API. احفظه الآن فلن يظهر مرة أخرى", "API key created. Save it now: it will not be shown again";
+    ApiKeyDeleted => "تم حذف مفتاح API بنجاح", "API key deleted successfully";
+    PlanUpdated => "تم تحديث الخطة بنجاح", "Plan updated successfully";
+    Healthy => "الخدمة تعمل", "The service is running";
+    Ready => "الخدمة جاهزة", "The service is ready";
+    ValidationFailed => "البيانات المرسلة غير صالحة", "The data sent is not valid";
+    InvalidJson => "صيغة JSON غير صالحة", "The JSON body is malformed";
+    UnsupportedMediaType => "نوع المحتوى غير مدعوم", "Unsupported content type";
+    PayloadTooLarge => "حجم الطلب كبير جداً", "The request is too large";
+    Unauthorized => "يجب تسجيل الدخول أولاً", "Authentication is required";
+    InvalidToken => "رمز الدخول غير صالح أو منتهي الصلاحية", "The token is invalid or has expired";
+    InvalidCredentials => "البريد الإلكتروني أو كلمة المرور غير صحيحة", "The e-mail or password is incorrect";
+    AccountDisabled => "هذا الحساب معطّل", "This account is disabled";
+    Forbidden => "ليست لديك صلاحية لهذا الإجراء", "You are not allowed to do this";
+    AdminDisabled => "إدارة المنصة غير مفعّلة على هذا الخادم", "Platform administration is not enabled on this server";
+    NotFound => "العنصر المطلوب غير موجود", "The requested item does not exist";
+    RouteNotFound => "المسار غير موجود", "This route does not exist";
+    MethodNotAllowed => "هذه الطريقة غير مسموحة لهذا المسار", "This method is not allowed on this route";
+    EmailTaken => "البريد الإلكتروني مستخدم بالفعل", "This e-mail is already in use";
+    TooManyAttempts => "محاولات كثيرة جداً. يرجى المحاولة لاحقاً", "Too many attempts. Please try again later";
+    LastOwner => "لا يمكن إزالة آخر مالك للمؤسسة", "The organization's last owner cannot be removed";
+    CannotDeleteSelf => "لا يمكنك حذف حسابك بنفسك", "You cannot delete your own account";
+    NotReady => "قاعدة البيانات غير متاحة حالياً", "The database is not reachable";
+    Internal => "حدث خطأ في الخادم. يرجى المحاولة لاحقاً", "A server error occurred. Please try again later";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_has_both_languages() {
+        for msg in Msg::ALL {
+            let (ar, en) = (msg.text(Lang::Ar), msg.text(Lang::En));
+            assert!(!ar.is_empty() && !en.is_empty(), "{msg:?}");
+            assert!(
+                ar.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
+                "{msg:?} Arabic"
+            );
+            assert!(en.is_ascii(), "{msg:?} English");
+        }
+    }
+}

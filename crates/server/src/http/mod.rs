@@ -1,0 +1,137 @@
+//! The HTTP API: one router per area, merged here with the OpenAPI document they describe,
+//! plus the middleware every request passes (language, metrics and logs) and the envelope for
+//! unknown routes.
+
+mod admin;
+mod api_keys;
+mod auth;
+mod docs;
+pub mod error;
+pub mod extract;
+mod health;
+pub mod i18n;
+mod response;
+pub mod state;
+mod users;
+mod views;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use wasl_domain::Lang;
+
+use error::{code, ApiError};
+use i18n::Msg;
+use state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "wasl API", description = "وصل — a self-hosted, multi-tenant WhatsApp platform. \
+        Every response is the envelope {success, message, data}; errors add {error: {code, details}}. \
+        Messages are Arabic by default; send `Accept-Language: en` for English."),
+    modifiers(&Security),
+    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "admin"), (name = "health"))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |desc: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(desc.to_owned()))
+                    .build(),
+            )
+        };
+        components.add_security_scheme(
+            "bearer",
+            bearer("A sign-in token (JWT) or an API key (wasl_…)"),
+        );
+        components.add_security_scheme("admin", bearer("WASL_ADMIN_TOKEN"));
+    }
+}
+
+/// The API's routes and the OpenAPI document generated from the very same registrations, so
+/// a route cannot exist without being documented.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(api_keys::router())
+        .merge(admin::router())
+        .merge(health::router())
+        .split_for_parts()
+}
+
+/// The whole application: API, docs, fallbacks and middleware.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api();
+    let openapi = Arc::new(openapi.to_json().unwrap_or_else(|_| "{}".to_owned()));
+    let default_lang = state.settings.default_lang;
+    api.fallback(|| async {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::ROUTE_NOT_FOUND,
+            Msg::RouteNotFound,
+        )
+    })
+    .method_not_allowed_fallback(|| async {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            code::METHOD_NOT_ALLOWED,
+            Msg::MethodNotAllowed,
+        )
+    })
+    .layer(middleware::from_fn_with_state(state.clone(), observe))
+    .with_state(state)
+    .merge(docs::router(openapi))
+    .layer(middleware::from_fn_with_state(default_lang, language))
+}
+
+/// Chooses the language of the response from `Accept-Language`, else the server default.
+async fn language(State(default): State<Lang>, req: Request, next: Next) -> Response {
+    let lang = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or(default);
+    i18n::with_lang(lang, next.run(req)).await
+}
+
+/// Counts and times every request by route (never by raw path, which would let anyone grow
+/// the metrics without bound), and logs it.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics
+        .record_request(method.as_str(), &route, status, elapsed);
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,310 @@
+//! Owners and admins manage their organization's people (SPEC §2). Admins manage admins and
+//! agents; only owners touch owners. The organization always keeps an active owner.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use wasl_domain::{Email, NewUser, ParseError, Password, PersonName, Role, User, UserId};
+use wasl_store::UserUpdate;
+
+use super::error::{code, ApiError, Validate};
+use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
+use super::i18n::Msg;
+use super::response::{ApiOk, Envelope, Pagination};
+use super::state::AppState;
+use super::views::UserView;
+use crate::auth::password;
+use crate::clock::now_millis;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user, list_users))
+        .routes(routes!(get_user, update_user, delete_user))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateUserRequest {
+    name: String,
+    email: String,
+    password: String,
+    /// owner, admin or agent (default agent).
+    role: Option<String>,
+    /// What the agent handles, e.g. ["sales", "arabic"].
+    skills: Option<Vec<String>>,
+    /// The most open chats the agent takes at once.
+    max_chats: Option<u32>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateUserRequest {
+    name: Option<String>,
+    role: Option<String>,
+    skills: Option<Vec<String>>,
+    /// A number, or null to remove the limit.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    max_chats: Option<Option<u32>>,
+    is_active: Option<bool>,
+    password: Option<String>,
+}
+
+/// Tells "field absent" (leave it) from "field is null" (clear it).
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(d).map(Some)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserData {
+    user: UserView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<UserView>,
+    pagination: Pagination,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeletedData {
+    id: String,
+}
+
+fn parse_skills(skills: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseError> {
+    let Some(skills) = skills else {
+        return Ok(None);
+    };
+    if skills.len() > 20 {
+        return Err(ParseError::new("skills", "at most 20 skills"));
+    }
+    let mut clean: Vec<String> = Vec::with_capacity(skills.len());
+    for skill in skills {
+        let skill = skill.trim().to_lowercase();
+        if skill.is_empty() || skill.chars().count() > 50 {
+            return Err(ParseError::new(
+                "skills",
+                "each skill must be 1 to 50 characters",
+            ));
+        }
+        if !clean.contains(&skill) {
+            clean.push(skill);
+        }
+    }
+    Ok(Some(clean))
+}
+
+fn parse_max_chats(value: Option<u32>) -> Result<Option<u32>, ParseError> {
+    match value {
+        Some(n) if !(1..=1000).contains(&n) => {
+            Err(ParseError::new("maxChats", "must be from 1 to 1000"))
+        }
+        other => Ok(other),
+    }
+}
+
+/// An admin may not act on owners nor make anyone an owner.
+fn check_rank(auth: &Auth, target_role: Role) -> Result<(), ApiError> {
+    auth.require_manager()?;
+    if target_role == Role::Owner && auth.role != Role::Owner {
+        return Err(ApiError::forbidden());
+    }
+    Ok(())
+}
+
+/// Adds a person to the caller's organization.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses((status = 201, body = Envelope<UserData>), (status = 403), (status = 409, description = "EMAIL_TAKEN")))]
+async fn create_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CreateUserRequest>,
+) -> Result<ApiOk<UserData>, ApiError> {
+    auth.require_manager()?;
+    let (name, email, pass, role, skills, max_chats) = (
+        PersonName::parse("name", &body.name),
+        Email::parse(&body.email),
+        Password::parse(&body.password),
+        body.role.as_deref().map_or(Ok(Role::Agent), Role::parse),
+        parse_skills(body.skills),
+        parse_max_chats(body.max_chats),
+    )
+        .validate()?;
+    check_rank(&auth, role)?;
+    let user = NewUser {
+        id: UserId::from_trusted(uuid::Uuid::now_v7().to_string()),
+        organization_id: auth.org_id.clone(),
+        name,
+        email,
+        password_hash: password::hash(pass.expose().to_owned())
+            .await
+            .map_err(ApiError::internal)?,
+        role,
+        skills: skills.unwrap_or_default(),
+        max_chats,
+        created_at: now_millis(),
+    };
+    state.store.create_user(&user).await?;
+    let created = found(state.store.user(&auth.org_id, &user.id).await?)?;
+    Ok(ApiOk::created(
+        Msg::UserCreated,
+        UserData {
+            user: UserView::from(&created),
+        },
+    ))
+}
+
+/// The organization's people, oldest first.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    params(PageQuery), responses((status = 200, body = Envelope<UserList>), (status = 403)))]
+async fn list_users(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<ApiOk<UserList>, ApiError> {
+    auth.require_manager()?;
+    let page = query.parse()?;
+    let users = state.store.list_users(&auth.org_id, page).await?;
+    Ok(ApiOk::ok(
+        Msg::Ok,
+        UserList {
+            users: users.items.iter().map(UserView::from).collect(),
+            pagination: Pagination::new(page, users.total),
+        },
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Envelope<UserData>), (status = 403), (status = 404)))]
+async fn get_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<ApiOk<UserData>, ApiError> {
+    auth.require_manager()?;
+    let user = found(
+        state
+            .store
+            .user(&auth.org_id, &UserId::from_trusted(id))
+            .await?,
+    )?;
+    Ok(ApiOk::ok(
+        Msg::Ok,
+        UserData {
+            user: UserView::from(&user),
+        },
+    ))
+}
+
+/// Changes a person's name, role, skills, chat limit, state or password.
+#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = UpdateUserRequest,
+    responses((status = 200, body = Envelope<UserData>), (status = 403), (status = 404), (status = 409, description = "LAST_OWNER")))]
+async fn update_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateUserRequest>,
+) -> Result<ApiOk<UserData>, ApiError> {
+    auth.require_manager()?;
+    let id = UserId::from_trusted(id);
+    let target = found(state.store.user(&auth.org_id, &id).await?)?;
+    let (name, role, skills, max_chats, pass) = (
+        body.name
+            .as_deref()
+            .map(|n| PersonName::parse("name", n))
+            .transpose(),
+        body.role.as_deref().map(Role::parse).transpose(),
+        parse_skills(body.skills),
+        body.max_chats.map(parse_max_chats).transpose(),
+        body.password.as_deref().map(Password::parse).transpose(),
+    )
+        .validate()?;
+    check_rank(&auth, target.role)?;
+    if let Some(role) = role {
+        check_rank(&auth, role)?;
+    }
+    let loses_owner = target.role == Role::Owner
+        && (role.is_some_and(|r| r != Role::Owner) || body.is_active == Some(false));
+    if loses_owner {
+        ensure_another_owner(&state, &auth, &target).await?;
+    }
+    let password_hash = match pass {
+        Some(p) => Some(
+            password::hash(p.expose().to_owned())
+                .await
+                .map_err(ApiError::internal)?,
+        ),
+        None => None,
+    };
+    let update = UserUpdate {
+        name,
+        role,
+        skills,
+        max_chats,
+        is_active: body.is_active,
+        password_hash,
+    };
+    let user = found(state.store.update_user(&auth.org_id, &id, &update).await?)?;
+    Ok(ApiOk::ok(
+        Msg::UserUpdated,
+        UserData {
+            user: UserView::from(&user),
+        },
+    ))
+}
+
+/// Removes a person from the organization.
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Envelope<DeletedData>), (status = 403), (status = 404), (status = 409)))]
+async fn delete_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<ApiOk<DeletedData>, ApiError> {
+    auth.require_manager()?;
+    let id = UserId::from_trusted(id);
+    let target = found(state.store.user(&auth.org_id, &id).await?)?;
+    check_rank(&auth, target.role)?;
+    if target.id == auth.user_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            code::CANNOT_DELETE_SELF,
+            Msg::CannotDeleteSelf,
+        ));
+    }
+    if target.role == Role::Owner {
+        ensure_another_owner(&state, &auth, &target).await?;
+    }
+    if !state.store.delete_user(&auth.org_id, &id).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(ApiOk::ok(
+        Msg::UserDeleted,
+        DeletedData { id: id.to_string() },
+    ))
+}
+
+async fn ensure_another_owner(
+    state: &AppState,
+    auth: &Auth,
+    target: &User,
+) -> Result<(), ApiError> {
+    let owners = state.store.count_owners(&auth.org_id).await?;
+    if owners <= 1 && target.is_active {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            code::LAST_OWNER,
+            Msg::LastOwner,
+        ));
+    }
+    Ok(())
+}
+
+fn found<T>(value: Option<T>) -> Result<T, ApiError> {
+    value.ok_or_else(ApiError::not_found)
+}

@@ -1,0 +1,79 @@
+//! The wasl server: settings, storage, the HTTP API and its background work, started the same
+//! way by `main` and by the tests ([`launch_with_tcp_listener`]).
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod clock;
+pub mod http;
+pub mod metrics;
+mod secrets;
+pub mod settings;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use wasl_store::{Store, StoreError};
+
+use crate::auth::limiter::{Limits, LoginLimiter};
+use crate::http::state::AppState;
+use crate::settings::Settings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Opens the store, serves the API on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight and closes the database cleanly.
+pub async fn launch_with_tcp_listener(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), LaunchError> {
+    let store = Store::open(settings.database_url.expose()).await?;
+    let state = AppState {
+        store: store.clone(),
+        settings: Arc::new(settings),
+        login_limiter: Arc::new(LoginLimiter::new(Limits::default())),
+        metrics: Arc::default(),
+    };
+    let app = http::app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    store.close().await;
+    tracing::info!("wasl stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing requests in flight");
+}

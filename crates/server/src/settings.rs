@@ -1,0 +1,297 @@
+//! Typed settings from environment variables (SPEC §1). Every value is checked at start-up;
+//! a bad one stops wasl with a message that names the variable. Secrets are redacted from
+//! `Debug`, so printing the settings never leaks them.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use wasl_domain::Lang;
+
+use crate::secrets;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("{name}: cannot read or create the secret file {path}: {source}")]
+    SecretFile {
+        name: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        name,
+        reason: reason.into(),
+    }
+}
+
+/// A secret value that never shows in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub port: u16,
+    pub bind: IpAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Secret<String>,
+    /// 32 bytes for AES-256-GCM: encrypts WhatsApp credentials at rest.
+    pub master_key: Secret<[u8; 32]>,
+    /// Signs the tokens people sign in with.
+    pub jwt_secret: Secret<Vec<u8>>,
+    pub jwt_ttl_secs: u64,
+    pub admin_token: Option<Secret<String>>,
+    pub default_lang: Lang,
+    pub log_format: LogFormat,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub sandbox_enabled: bool,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads the settings from the given variables; missing secrets are generated into the
+    /// data dir (0600) on first run and reused afterwards.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let port = match get("WASL_PORT") {
+            Some(v) => v.parse::<u16>().map_err(|_| {
+                invalid("WASL_PORT", format!("{v:?} is not a port number (0-65535)"))
+            })?,
+            None => 3000,
+        };
+        let bind = match get("WASL_BIND") {
+            Some(v) => v
+                .parse::<IpAddr>()
+                .map_err(|_| invalid("WASL_BIND", format!("{v:?} is not an IP address")))?,
+            None => IpAddr::from([0, 0, 0, 0]),
+        };
+        let data_dir = PathBuf::from(get("WASL_DATA_DIR").unwrap_or("./data"));
+        std::fs::create_dir_all(&data_dir).map_err(|e| {
+            invalid(
+                "WASL_DATA_DIR",
+                format!("cannot create {}: {e}", data_dir.display()),
+            )
+        })?;
+        let database_url = match get("DATABASE_URL") {
+            Some(v) => {
+                wasl_store::Dialect::from_url(v)
+                    .map_err(|e| invalid("DATABASE_URL", e.to_string()))?;
+                v.to_owned()
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("wasl.db").display()),
+        };
+        let master_key = match get("WASL_MASTER_KEY") {
+            Some(v) => parse_master_key(v)?,
+            None => {
+                let bytes = secrets::load_or_generate(&data_dir.join("master.key"), 32).map_err(
+                    |source| SettingsError::SecretFile {
+                        name: "WASL_MASTER_KEY",
+                        path: data_dir.join("master.key"),
+                        source,
+                    },
+                )?;
+                <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+                    invalid(
+                        "WASL_MASTER_KEY",
+                        "the generated key file does not hold 32 bytes",
+                    )
+                })?
+            }
+        };
+        let jwt_secret =
+            match get("WASL_JWT_SECRET") {
+                Some(v) if v.len() < 32 => {
+                    return Err(invalid("WASL_JWT_SECRET", "must be at least 32 characters"))
+                }
+                Some(v) => v.as_bytes().to_vec(),
+                None => secrets::load_or_generate(&data_dir.join("jwt.secret"), 64).map_err(
+                    |source| SettingsError::SecretFile {
+                        name: "WASL_JWT_SECRET",
+                        path: data_dir.join("jwt.secret"),
+                        source,
+                    },
+                )?,
+            };
+        let jwt_ttl_secs = match get("WASL_JWT_TTL_SECS") {
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (60..=30 * 24 * 3600).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "WASL_JWT_TTL_SECS",
+                        "must be seconds between 60 and 2592000",
+                    )
+                })?,
+            None => 24 * 3600,
+        };
+        let admin_token = match get("WASL_ADMIN_TOKEN") {
+            Some(v) if v.len() < 16 => {
+                return Err(invalid(
+                    "WASL_ADMIN_TOKEN",
+                    "must be at least 16 characters",
+                ))
+            }
+            Some(v) => Some(Secret::new(v.to_owned())),
+            None => None,
+        };
+        let default_lang = match get("WASL_DEFAULT_LANG") {
+            Some(v) => {
+                Lang::parse(v).ok_or_else(|| invalid("WASL_DEFAULT_LANG", "must be ar or en"))?
+            }
+            None => Lang::Ar,
+        };
+        let log_format = match get("WASL_LOG_FORMAT") {
+            Some("json") | None => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(_) => return Err(invalid("WASL_LOG_FORMAT", "must be json or pretty")),
+        };
+        Ok(Settings {
+            port,
+            bind,
+            data_dir,
+            database_url: Secret::new(database_url),
+            master_key: Secret::new(master_key),
+            jwt_secret: Secret::new(jwt_secret),
+            jwt_ttl_secs,
+            admin_token,
+            default_lang,
+            log_format,
+            trust_forwarded_for: parse_bool(
+                get("WASL_TRUST_FORWARDED_FOR"),
+                "WASL_TRUST_FORWARDED_FOR",
+                false,
+            )?,
+            sandbox_enabled: parse_bool(get("WASL_SANDBOX"), "WASL_SANDBOX", true)?,
+        })
+    }
+}
+
+fn parse_bool(
+    value: Option<&str>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, SettingsError> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
+
+fn parse_master_key(value: &str) -> Result<[u8; 32], SettingsError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|_| invalid("WASL_MASTER_KEY", "is not valid base64"))?;
+    <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        invalid(
+            "WASL_MASTER_KEY",
+            format!("must decode to 32 bytes, not {}", bytes.len()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(dir: &std::path::Path, pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        map.insert("WASL_DATA_DIR".into(), dir.display().to_string());
+        map
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("wasl-settings-{name}-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn defaults_generate_secrets_once_and_reuse_them() {
+        let dir = temp_dir("defaults");
+        let first = Settings::from_vars(&vars(&dir, &[])).expect("defaults are valid");
+        assert_eq!(first.port, 3000);
+        assert_eq!(first.default_lang, Lang::Ar);
+        assert!(first.database_url.expose().starts_with("sqlite://"));
+        let second = Settings::from_vars(&vars(&dir, &[])).expect("second start");
+        assert_eq!(
+            first.master_key, second.master_key,
+            "the master key is reused"
+        );
+        assert_eq!(
+            first.jwt_secret, second.jwt_secret,
+            "the JWT secret is reused"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("master.key"))
+                .expect("key file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(!format!("{first:?}").contains(&format!("{:?}", first.master_key.expose())));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let dir = temp_dir("bad");
+        for (name, value) in [
+            ("WASL_PORT", "eighty"),
+            ("WASL_BIND", "localhost:3000"),
+            ("DATABASE_URL", "mysql://x"),
+            ("WASL_MASTER_KEY", "c2hvcnQ="),
+            ("WASL_DEFAULT_LANG", "fr"),
+            ("WASL_JWT_SECRET", "short"),
+            ("WASL_SANDBOX", "maybe"),
+        ] {
+            let err = Settings::from_vars(&vars(&dir, &[(name, value)])).expect_err(name);
+            assert!(
+                err.to_string().starts_with(name),
+                "{err} should name {name}"
+            );
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,84 @@
+use wasl_domain::{ApiKey, ApiKeyId, OrgId};
+
+use crate::rows::{self, API_KEY_COLUMNS};
+use crate::{Page, PageRequest, Store, StoreError};
+
+impl Store {
+    /// Stores a new key by its hash; the key itself is never stored.
+    pub async fn create_api_key(&self, key: &ApiKey, key_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, organization_id, created_by, name, prefix, key_hash, role, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(key.id.as_str())
+        .bind(key.organization_id.as_str())
+        .bind(key.created_by.as_str())
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(key_hash)
+        .bind(key.role.as_str())
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::unique(e, "api key"))?;
+        Ok(())
+    }
+
+    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
+        sqlx::query(&sql)
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::api_key)
+            .transpose()
+    }
+
+    pub async fn list_api_keys(
+        &self,
+        org: &OrgId,
+        page: PageRequest,
+    ) -> Result<Page<ApiKey>, StoreError> {
+        let total: i64 = sqlx::Row::try_get(
+            &sqlx::query("SELECT COUNT(*) FROM api_keys WHERE organization_id = $1")
+                .bind(org.as_str())
+                .fetch_one(&self.pool)
+                .await?,
+            0,
+        )?;
+        let sql = format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE organization_id = $1
+             ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
+        );
+        let items = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(i64::from(page.limit))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::api_key)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    /// Revokes a key of this organization; `false` when there was none.
+    pub async fn delete_api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM api_keys WHERE id = $1 AND organization_id = $2")
+            .bind(id.as_str())
+            .bind(org.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn record_api_key_use(&self, id: &ApiKeyId, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+use sqlx::Row;
+use wasl_domain::{NewUser, OrgId, Organization, Plan};
+
+use crate::{rows, Page, PageRequest, Store, StoreError};
+
+impl Store {
+    /// Creates an organization and its first user (the owner) together: either both exist
+    /// afterwards or neither does. `Conflict("email")` when the e-mail is taken.
+    pub async fn create_organization(
+        &self,
+        organization: &Organization,
+        owner: &NewUser,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(organization.id.as_str())
+        .bind(organization.name.as_str())
+        .bind(organization.plan.as_str())
+        .bind(organization.created_at)
+        .execute(&mut *tx)
+        .await?;
+        crate::users::insert_user(&mut *tx, owner).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
+        sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::organization)
+            .transpose()
+    }
+
+    /// Changes an organization's plan; `None` when there is no such organization.
+    pub async fn set_plan(
+        &self,
+        id: &OrgId,
+        plan: Plan,
+    ) -> Result<Option<Organization>, StoreError> {
+        sqlx::query("UPDATE organizations SET plan = $1 WHERE id = $2")
+            .bind(plan.as_str())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        self.organization(id).await
+    }
+
+    /// Every organization, oldest first (platform administration).
+    pub async fn list_organizations(
+        &self,
+        page: PageRequest,
+    ) -> Result<Page<Organization>, StoreError> {
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM organizations")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let items = sqlx::query(
+            "SELECT id, name, plan, created_at FROM organizations
+             ORDER BY created_at, id LIMIT $1 OFFSET $2",
+        )
+        .bind(i64::from(page.limit))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(rows::organization)
+        .collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+}

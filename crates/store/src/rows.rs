@@ -1,0 +1,69 @@
+//! Turning rows into domain models. Stored enums are checked on the way out: a value the
+//! code does not know is reported as corrupt data, never guessed.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use wasl_domain::{
+    ApiKey, ApiKeyId, Email, OrgId, Organization, PersonName, Plan, Role, User, UserId,
+};
+
+use crate::StoreError;
+
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+pub(crate) fn organization(row: &AnyRow) -> Result<Organization, StoreError> {
+    let plan: String = row.try_get("plan")?;
+    Ok(Organization {
+        id: OrgId::from_trusted(row.try_get::<String, _>("id")?),
+        name: PersonName::from_trusted(row.try_get::<String, _>("name")?),
+        plan: Plan::parse(&plan).map_err(|_| corrupt("plan", &plan))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub(crate) const USER_COLUMNS: &str =
+    "id, organization_id, name, email, role, skills, max_chats, is_active, created_at, last_login_at";
+
+pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
+    let role: String = row.try_get("role")?;
+    let skills: String = row.try_get("skills")?;
+    let max_chats: Option<i64> = row.try_get("max_chats")?;
+    Ok(User {
+        id: UserId::from_trusted(row.try_get::<String, _>("id")?),
+        organization_id: OrgId::from_trusted(row.try_get::<String, _>("organization_id")?),
+        name: PersonName::from_trusted(row.try_get::<String, _>("name")?),
+        email: Email::from_trusted(row.try_get::<String, _>("email")?),
+        role: Role::parse(&role).map_err(|_| corrupt("role", &role))?,
+        skills: serde_json::from_str(&skills).map_err(|_| corrupt("skills", &skills))?,
+        max_chats: max_chats.and_then(|n| u32::try_from(n).ok()),
+        is_active: row.try_get::<i64, _>("is_active")? != 0,
+        created_at: row.try_get("created_at")?,
+        last_login_at: row.try_get("last_login_at")?,
+    })
+}
+
+pub(crate) const API_KEY_COLUMNS: &str =
+    "id, organization_id, created_by, name, prefix, role, created_at, last_used_at";
+
+pub(crate) fn api_key(row: &AnyRow) -> Result<ApiKey, StoreError> {
+    let role: String = row.try_get("role")?;
+    Ok(ApiKey {
+        id: ApiKeyId::from_trusted(row.try_get::<String, _>("id")?),
+        organization_id: OrgId::from_trusted(row.try_get::<String, _>("organization_id")?),
+        created_by: UserId::from_trusted(row.try_get::<String, _>("created_by")?),
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        role: Role::parse(&role).map_err(|_| corrupt("role", &role))?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}

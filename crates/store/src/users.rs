@@ -1,0 +1,173 @@
+use sqlx::{Any, Executor, Row};
+use wasl_domain::{Email, NewUser, OrgId, PersonName, Role, User, UserId};
+
+use crate::rows::{self, USER_COLUMNS};
+use crate::{Page, PageRequest, Store, StoreError};
+
+/// The changes an owner or admin makes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    pub name: Option<PersonName>,
+    pub role: Option<Role>,
+    pub skills: Option<Vec<String>>,
+    /// `Some(None)` clears the limit.
+    pub max_chats: Option<Option<u32>>,
+    pub is_active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+pub(crate) async fn insert_user<'e, E>(executor: E, user: &NewUser) -> Result<(), StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let skills =
+        serde_json::to_string(&user.skills).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO users (id, organization_id, name, email, password_hash, role, skills,
+                            max_chats, is_active, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)",
+    )
+    .bind(user.id.as_str())
+    .bind(user.organization_id.as_str())
+    .bind(user.name.as_str())
+    .bind(user.email.as_str())
+    .bind(&user.password_hash)
+    .bind(user.role.as_str())
+    .bind(skills)
+    .bind(user.max_chats.map(i64::from))
+    .bind(user.created_at)
+    .execute(executor)
+    .await
+    .map_err(|e| StoreError::unique(e, "email"))?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
+        insert_user(&self.pool, user).await
+    }
+
+    /// The user with this e-mail and their password hash, for signing in.
+    pub async fn user_by_email(&self, email: &Email) -> Result<Option<(User, String)>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
+        let Some(row) = sqlx::query(&sql)
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((rows::user(&row)?, row.try_get("password_hash")?)))
+    }
+
+    /// A user of this organization; another organization's user is `None`, as if it did not
+    /// exist.
+    pub async fn user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>, StoreError> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND organization_id = $2");
+        sqlx::query(&sql)
+            .bind(id.as_str())
+            .bind(org.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(rows::user)
+            .transpose()
+    }
+
+    pub async fn list_users(
+        &self,
+        org: &OrgId,
+        page: PageRequest,
+    ) -> Result<Page<User>, StoreError> {
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE organization_id = $1")
+            .bind(org.as_str())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE organization_id = $1
+             ORDER BY created_at, id LIMIT $2 OFFSET $3"
+        );
+        let items = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(i64::from(page.limit))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(rows::user)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    /// How many active owners the organization has (it must always keep one).
+    pub async fn count_owners(&self, org: &OrgId) -> Result<i64, StoreError> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM users WHERE organization_id = $1 AND role = 'owner' AND is_active = 1",
+        )
+        .bind(org.as_str())
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?)
+    }
+
+    /// Applies the changes and returns the user as it now is; `None` when the user is not in
+    /// this organization.
+    pub async fn update_user(
+        &self,
+        org: &OrgId,
+        id: &UserId,
+        update: &UserUpdate,
+    ) -> Result<Option<User>, StoreError> {
+        let skills = update
+            .skills
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // COALESCE keeps a column when its new value is NULL; `max_chats` can be cleared, so a
+        // separate flag says whether to touch it.
+        sqlx::query(
+            "UPDATE users SET
+                name = COALESCE($1, name),
+                role = COALESCE($2, role),
+                skills = COALESCE($3, skills),
+                max_chats = CASE WHEN $4 = 1 THEN $5 ELSE max_chats END,
+                is_active = COALESCE($6, is_active),
+                password_hash = COALESCE($7, password_hash)
+             WHERE id = $8 AND organization_id = $9",
+        )
+        .bind(update.name.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(update.role.map(Role::as_str))
+        .bind(skills)
+        .bind(i64::from(update.max_chats.is_some()))
+        .bind(update.max_chats.flatten().map(i64::from))
+        .bind(update.is_active.map(i64::from))
+        .bind(update.password_hash.clone())
+        .bind(id.as_str())
+        .bind(org.as_str())
+        .execute(&self.pool)
+        .await?;
+        self.user(org, id).await
+    }
+
+    /// Deletes a user of this organization; `false` when there was none.
+    pub async fn delete_user(&self, org: &OrgId, id: &UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE id = $1 AND organization_id = $2")
+            .bind(id.as_str())
+            .bind(org.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn record_login(&self, id: &UserId, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
