@@ -26,37 +26,28 @@ const POSTGRES: &[Migration] = &[Migration {
 /// An arbitrary constant: several wasl nodes starting at once migrate one after another.
 const PG_MIGRATION_LOCK: i64 = 0x7761_736c;
 
+/// Applies every pending migration in one transaction: a failed start-up leaves the schema as
+/// it was.
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     let migrations = match store.dialect {
         Dialect::Sqlite => SQLITE,
         Dialect::Postgres => POSTGRES,
     };
-    let mut conn = store.pool.acquire().await?;
+    let mut tx = store.pool.begin().await?;
     if store.dialect == Dialect::Postgres {
-        sqlx::query("SELECT pg_advisory_lock($1)")
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(PG_MIGRATION_LOCK)
-            .execute(&mut *conn)
+            .execute(&mut *tx)
             .await?;
     }
-    let result = apply(&mut conn, migrations).await;
-    if store.dialect == Dialect::Postgres {
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(PG_MIGRATION_LOCK)
-            .execute(&mut *conn)
-            .await?;
-    }
-    result
-}
-
-async fn apply(conn: &mut sqlx::AnyConnection, migrations: &[Migration]) -> Result<(), StoreError> {
-    sqlx::raw_sql(
+    sqlx::query(
         "CREATE TABLE IF NOT EXISTS wasl_migrations (
             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
     )
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
     let applied: Vec<i64> = sqlx::query("SELECT version FROM wasl_migrations")
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|row| row.try_get::<i64, _>(0))
@@ -66,11 +57,16 @@ async fn apply(conn: &mut sqlx::AnyConnection, migrations: &[Migration]) -> Resu
             version: migration.version,
             source,
         };
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::raw_sql(migration.sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(fail)?;
+        // One statement at a time: a statement ends with `;` at the end of a line.
+        for statement in migration.sql.split_inclusive(";\n").map(str::trim) {
+            if statement.trim_end_matches(';').trim().is_empty() || is_comment_only(statement) {
+                continue;
+            }
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
         sqlx::query("INSERT INTO wasl_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(migration.version)
             .bind(migration.name)
@@ -78,12 +74,14 @@ async fn apply(conn: &mut sqlx::AnyConnection, migrations: &[Migration]) -> Resu
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
-        tx.commit().await.map_err(fail)?;
-        tracing::info!(
-            version = migration.version,
-            name = migration.name,
-            "migration applied"
-        );
+        tracing::info!(version = migration.version, name = migration.name, "migration applied");
     }
+    tx.commit().await?;
     Ok(())
+}
+
+fn is_comment_only(statement: &str) -> bool {
+    statement
+        .lines()
+        .all(|line| line.trim().is_empty() || line.trim().starts_with("--"))
 }

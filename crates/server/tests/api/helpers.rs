@@ -1,0 +1,281 @@
+//! Starts the real wasl server for a test: port 0, a fresh data dir, and a fresh database,
+//! either a new SQLite file or a new PostgreSQL database that is dropped afterwards.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::Connection;
+use tokio::sync::oneshot;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The server a test talks to. Dropping it stops the server and removes its database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    data_dir: std::path::PathBuf,
+    pg_database: Option<String>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("WASL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap_or((url, ""));
+    format!("{base}/{database}")
+}
+
+pub async fn spawn_app(db: Db) -> TestApp {
+    spawn_app_with(db, &[]).await
+}
+
+/// Starts wasl with extra settings (`WASL_…` variables) on top of the test defaults.
+pub async fn spawn_app_with(db: Db, extra: &[(&str, &str)]) -> TestApp {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let data_dir = std::env::temp_dir().join(format!("wasl-test-{id}"));
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("WASL_DATA_DIR".into(), data_dir.display().to_string());
+    vars.insert("WASL_ADMIN_TOKEN".into(), ADMIN_TOKEN.into());
+    let pg_database = match db {
+        Db::Sqlite => None,
+        Db::Postgres => {
+            let name = format!("wasl_test_{id}");
+            let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .expect("PostgreSQL must be running for the PostgreSQL half of the suite (see README)");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create the test database");
+            vars.insert("DATABASE_URL".into(), with_database(&postgres_admin_url(), &name));
+            Some(name)
+        }
+    };
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let settings = wasl::settings::Settings::from_vars(&vars).expect("test settings are valid");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        if let Err(e) = wasl::launch_with_tcp_listener(settings, listener, shutdown).await {
+            panic!("wasl failed: {e}");
+        }
+    });
+    let app = TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        shutdown: Some(tx),
+        server: Some(server),
+        data_dir,
+        pg_database,
+    };
+    app.wait_until_ready().await;
+    app
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Polls `/ready` with a deadline instead of sleeping a fixed time.
+    async fn wait_until_ready(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Ok(r) = self.client.get(self.url("/ready")).send().await {
+                if r.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "wasl did not become ready in 30 s");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends a JSON request and returns the status and the parsed body.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        self.call_lang(method, path, token, body, None).await
+    }
+
+    pub async fn call_lang(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        lang: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        if let Some(lang) = lang {
+            req = req.header("accept-language", lang);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let text = res.text().await.expect("body read");
+        let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Registers a new organization; returns its owner.
+    pub async fn register(&self, email: &str) -> Account {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(json!({
+                    "organizationName": format!("مؤسسة {email}"),
+                    "name": "سارة",
+                    "email": email,
+                    "password": "correct horse battery",
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "register: {body}");
+        Account::from_auth(&body)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Adds a user with `role` to the owner's organization and signs them in.
+    pub async fn add_user(&self, owner: &Account, email: &str, role: &str) -> Account {
+        let (status, body) = self
+            .post(
+                "/api/v1/users",
+                &owner.token,
+                json!({"name": "عمر", "email": email, "password": "agent password", "role": role}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "add user: {body}");
+        let (status, body) = self.login(email, "agent password").await;
+        assert_eq!(status, StatusCode::OK, "login: {body}");
+        Account::from_auth(&body)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some(name) = self.pg_database.take() {
+            // Drop runs inside the test's runtime, so the database is dropped from a thread
+            // with a runtime of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                            let _ = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A signed-in person.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub token: String,
+    pub user_id: String,
+    pub org_id: String,
+}
+
+impl Account {
+    pub fn from_auth(body: &Value) -> Self {
+        Account {
+            token: body["data"]["token"].as_str().expect("token").to_owned(),
+            user_id: body["data"]["user"]["id"].as_str().expect("user id").to_owned(),
+            org_id: body["data"]["organization"]["id"].as_str().expect("org id").to_owned(),
+        }
+    }
+}
+
+/// Asserts a failure envelope with this status and code.
+#[track_caller]
+pub fn assert_error(result: &(StatusCode, Value), status: StatusCode, code: &str) {
+    let (actual, body) = result;
+    assert_eq!(*actual, status, "status of {body}");
+    assert_eq!(body["success"], json!(false), "{body}");
+    assert_eq!(body["error"]["code"], json!(code), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL, as two tests.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn run($app: $crate::helpers::TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run($crate::helpers::spawn_app($crate::helpers::Db::Sqlite).await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run($crate::helpers::spawn_app($crate::helpers::Db::Postgres).await).await;
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real wasl server on port 0 with a fresh database and
+//! speaks HTTP to it, once on SQLite and once on PostgreSQL.
+
+mod helpers;
+
+mod admin;
+mod api_keys;
+mod auth;
+mod conventions;
+mod users;
