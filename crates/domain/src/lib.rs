@@ -6,13 +6,17 @@ mod account;
 mod ids;
 mod lang;
 mod models;
+mod phone;
 mod plan;
+mod session;
 
 pub use account::{Email, Password, PersonName, Role};
 pub use ids::{ApiKeyId, OrgId, UserId};
 pub use lang::Lang;
 pub use models::{ApiKey, NewUser, Organization, User};
+pub use phone::PhoneNumber;
 pub use plan::Plan;
+pub use session::{EngineKind, Session, SessionId, SessionName, SessionStatus};
 
 /// Why a value given by a user could not be accepted. The text is for the `details` of an
 /// error response; the localized message comes from the HTTP layer.

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod http;
 pub mod metrics;
 mod secrets;
+pub mod sessions;
 pub mod settings;
 pub mod telemetry;
 
@@ -19,7 +20,9 @@ use wasl_store::{Store, StoreError};
 
 use crate::auth::limiter::{Limits, LoginLimiter};
 use crate::http::state::AppState;
+use crate::sessions::{BackoffPolicy, Engines, LoggingObserver, SessionManager};
 use crate::settings::Settings;
+use wasl_engine::sandbox::{SandboxConfig, SandboxEngine};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -37,11 +40,23 @@ pub async fn launch_with_tcp_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), LaunchError> {
     let store = Store::open(settings.database_url.expose()).await?;
+    let sessions = SessionManager::new(
+        store.clone(),
+        engines(&settings),
+        BackoffPolicy {
+            base: settings.reconnect_base,
+            max: settings.reconnect_max,
+        },
+        Arc::new(LoggingObserver),
+    );
+    let resumed = sessions.resume_all().await?;
+    tracing::info!(resumed, "sessions resumed");
     let state = AppState {
         store: store.clone(),
         settings: Arc::new(settings),
         login_limiter: Arc::new(LoginLimiter::new(Limits::default())),
         metrics: Arc::default(),
+        sessions: sessions.clone(),
     };
     let app = http::app(state);
     axum::serve(
@@ -50,9 +65,24 @@ pub async fn launch_with_tcp_listener(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
+    // Close every WhatsApp connection cleanly, without logging out, so they resume next start.
+    sessions.shutdown().await;
     store.close().await;
     tracing::info!("wasl stopped");
     Ok(())
+}
+
+/// The engines this server runs, as the settings ask.
+fn engines(settings: &Settings) -> Engines {
+    Engines {
+        web: None,
+        sandbox: settings.sandbox_enabled.then(|| {
+            Arc::new(SandboxEngine::new(SandboxConfig {
+                delivery_delay: settings.sandbox_delivery_delay,
+                ..SandboxConfig::default()
+            }))
+        }),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use base64::Engine as _;
 use wasl_domain::Lang;
@@ -74,6 +75,13 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub sandbox_enabled: bool,
+    /// First delay before reconnecting a dropped session; it doubles up to `reconnect_max`.
+    pub reconnect_base: Duration,
+    pub reconnect_max: Duration,
+    /// How long the sandbox's simulated phones take to confirm delivery.
+    pub sandbox_delivery_delay: Duration,
+    /// Where the web engine connects. WhatsApp's own address unless a test points it elsewhere.
+    pub web_socket_url: Option<String>,
 }
 
 impl Settings {
@@ -196,6 +204,31 @@ impl Settings {
                 false,
             )?,
             sandbox_enabled: parse_bool(get("WASL_SANDBOX"), "WASL_SANDBOX", true)?,
+            reconnect_base: parse_millis(
+                get("WASL_RECONNECT_BASE_MS"),
+                "WASL_RECONNECT_BASE_MS",
+                1_000,
+            )?,
+            reconnect_max: parse_millis(
+                get("WASL_RECONNECT_MAX_MS"),
+                "WASL_RECONNECT_MAX_MS",
+                60_000,
+            )?,
+            sandbox_delivery_delay: parse_millis(
+                get("WASL_SANDBOX_DELIVERY_MS"),
+                "WASL_SANDBOX_DELIVERY_MS",
+                300,
+            )?,
+            web_socket_url: match get("WASL_WEB_SOCKET_URL") {
+                Some(v) if v.starts_with("ws://") || v.starts_with("wss://") => Some(v.to_owned()),
+                Some(_) => {
+                    return Err(invalid(
+                        "WASL_WEB_SOCKET_URL",
+                        "must start with ws:// or wss://",
+                    ))
+                }
+                None => None,
+            },
         })
     }
 }
@@ -210,6 +243,22 @@ fn parse_bool(
         Some("true" | "1" | "yes" | "on") => Ok(true),
         Some("false" | "0" | "no" | "off") => Ok(false),
         Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
+
+fn parse_millis(
+    value: Option<&str>,
+    name: &'static str,
+    default: u64,
+) -> Result<Duration, SettingsError> {
+    match value {
+        None => Ok(Duration::from_millis(default)),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= 3_600_000)
+            .map(Duration::from_millis)
+            .ok_or_else(|| invalid(name, "must be milliseconds from 0 to 3600000")),
     }
 }
 
@@ -285,6 +334,8 @@ mod tests {
             ("WASL_DEFAULT_LANG", "fr"),
             ("WASL_JWT_SECRET", "short"),
             ("WASL_SANDBOX", "maybe"),
+            ("WASL_RECONNECT_BASE_MS", "soon"),
+            ("WASL_WEB_SOCKET_URL", "http://x"),
         ] {
             let err = Settings::from_vars(&vars(&dir, &[(name, value)])).expect_err(name);
             assert!(

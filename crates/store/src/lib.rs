@@ -10,7 +10,9 @@ mod migrate;
 mod organizations;
 mod page;
 mod rows;
+mod sessions;
 mod users;
+mod web_state;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,7 +22,9 @@ use sqlx::{AnyPool, Executor};
 
 pub use error::StoreError;
 pub use page::{Page, PageRequest};
+pub use sessions::SessionChange;
 pub use users::UserUpdate;
+pub use web_state::{WebStateRow, WebStateSweep, WebStateWrite};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,17 +11,41 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sessions",
+        sql: include_str!("../migrations/sqlite/0002_sessions.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "web_engine_state",
+        sql: include_str!("../migrations/sqlite/0003_web_engine_state.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sessions",
+        sql: include_str!("../migrations/postgres/0002_sessions.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "web_engine_state",
+        sql: include_str!("../migrations/postgres/0003_web_engine_state.sql"),
+    },
+];
 
 /// An arbitrary constant: several wasl nodes starting at once migrate one after another.
 const PG_MIGRATION_LOCK: i64 = 0x7761_736c;
@@ -74,7 +98,11 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             .execute(&mut *tx)
             .await
             .map_err(fail)?;
-        tracing::info!(version = migration.version, name = migration.name, "migration applied");
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "migration applied"
+        );
     }
     tx.commit().await?;
     Ok(())

@@ -31,6 +31,14 @@ pub mod code {
     pub const CANNOT_DELETE_SELF: &str = "CANNOT_DELETE_SELF";
     pub const NOT_READY: &str = "NOT_READY";
     pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
+    pub const SESSION_NOT_CONNECTED: &str = "SESSION_NOT_CONNECTED";
+    pub const SESSION_ALREADY_CONNECTED: &str = "SESSION_ALREADY_CONNECTED";
+    pub const QR_NOT_READY: &str = "QR_NOT_READY";
+    pub const PLAN_LIMIT_REACHED: &str = "PLAN_LIMIT_REACHED";
+    pub const ENGINE_UNAVAILABLE: &str = "ENGINE_UNAVAILABLE";
+    pub const NOT_SANDBOX_SESSION: &str = "NOT_SANDBOX_SESSION";
+    pub const MESSAGE_NOT_FOUND: &str = "MESSAGE_NOT_FOUND";
+    pub const FILE_TOO_LARGE: &str = "FILE_TOO_LARGE";
 }
 
 #[derive(Debug)]
@@ -126,6 +134,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict("email") => {
                 ApiError::new(StatusCode::CONFLICT, code::EMAIL_TAKEN, Msg::EmailTaken)
             }
+            StoreError::Conflict("session") => ApiError::new(
+                StatusCode::CONFLICT,
+                code::SESSION_ALREADY_CONNECTED,
+                Msg::SessionAlreadyConnected,
+            ),
             other => ApiError::internal(other),
         }
     }

@@ -67,6 +67,23 @@ messages! {
     LastOwner => "لا يمكن إزالة آخر مالك للمؤسسة", "The organization's last owner cannot be removed";
     CannotDeleteSelf => "لا يمكنك حذف حسابك بنفسك", "You cannot delete your own account";
     NotReady => "قاعدة البيانات غير متاحة حالياً", "The database is not reachable";
+    SessionCreated => "تم إنشاء الجلسة بنجاح. يرجى مسح QR Code", "Session created. Please scan the QR code";
+    SessionPairing => "الجلسة قيد الربط. يرجى مسح QR Code", "The session is being linked. Please scan the QR code";
+    QrFetched => "تم الحصول على QR Code بنجاح", "QR code fetched successfully";
+    PairingCodeCreated => "تم إنشاء رمز الربط. أدخله في واتساب على هاتفك", "Pairing code created. Enter it in WhatsApp on your phone";
+    SessionLoggedOut => "تم تسجيل الخروج من الجلسة وفصلها", "The session was logged out and disconnected";
+    SessionNotConnected => "الجلسة غير متصلة", "The session is not connected";
+    SessionAlreadyConnected => "الجلسة متصلة بالفعل. افصلها أولاً لربط رقم جديد", "The session is already connected. Disconnect it first to link again";
+    QrNotReady => "QR Code غير جاهز بعد. حاول مرة أخرى بعد لحظات", "The QR code is not ready yet. Try again in a moment";
+    PlanLimitReached => "وصلت إلى الحد الأقصى لعدد الجلسات في خطتك", "Your plan's session limit has been reached";
+    EngineUnavailable => "هذا المحرك غير متاح على هذا الخادم", "This engine is not available on this server";
+    NotSandboxSession => "هذه الجلسة لا تعمل على محرك التجربة (sandbox)", "This session does not run on the sandbox engine";
+    SandboxScanned => "تم مسح QR Code وربط الجلسة", "The QR code was scanned and the session linked";
+    SandboxIncoming => "وصلت رسالة العميل التجريبية", "The simulated customer message arrived";
+    SandboxRead => "قرأ العميل الرسالة", "The customer read the message";
+    SandboxDropped => "انقطع الاتصال التجريبي", "The sandbox connection was dropped";
+    MessageNotFound => "الرسالة غير موجودة", "The message does not exist";
+    FileTooLarge => "حجم الملف كبير جداً", "The file is too large";
     Internal => "حدث خطأ في الخادم. يرجى المحاولة لاحقاً", "A server error occurred. Please try again later";
 }
 

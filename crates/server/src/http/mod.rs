@@ -11,6 +11,8 @@ pub mod extract;
 mod health;
 pub mod i18n;
 mod response;
+mod sandbox;
+mod sessions;
 pub mod state;
 mod users;
 mod views;
@@ -38,7 +40,7 @@ use state::AppState;
         Every response is the envelope {success, message, data}; errors add {error: {code, details}}. \
         Messages are Arabic by default; send `Accept-Language: en` for English."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "admin"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "admin"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -70,6 +72,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::router())
         .merge(users::router())
         .merge(api_keys::router())
+        .merge(sessions::router())
+        .merge(sandbox::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts()

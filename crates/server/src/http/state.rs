@@ -4,6 +4,7 @@ use wasl_store::Store;
 
 use crate::auth::limiter::LoginLimiter;
 use crate::metrics::Metrics;
+use crate::sessions::SessionManager;
 use crate::settings::Settings;
 
 /// What every handler can reach. Cheap to clone.
@@ -13,4 +14,5 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub login_limiter: Arc<LoginLimiter>,
     pub metrics: Arc<Metrics>,
+    pub sessions: SessionManager,
 }

@@ -89,3 +89,46 @@ impl From<&ApiKey> for ApiKeyView {
         }
     }
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub organization: String,
+    pub session_name: String,
+    pub session_id: String,
+    /// web or sandbox.
+    pub engine: String,
+    pub phone_number: Option<String>,
+    /// connecting, qr, connected, disconnected, failed or logged_out.
+    pub status: String,
+    /// The current pairing QR (PNG data URL) while the status is `qr`.
+    pub qr_code: Option<String>,
+    pub last_connected: Option<String>,
+    pub last_disconnected: Option<String>,
+    /// Why the last connection ended, when known.
+    pub last_disconnect_reason: Option<String>,
+    /// Reconnection attempts after unexpected disconnects.
+    pub connection_attempts: i64,
+    pub is_active: bool,
+    pub created_at: String,
+}
+
+impl SessionView {
+    pub fn new(s: &wasl_domain::Session, qr_code: Option<String>) -> Self {
+        SessionView {
+            organization: s.organization_id.to_string(),
+            session_name: s.name.to_string(),
+            session_id: s.id.to_string(),
+            engine: s.engine.as_str().to_owned(),
+            phone_number: s.phone_number.clone(),
+            status: s.status.as_str().to_owned(),
+            qr_code: qr_code.filter(|_| s.status == wasl_domain::SessionStatus::Qr),
+            last_connected: s.last_connected.map(rfc3339),
+            last_disconnected: s.last_disconnected.map(rfc3339),
+            last_disconnect_reason: s.last_disconnect_reason.clone(),
+            connection_attempts: s.connection_attempts,
+            is_active: s.is_active,
+            created_at: rfc3339(s.created_at),
+        }
+    }
+}

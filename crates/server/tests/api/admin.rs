@@ -35,5 +35,9 @@ async fn admin_routes_are_closed_without_an_admin_token() {
     let app = spawn_app_with(Db::Sqlite, &[("WASL_ADMIN_TOKEN", "")]).await;
     let owner = app.register("closed@acme.sa").await;
     let path = format!("/api/v1/admin/organizations/{}/plan", owner.org_id);
-    assert_error(&app.put(&path, ADMIN_TOKEN, json!({"plan": "pro"})).await, StatusCode::FORBIDDEN, "ADMIN_DISABLED");
+    assert_error(
+        &app.put(&path, ADMIN_TOKEN, json!({"plan": "pro"})).await,
+        StatusCode::FORBIDDEN,
+        "ADMIN_DISABLED",
+    );
 }

@@ -9,7 +9,14 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_error, TestApp};
 use crate::on_both_databases;
 
-async fn raw(app: &TestApp, method: Method, path: &str, token: Option<&str>, content_type: Option<&str>, body: &'static str) -> (StatusCode, Value) {
+async fn raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: &'static str,
+) -> (StatusCode, Value) {
     let mut req = app.client.request(method, app.url(path)).body(body);
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
@@ -96,13 +103,18 @@ on_both_databases! {
             "POST /api/v1/api-keys", "GET /api/v1/api-keys", "DELETE /api/v1/api-keys/{id}",
             "GET /api/v1/admin/organizations", "PUT /api/v1/admin/organizations/{id}/plan",
             "GET /health", "GET /ready", "GET /metrics",
+            "POST /api/v1/whatsapp/sessions", "GET /api/v1/whatsapp/sessions",
+            "GET /api/v1/whatsapp/sessions/{sessionName}/status", "GET /api/v1/whatsapp/sessions/{sessionName}/qr",
+            "POST /api/v1/whatsapp/sessions/{sessionName}/pairing-code", "DELETE /api/v1/whatsapp/sessions/{sessionName}",
+            "POST /api/v1/whatsapp/sandbox/{sessionName}/scan", "POST /api/v1/whatsapp/sandbox/{sessionName}/incoming",
+            "POST /api/v1/whatsapp/sandbox/{sessionName}/read", "POST /api/v1/whatsapp/sandbox/{sessionName}/drop",
         ].into_iter().map(String::from).collect();
         assert_eq!(documented, expected);
 
         // And every documented route is really served: none answers "no such route".
         for entry in &documented {
             let (method, path) = entry.split_once(' ').expect("method and path");
-            let path = path.replace("{id}", "some-id");
+            let path = path.replace("{id}", "some-id").replace("{sessionName}", "default");
             let method = Method::from_bytes(method.as_bytes()).expect("method");
             let res = app.client.request(method, app.url(&path)).send().await.expect("sent");
             assert_ne!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{entry}");

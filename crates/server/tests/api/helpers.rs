@@ -20,6 +20,7 @@ pub enum Db {
 /// The server a test talks to. Dropping it stops the server and removes its database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    vars: HashMap<String, String>,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -48,37 +49,36 @@ pub async fn spawn_app_with(db: Db, extra: &[(&str, &str)]) -> TestApp {
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("WASL_DATA_DIR".into(), data_dir.display().to_string());
     vars.insert("WASL_ADMIN_TOKEN".into(), ADMIN_TOKEN.into());
+    // Quick reconnects and receipts keep the tests short; the behaviour is the same.
+    vars.insert("WASL_RECONNECT_BASE_MS".into(), "300".into());
+    vars.insert("WASL_RECONNECT_MAX_MS".into(), "2000".into());
+    vars.insert("WASL_SANDBOX_DELIVERY_MS".into(), "50".into());
     let pg_database = match db {
         Db::Sqlite => None,
         Db::Postgres => {
             let name = format!("wasl_test_{id}");
             let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
                 .await
-                .expect("PostgreSQL must be running for the PostgreSQL half of the suite (see README)");
+                .expect(
+                    "PostgreSQL must be running for the PostgreSQL half of the suite (see README)",
+                );
             sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
                 .await
                 .expect("create the test database");
-            vars.insert("DATABASE_URL".into(), with_database(&postgres_admin_url(), &name));
+            vars.insert(
+                "DATABASE_URL".into(),
+                with_database(&postgres_admin_url(), &name),
+            );
             Some(name)
         }
     };
     for (k, v) in extra {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
-    let settings = wasl::settings::Settings::from_vars(&vars).expect("test settings are valid");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    let addr = listener.local_addr().expect("local addr");
-    let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = rx.await;
-        };
-        if let Err(e) = wasl::launch_with_tcp_listener(settings, listener, shutdown).await {
-            panic!("wasl failed: {e}");
-        }
-    });
+    let (addr, tx, server) = start_server(&vars).await;
     let app = TestApp {
         addr,
+        vars,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
         server: Some(server),
@@ -89,9 +89,73 @@ pub async fn spawn_app_with(db: Db, extra: &[(&str, &str)]) -> TestApp {
     app
 }
 
+async fn start_server(
+    vars: &HashMap<String, String>,
+) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let settings = wasl::settings::Settings::from_vars(vars).expect("test settings are valid");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        if let Err(e) = wasl::launch_with_tcp_listener(settings, listener, shutdown).await {
+            panic!("wasl failed: {e}");
+        }
+    });
+    (addr, tx, server)
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops the server gracefully and starts it again on the same data dir and database.
+    pub async fn restart(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(30), server)
+                .await
+                .expect("wasl stops within 30 s")
+                .expect("wasl stopped cleanly");
+        }
+        let (addr, tx, server) = start_server(&self.vars).await;
+        self.addr = addr;
+        self.shutdown = Some(tx);
+        self.server = Some(server);
+        self.wait_until_ready().await;
+    }
+
+    /// Polls a session's status until `done` holds, failing with the last status seen.
+    pub async fn wait_for_session(
+        &self,
+        token: &str,
+        name: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (status, body) = self
+                .get(&format!("/api/v1/whatsapp/sessions/{name}/status"), token)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let session = body["data"]["session"].clone();
+            if done(&session) {
+                return session;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "session {name} never became {what}; last: {session}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+        }
     }
 
     /// Polls `/ready` with a deadline instead of sleeping a fixed time.
@@ -103,13 +167,22 @@ impl TestApp {
                     return;
                 }
             }
-            assert!(std::time::Instant::now() < deadline, "wasl did not become ready in 30 s");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "wasl did not become ready in 30 s"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 
     /// Sends a JSON request and returns the status and the parsed body.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.call_lang(method, path, token, body, None).await
     }
 
@@ -134,7 +207,8 @@ impl TestApp {
         let res = req.send().await.expect("request sent");
         let status = res.status();
         let text = res.text().await.expect("body read");
-        let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        let value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
         (status, value)
     }
 
@@ -212,10 +286,14 @@ impl Drop for TestApp {
             // Drop runs inside the test's runtime, so the database is dropped from a thread
             // with a runtime of its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
-                        if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                        if let Ok(mut conn) =
+                            sqlx::PgConnection::connect(&postgres_admin_url()).await
+                        {
                             let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                             let _ = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
                         }
@@ -239,8 +317,14 @@ impl Account {
     pub fn from_auth(body: &Value) -> Self {
         Account {
             token: body["data"]["token"].as_str().expect("token").to_owned(),
-            user_id: body["data"]["user"]["id"].as_str().expect("user id").to_owned(),
-            org_id: body["data"]["organization"]["id"].as_str().expect("org id").to_owned(),
+            user_id: body["data"]["user"]["id"]
+                .as_str()
+                .expect("user id")
+                .to_owned(),
+            org_id: body["data"]["organization"]["id"]
+                .as_str()
+                .expect("org id")
+                .to_owned(),
         }
     }
 }
@@ -252,7 +336,10 @@ pub fn assert_error(result: &(StatusCode, Value), status: StatusCode, code: &str
     assert_eq!(*actual, status, "status of {body}");
     assert_eq!(body["success"], json!(false), "{body}");
     assert_eq!(body["error"]["code"], json!(code), "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message in {body}"
+    );
 }
 
 /// Runs a test body once on SQLite and once on PostgreSQL, as two tests.

@@ -7,4 +7,5 @@ mod admin;
 mod api_keys;
 mod auth;
 mod conventions;
+mod sessions;
 mod users;

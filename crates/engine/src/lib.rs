@@ -1,0 +1,86 @@
+//! The engine layer: one interface for every way wasl speaks WhatsApp, so the rest of the
+//! product never knows which engine a session runs on. An engine opens a *connection* for a
+//! session; the connection reports what happens as [`EngineEvent`]s and takes messages to send.
+#![forbid(unsafe_code)]
+
+mod event;
+mod message;
+pub mod qr;
+pub mod sandbox;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use wasl_domain::{EngineKind, PhoneNumber, SessionId};
+
+pub use event::{DisconnectReason, EngineEvent, ReceiptStatus};
+pub use message::{
+    IncomingMessage, Media, MessageKind, OutgoingContent, OutgoingMessage, SentMessage,
+};
+
+/// Where a connection sends its events. Unbounded on purpose: an engine must never block on a
+/// slow consumer while WhatsApp is talking to it; the session supervisor drains it promptly.
+pub type EventSender = mpsc::UnboundedSender<EngineEvent>;
+pub type EventReceiver = mpsc::UnboundedReceiver<EngineEvent>;
+
+/// What an engine needs to know to connect a session.
+#[derive(Debug, Clone)]
+pub struct SessionTarget {
+    pub id: SessionId,
+    /// The linked number, once the session has been paired.
+    pub phone_number: Option<PhoneNumber>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The session is not connected right now; sending may succeed later.
+    #[error("not connected")]
+    NotConnected,
+    /// A temporary failure (network, timeout): retrying may work.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// WhatsApp refused this for good (invalid recipient, media rejected…).
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The operation makes no sense in the connection's state (e.g. a pairing code once linked).
+    #[error("not possible now: {0}")]
+    InvalidState(String),
+    #[error("engine failure: {0}")]
+    Internal(String),
+}
+
+/// One way of speaking WhatsApp.
+#[async_trait]
+pub trait Engine: Send + Sync + 'static {
+    fn kind(&self) -> EngineKind;
+
+    /// Makes one connection attempt for the session. Events arrive on `events` until the
+    /// connection ends, which it reports with exactly one [`EngineEvent::Disconnected`].
+    /// An error means the attempt failed before a connection existed.
+    async fn connect(
+        &self,
+        target: &SessionTarget,
+        events: EventSender,
+    ) -> Result<Arc<dyn Connection>, EngineError>;
+
+    /// Forgets everything the engine stored for the session (after a log-out), so the next
+    /// connection pairs from scratch.
+    async fn forget(&self, session: &SessionId) -> Result<(), EngineError>;
+}
+
+/// A live connection of one session.
+#[async_trait]
+pub trait Connection: Send + Sync {
+    /// Sends a message; returns WhatsApp's id for it once the server has accepted it.
+    async fn send(&self, message: OutgoingMessage) -> Result<SentMessage, EngineError>;
+
+    /// Asks for a code to link by phone number instead of the QR (before pairing only).
+    async fn pairing_code(&self, phone: &PhoneNumber) -> Result<String, EngineError>;
+
+    /// Logs the device out of WhatsApp; the connection then ends as `LoggedOut`.
+    async fn logout(&self) -> Result<(), EngineError>;
+
+    /// Closes the connection without logging out (shutdown); it can be resumed later.
+    async fn close(&self);
+}

@@ -1,0 +1,244 @@
+//! One simulated connection of a sandbox session.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use async_trait::async_trait;
+use rand::Rng;
+use wasl_domain::{PhoneNumber, SessionId};
+
+use super::SandboxConfig;
+use crate::{
+    Connection, DisconnectReason, EngineError, EngineEvent, EventSender, IncomingMessage,
+    MessageKind, OutgoingContent, OutgoingMessage, ReceiptStatus, SentMessage, SessionTarget,
+};
+
+/// A message the sandbox "put on the wire".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmission {
+    pub message_id: String,
+    pub to: PhoneNumber,
+    pub kind: MessageKind,
+    pub at: i64,
+}
+
+struct LinkState {
+    open: bool,
+    phone: Option<PhoneNumber>,
+    transmitted: Vec<Transmission>,
+}
+
+pub(super) struct SandboxLink {
+    session: SessionId,
+    events: EventSender,
+    config: SandboxConfig,
+    state: Mutex<LinkState>,
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// An id shaped like WhatsApp's own (`3EB0` and 16 hex digits).
+fn message_id() -> String {
+    format!("3EB0{:016X}", rand::thread_rng().gen::<u64>())
+}
+
+impl SandboxLink {
+    pub(super) fn open(
+        target: &SessionTarget,
+        events: EventSender,
+        config: SandboxConfig,
+        transmitted: Vec<Transmission>,
+    ) -> Arc<Self> {
+        let link = Arc::new(SandboxLink {
+            session: target.id.clone(),
+            events,
+            config,
+            state: Mutex::new(LinkState {
+                open: true,
+                phone: target.phone_number.clone(),
+                transmitted,
+            }),
+        });
+        match &target.phone_number {
+            // Already paired: the stored credentials let it connect without a QR.
+            Some(phone) => link.emit(EngineEvent::Connected {
+                phone_number: phone.clone(),
+            }),
+            // The rotation holds only a weak reference, so it ends with the link.
+            None => drop(tokio::spawn(rotate_qr(Arc::downgrade(&link)))),
+        }
+        link
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, LinkState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn is_open(&self) -> bool {
+        self.state().open
+    }
+
+    fn emit(&self, event: EngineEvent) {
+        // The supervisor may already have gone (shutdown); nothing is lost that matters then.
+        let _ = self.events.send(event);
+    }
+
+    /// Ends the connection once; later calls do nothing.
+    pub(super) fn end(&self, reason: DisconnectReason) {
+        {
+            let mut state = self.state();
+            if !state.open {
+                return;
+            }
+            state.open = false;
+        }
+        self.emit(EngineEvent::Disconnected { reason });
+    }
+
+    pub(super) fn pair(&self, phone: PhoneNumber) -> Result<(), EngineError> {
+        {
+            let mut state = self.state();
+            if state.phone.is_some() {
+                return Err(EngineError::InvalidState(
+                    "the session is already linked".into(),
+                ));
+            }
+            state.phone = Some(phone.clone());
+        }
+        self.emit(EngineEvent::Connected {
+            phone_number: phone,
+        });
+        Ok(())
+    }
+
+    fn require_paired(&self) -> Result<(), EngineError> {
+        let state = self.state();
+        if state.open && state.phone.is_some() {
+            Ok(())
+        } else {
+            Err(EngineError::NotConnected)
+        }
+    }
+
+    pub(super) fn deliver_incoming(&self, message: IncomingMessage) -> Result<(), EngineError> {
+        self.require_paired()?;
+        self.emit(EngineEvent::Message(message));
+        Ok(())
+    }
+
+    pub(super) fn mark_read(&self, message_id: &str) -> Result<(), EngineError> {
+        self.require_paired()?;
+        if !self
+            .state()
+            .transmitted
+            .iter()
+            .any(|t| t.message_id == message_id)
+        {
+            return Err(EngineError::Rejected(format!(
+                "no message {message_id} was sent by this session"
+            )));
+        }
+        self.emit(EngineEvent::Receipt {
+            message_id: message_id.to_owned(),
+            status: ReceiptStatus::Read,
+            at: now_millis(),
+        });
+        Ok(())
+    }
+
+    pub(super) fn transmitted(&self) -> Vec<Transmission> {
+        self.state().transmitted.clone()
+    }
+}
+
+/// Shows a new QR every rotation period until the phone scans or pairing times out.
+async fn rotate_qr(link: Weak<SandboxLink>) {
+    let (rotation, count) = match link.upgrade() {
+        Some(l) => (l.config.qr_rotation, l.config.qr_count),
+        None => return,
+    };
+    for _ in 0..count {
+        {
+            let Some(link) = link.upgrade() else { return };
+            let state = link.state();
+            if !state.open || state.phone.is_some() {
+                return;
+            }
+            drop(state);
+            let token: u128 = rand::thread_rng().gen();
+            link.emit(EngineEvent::Qr {
+                code: format!("wasl-sandbox:{}:{token:032x}", link.session),
+            });
+        }
+        tokio::time::sleep(rotation).await;
+    }
+    if let Some(link) = link.upgrade() {
+        if link.state().phone.is_none() {
+            link.end(DisconnectReason::QrTimeout);
+        }
+    }
+}
+
+#[async_trait]
+impl Connection for SandboxLink {
+    async fn send(&self, message: OutgoingMessage) -> Result<SentMessage, EngineError> {
+        self.require_paired()?;
+        let kind = match &message.content {
+            OutgoingContent::Text(_) => MessageKind::Text,
+            OutgoingContent::Media { kind, .. } => *kind,
+        };
+        let sent = SentMessage {
+            message_id: message_id(),
+            at: now_millis(),
+        };
+        self.state().transmitted.push(Transmission {
+            message_id: sent.message_id.clone(),
+            to: message.to,
+            kind,
+            at: sent.at,
+        });
+        // The recipient's phone confirms delivery a moment later, if the link is still up.
+        let id = sent.message_id.clone();
+        let delay = self.config.delivery_delay;
+        let events = self.events.clone();
+        let alive = self.is_open();
+        if alive {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = events.send(EngineEvent::Receipt {
+                    message_id: id,
+                    status: ReceiptStatus::Delivered,
+                    at: now_millis(),
+                });
+            });
+        }
+        Ok(sent)
+    }
+
+    async fn pairing_code(&self, _phone: &PhoneNumber) -> Result<String, EngineError> {
+        if self.state().phone.is_some() {
+            return Err(EngineError::InvalidState(
+                "the session is already linked".into(),
+            ));
+        }
+        const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTVWXYZ23456789";
+        let mut rng = rand::thread_rng();
+        let code: String = (0..8)
+            .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+            .collect();
+        Ok(format!("{}-{}", &code[..4], &code[4..]))
+    }
+
+    async fn logout(&self) -> Result<(), EngineError> {
+        self.end(DisconnectReason::LoggedOut);
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.end(DisconnectReason::Closed);
+    }
+}

@@ -1,0 +1,146 @@
+//! The sandbox engine: a simulated WhatsApp built into wasl, so anyone can try the product and
+//! integrators can test against it without a phone or the internet (SPEC §4). It behaves like
+//! the real thing where it matters: a real QR to scan, a number that connects, messages that
+//! get `delivered` receipts, customers who write and read, connections that drop and resume.
+//!
+//! The "phone" side is driven by [`SandboxEngine`]'s control methods (`scan`, `incoming`,
+//! `read`, `drop_connection`), exposed over HTTP by the server.
+
+mod link;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use wasl_domain::{EngineKind, PhoneNumber, SessionId};
+
+use crate::{Connection, Engine, EngineError, EventSender, IncomingMessage, SessionTarget};
+use link::SandboxLink;
+pub use link::Transmission;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxConfig {
+    /// How long after sending the simulated recipient's phone confirms delivery.
+    pub delivery_delay: Duration,
+    /// How often a new QR replaces the current one while nobody scans.
+    pub qr_rotation: Duration,
+    /// How many QRs are shown before pairing gives up (like WhatsApp Web's QR timeout).
+    pub qr_count: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            delivery_delay: Duration::from_millis(300),
+            qr_rotation: Duration::from_secs(20),
+            qr_count: 15,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct SandboxEngine {
+    config: SandboxConfig,
+    links: Mutex<HashMap<SessionId, Arc<SandboxLink>>>,
+}
+
+impl SandboxEngine {
+    pub fn new(config: SandboxConfig) -> Self {
+        SandboxEngine {
+            config,
+            links: Mutex::default(),
+        }
+    }
+
+    fn link(&self, session: &SessionId) -> Result<Arc<SandboxLink>, EngineError> {
+        self.links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session)
+            .filter(|link| link.is_open())
+            .cloned()
+            .ok_or(EngineError::NotConnected)
+    }
+
+    /// The phone scans the session's QR: the session connects as `phone`.
+    pub fn scan(&self, session: &SessionId, phone: PhoneNumber) -> Result<(), EngineError> {
+        self.link(session)?.pair(phone)
+    }
+
+    /// A customer writes to the session's number.
+    pub fn incoming(
+        &self,
+        session: &SessionId,
+        message: IncomingMessage,
+    ) -> Result<(), EngineError> {
+        self.link(session)?.deliver_incoming(message)
+    }
+
+    /// The customer reads a message the session sent.
+    pub fn read(&self, session: &SessionId, message_id: &str) -> Result<(), EngineError> {
+        self.link(session)?.mark_read(message_id)
+    }
+
+    /// The connection breaks, as a network failure would break it.
+    pub fn drop_connection(&self, session: &SessionId) -> Result<(), EngineError> {
+        let link = self.link(session)?;
+        link.end(crate::DisconnectReason::Network(
+            "the sandbox connection was dropped".into(),
+        ));
+        Ok(())
+    }
+
+    /// Every message the session has transmitted, oldest first.
+    pub fn transmitted(&self, session: &SessionId) -> Vec<Transmission> {
+        self.links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session)
+            .map(|link| link.transmitted())
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Engine for SandboxEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Sandbox
+    }
+
+    async fn connect(
+        &self,
+        target: &SessionTarget,
+        events: EventSender,
+    ) -> Result<Arc<dyn Connection>, EngineError> {
+        let previous = self
+            .links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&target.id)
+            .map(|l| l.transmitted())
+            .unwrap_or_default();
+        let link = SandboxLink::open(target, events, self.config, previous);
+        if let Some(old) = self
+            .links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(target.id.clone(), link.clone())
+        {
+            old.end(crate::DisconnectReason::Replaced);
+        }
+        Ok(link)
+    }
+
+    async fn forget(&self, session: &SessionId) -> Result<(), EngineError> {
+        if let Some(link) = self
+            .links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session)
+        {
+            link.end(crate::DisconnectReason::LoggedOut);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,283 @@
+//! The sandbox engine's "phone" and "customers" over HTTP (SPEC §4): scan the QR, write to the
+//! session, read its messages, break its connection. Only for sessions on the sandbox engine.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use wasl_domain::{EngineKind, ParseError, PhoneNumber, Session};
+use wasl_engine::sandbox::SandboxEngine;
+use wasl_engine::{EngineError, IncomingMessage, Media, MessageKind};
+
+use super::error::{code, ApiError, Validate};
+use super::extract::{ApiJson, Auth};
+use super::i18n::Msg;
+use super::response::{ApiOk, Envelope};
+use super::sessions::find_session;
+use super::state::AppState;
+use crate::clock::now_millis;
+
+/// WhatsApp's own limit on media, which wasl enforces everywhere (SPEC §10).
+pub const MAX_MEDIA_BYTES: usize = 16 * 1024 * 1024;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(scan))
+        .routes(routes!(incoming))
+        .routes(routes!(read))
+        .routes(routes!(drop_connection))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanRequest {
+    /// The number of the simulated phone that scans.
+    phone_number: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingRequest {
+    /// The customer's number.
+    from: String,
+    push_name: Option<String>,
+    /// text, image, video, audio or document.
+    #[serde(rename = "type")]
+    kind: String,
+    text: Option<String>,
+    caption: Option<String>,
+    media_base64: Option<String>,
+    mime_type: Option<String>,
+    filename: Option<String>,
+    /// WhatsApp's id for the message; generated when absent. Send the same id twice to see
+    /// a duplicate delivery handled.
+    message_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadRequest {
+    message_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncomingData {
+    message_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxDone {
+    session_id: String,
+}
+
+/// Maps an engine's refusal to the API's words.
+pub(super) fn engine_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::NotConnected => ApiError::new(
+            StatusCode::CONFLICT,
+            code::SESSION_NOT_CONNECTED,
+            Msg::SessionNotConnected,
+        ),
+        EngineError::InvalidState(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            code::SESSION_ALREADY_CONNECTED,
+            Msg::SessionAlreadyConnected,
+        ),
+        EngineError::Rejected(detail) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::MESSAGE_NOT_FOUND,
+            Msg::MessageNotFound,
+        )
+        .with_details(serde_json::json!({ "reason": detail })),
+        EngineError::Transient(detail) => ApiError::new(
+            StatusCode::CONFLICT,
+            code::SESSION_NOT_CONNECTED,
+            Msg::SessionNotConnected,
+        )
+        .with_details(serde_json::json!({ "reason": detail })),
+        EngineError::Internal(detail) => ApiError::internal(detail),
+    }
+}
+
+async fn sandbox_session(
+    state: &AppState,
+    auth: &Auth,
+    name: &str,
+) -> Result<(std::sync::Arc<SandboxEngine>, Session), ApiError> {
+    auth.require_manager()?;
+    let session = find_session(state, auth, name).await?;
+    let engine = state.sessions.engines().sandbox.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::ENGINE_UNAVAILABLE,
+            Msg::EngineUnavailable,
+        )
+    })?;
+    if session.engine != EngineKind::Sandbox {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code::NOT_SANDBOX_SESSION,
+            Msg::NotSandboxSession,
+        ));
+    }
+    Ok((engine, session))
+}
+
+/// The simulated phone scans the session's QR: the session connects as this number.
+#[utoipa::path(post, path = "/api/v1/whatsapp/sandbox/{sessionName}/scan", tag = "sandbox", security(("bearer" = [])),
+    params(("sessionName" = String, Path)), request_body = ScanRequest,
+    responses((status = 200, body = Envelope<SandboxDone>), (status = 404), (status = 409)))]
+async fn scan(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<ScanRequest>,
+) -> Result<ApiOk<SandboxDone>, ApiError> {
+    let phone = PhoneNumber::parse("phoneNumber", &body.phone_number)?;
+    let (engine, session) = sandbox_session(&state, &auth, &name).await?;
+    engine.scan(&session.id, phone).map_err(engine_error)?;
+    Ok(ApiOk::ok(
+        Msg::SandboxScanned,
+        SandboxDone {
+            session_id: session.id.to_string(),
+        },
+    ))
+}
+
+fn parse_incoming(
+    body: IncomingRequest,
+) -> Result<(PhoneNumber, MessageKind, IncomingRequest), ApiError> {
+    let from = PhoneNumber::parse("from", &body.from);
+    let kind = MessageKind::parse(&body.kind)
+        .ok_or_else(|| ParseError::new("type", "must be text, image, video, audio or document"));
+    let text = match (&kind, &body.text) {
+        (Ok(MessageKind::Text), None) => {
+            Err(ParseError::new("text", "is required for a text message"))
+        }
+        (_, Some(t)) if t.is_empty() || t.chars().count() > 4096 => {
+            Err(ParseError::new("text", "must be 1 to 4096 characters"))
+        }
+        _ => Ok(()),
+    };
+    let media = match (&kind, &body.media_base64, &body.mime_type) {
+        (Ok(MessageKind::Text), _, _) | (Err(_), _, _) => Ok(()),
+        (Ok(_), Some(_), Some(mime)) if mime.contains('/') => Ok(()),
+        (Ok(_), _, _) => Err(ParseError::new(
+            "mediaBase64",
+            "media messages need mediaBase64 and mimeType",
+        )),
+    };
+    let (from, kind, _, _) = (from, kind, text, media).validate()?;
+    Ok((from, kind, body))
+}
+
+/// A simulated customer writes to the session's number.
+#[utoipa::path(post, path = "/api/v1/whatsapp/sandbox/{sessionName}/incoming", tag = "sandbox", security(("bearer" = [])),
+    params(("sessionName" = String, Path)), request_body = IncomingRequest,
+    responses((status = 200, body = Envelope<IncomingData>), (status = 400), (status = 404), (status = 409), (status = 413)))]
+async fn incoming(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<IncomingRequest>,
+) -> Result<ApiOk<IncomingData>, ApiError> {
+    let (from, kind, body) = parse_incoming(body)?;
+    let media = match (kind, body.media_base64) {
+        (MessageKind::Text, _) | (_, None) => None,
+        (_, Some(b64)) => {
+            // 4 base64 characters carry 3 bytes: refuse before decoding anything oversized.
+            if b64.len() / 4 * 3 > MAX_MEDIA_BYTES + 3 {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    code::FILE_TOO_LARGE,
+                    Msg::FileTooLarge,
+                ));
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| {
+                    ApiError::validation(&[ParseError::new("mediaBase64", "is not valid base64")])
+                })?;
+            if bytes.len() > MAX_MEDIA_BYTES {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    code::FILE_TOO_LARGE,
+                    Msg::FileTooLarge,
+                ));
+            }
+            Some(Media {
+                bytes,
+                mime_type: body.mime_type.unwrap_or_default(),
+                filename: body.filename,
+            })
+        }
+    };
+    let (engine, session) = sandbox_session(&state, &auth, &name).await?;
+    let message_id = body
+        .message_id
+        .filter(|id| !id.trim().is_empty() && id.len() <= 128)
+        .unwrap_or_else(|| format!("SBXIN{}", uuid::Uuid::now_v7().simple()).to_uppercase());
+    let message = IncomingMessage {
+        message_id: message_id.clone(),
+        from,
+        push_name: body.push_name.filter(|n| !n.trim().is_empty()),
+        kind,
+        text: if kind == MessageKind::Text {
+            body.text
+        } else {
+            None
+        },
+        caption: body.caption.filter(|c| !c.is_empty()),
+        media,
+        timestamp: now_millis(),
+    };
+    engine
+        .incoming(&session.id, message)
+        .map_err(engine_error)?;
+    Ok(ApiOk::ok(Msg::SandboxIncoming, IncomingData { message_id }))
+}
+
+/// The simulated customer reads a message the session sent: a `read` receipt follows.
+#[utoipa::path(post, path = "/api/v1/whatsapp/sandbox/{sessionName}/read", tag = "sandbox", security(("bearer" = [])),
+    params(("sessionName" = String, Path)), request_body = ReadRequest,
+    responses((status = 200, body = Envelope<SandboxDone>), (status = 404), (status = 409)))]
+async fn read(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<ReadRequest>,
+) -> Result<ApiOk<SandboxDone>, ApiError> {
+    let (engine, session) = sandbox_session(&state, &auth, &name).await?;
+    engine
+        .read(&session.id, body.message_id.trim())
+        .map_err(engine_error)?;
+    Ok(ApiOk::ok(
+        Msg::SandboxRead,
+        SandboxDone {
+            session_id: session.id.to_string(),
+        },
+    ))
+}
+
+/// The session's connection breaks, as a network failure would break it; wasl reconnects.
+#[utoipa::path(post, path = "/api/v1/whatsapp/sandbox/{sessionName}/drop", tag = "sandbox", security(("bearer" = [])),
+    params(("sessionName" = String, Path)),
+    responses((status = 200, body = Envelope<SandboxDone>), (status = 404), (status = 409)))]
+async fn drop_connection(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> Result<ApiOk<SandboxDone>, ApiError> {
+    let (engine, session) = sandbox_session(&state, &auth, &name).await?;
+    engine.drop_connection(&session.id).map_err(engine_error)?;
+    Ok(ApiOk::ok(
+        Msg::SandboxDropped,
+        SandboxDone {
+            session_id: session.id.to_string(),
+        },
+    ))
+}

@@ -1,0 +1,200 @@
+//! One supervised task per active session: it connects through the session's engine, follows
+//! what the connection reports, keeps the stored status honest, and reconnects after an
+//! unexpected disconnect with capped exponential backoff. Terminal reasons (logged out,
+//! replaced, banned, QR timeout) stop it and say why.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use wasl_domain::{PhoneNumber, SessionId, SessionStatus};
+use wasl_engine::{DisconnectReason, Engine, EngineError, EngineEvent, SessionTarget};
+use wasl_store::SessionChange;
+
+use super::backoff::Backoff;
+use super::Inner;
+use crate::clock::now_millis;
+
+pub(super) async fn supervise(
+    inner: Arc<Inner>,
+    id: SessionId,
+    generation: u64,
+    engine: Arc<dyn Engine>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Backoff::new(inner.backoff);
+    let mut retrying = false;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let session = match inner.store.session_by_id(&id).await {
+            Ok(Some(s)) if s.is_active => s,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::error!(session = %id, error = %e, "cannot read the session; retrying");
+                if sleep_or_stop(backoff.next_delay(), &mut stop).await {
+                    break;
+                }
+                continue;
+            }
+        };
+        inner
+            .change(
+                &id,
+                SessionChange {
+                    status: Some(SessionStatus::Connecting),
+                    add_attempt: retrying,
+                    ..Default::default()
+                },
+            )
+            .await;
+        let target = SessionTarget {
+            id: id.clone(),
+            phone_number: session
+                .phone_number
+                .as_deref()
+                .map(PhoneNumber::from_trusted),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let connected = tokio::select! {
+            result = engine.connect(&target, tx) => result,
+            _ = stop.changed() => break,
+        };
+        let ended = match connected {
+            Ok(connection) => {
+                inner.set_connection(&id, Some(connection.clone()));
+                let ended = follow(&inner, &id, rx, &mut stop, &mut backoff).await;
+                if ended.is_none() {
+                    connection.close().await;
+                }
+                inner.set_connection(&id, None);
+                ended
+            }
+            Err(EngineError::Transient(detail)) => Some(DisconnectReason::Network(detail)),
+            Err(EngineError::NotConnected) => {
+                Some(DisconnectReason::Network("not connected".into()))
+            }
+            Err(e) => {
+                inner
+                    .change(
+                        &id,
+                        SessionChange {
+                            status: Some(SessionStatus::Failed),
+                            last_disconnect_reason: Some(Some(format!("cannot connect: {e}"))),
+                            last_disconnected: Some(now_millis()),
+                            ..Default::default()
+                        },
+                    )
+                    .await;
+                break;
+            }
+        };
+        let Some(reason) = ended else { break };
+        tracing::info!(session = %id, reason = %reason.describe(), "session disconnected");
+        let mut change = SessionChange {
+            last_disconnect_reason: Some(Some(reason.describe())),
+            last_disconnected: Some(now_millis()),
+            ..Default::default()
+        };
+        match reason {
+            DisconnectReason::Network(_) => {
+                change.status = Some(SessionStatus::Connecting);
+                inner.change(&id, change).await;
+                retrying = true;
+                if sleep_or_stop(backoff.next_delay(), &mut stop).await {
+                    break;
+                }
+            }
+            DisconnectReason::LoggedOut => {
+                change.status = Some(SessionStatus::LoggedOut);
+                change.is_active = Some(false);
+                inner.change(&id, change).await;
+                if let Err(e) = engine.forget(&id).await {
+                    tracing::error!(session = %id, error = %e, "cannot forget the session's credentials");
+                }
+                break;
+            }
+            DisconnectReason::QrTimeout | DisconnectReason::Closed => {
+                change.status = Some(SessionStatus::Disconnected);
+                inner.change(&id, change).await;
+                break;
+            }
+            _ => {
+                change.status = Some(SessionStatus::Failed);
+                inner.change(&id, change).await;
+                break;
+            }
+        }
+    }
+    inner.finished(&id, generation);
+}
+
+/// Follows one connection's events until it ends (`Some(reason)`) or wasl stops it (`None`).
+async fn follow(
+    inner: &Arc<Inner>,
+    id: &SessionId,
+    mut events: mpsc::UnboundedReceiver<EngineEvent>,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Option<DisconnectReason> {
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = stop.changed() => return None,
+        };
+        let Some(event) = event else {
+            return Some(DisconnectReason::Network(
+                "the engine stopped reporting".into(),
+            ));
+        };
+        match event {
+            EngineEvent::Qr { code } => {
+                match wasl_engine::qr::data_url(&code) {
+                    Ok(url) => inner.set_qr(id, Some(url)),
+                    Err(e) => tracing::error!(session = %id, error = %e, "cannot render the QR"),
+                }
+                inner
+                    .change(
+                        id,
+                        SessionChange {
+                            status: Some(SessionStatus::Qr),
+                            ..Default::default()
+                        },
+                    )
+                    .await;
+            }
+            EngineEvent::Connected { phone_number } => {
+                inner.set_qr(id, None);
+                backoff.reset();
+                inner
+                    .change(
+                        id,
+                        SessionChange {
+                            status: Some(SessionStatus::Connected),
+                            phone_number: Some(phone_number.as_str().to_owned()),
+                            last_connected: Some(now_millis()),
+                            ..Default::default()
+                        },
+                    )
+                    .await;
+                tracing::info!(session = %id, "session connected");
+            }
+            EngineEvent::Message(message) => inner.observer.message(id, message).await,
+            EngineEvent::Receipt {
+                message_id,
+                status,
+                at,
+            } => inner.observer.receipt(id, &message_id, status, at).await,
+            EngineEvent::Disconnected { reason } => return Some(reason),
+            other => tracing::debug!(session = %id, event = ?other, "engine event not handled"),
+        }
+    }
+}
+
+/// Sleeps, unless wasl stops first; `true` when stopped.
+async fn sleep_or_stop(delay: std::time::Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => *stop.borrow(),
+        _ = stop.changed() => true,
+    }
+}
