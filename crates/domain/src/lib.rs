@@ -5,14 +5,17 @@
 mod account;
 mod ids;
 mod lang;
+mod messaging;
 mod models;
 mod phone;
 mod plan;
+pub mod search;
 mod session;
 
 pub use account::{Email, Password, PersonName, Role};
 pub use ids::{ApiKeyId, OrgId, UserId};
 pub use lang::Lang;
+pub use messaging::{Contact, Conversation, Direction, Message, MessageStatus};
 pub use models::{ApiKey, NewUser, Organization, User};
 pub use phone::PhoneNumber;
 pub use plan::Plan;

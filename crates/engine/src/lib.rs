@@ -19,6 +19,12 @@ pub use message::{
     IncomingMessage, Media, MessageKind, OutgoingContent, OutgoingMessage, SentMessage,
 };
 
+/// A new id for an outgoing message, shaped like WhatsApp Web's own (`3EB0` + 16 hex digits).
+pub fn new_message_id() -> String {
+    use rand::Rng;
+    format!("3EB0{:016X}", rand::thread_rng().gen::<u64>())
+}
+
 /// Where a connection sends its events. Unbounded on purpose: an engine must never block on a
 /// slow consumer while WhatsApp is talking to it; the session supervisor drains it promptly.
 pub type EventSender = mpsc::UnboundedSender<EngineEvent>;

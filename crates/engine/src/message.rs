@@ -81,6 +81,9 @@ pub enum OutgoingContent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutgoingMessage {
+    /// WhatsApp's id for the message, chosen by wasl before the first attempt. Sending the
+    /// same id again (a retry after a crash) must not deliver a second copy.
+    pub message_id: String,
     pub to: PhoneNumber,
     pub content: OutgoingContent,
 }

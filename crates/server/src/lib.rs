@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod clock;
 pub mod http;
+pub mod messaging;
 pub mod metrics;
 mod secrets;
 pub mod sessions;
@@ -20,7 +21,8 @@ use wasl_store::{Store, StoreError};
 
 use crate::auth::limiter::{Limits, LoginLimiter};
 use crate::http::state::AppState;
-use crate::sessions::{BackoffPolicy, Engines, LoggingObserver, SessionManager};
+use crate::messaging::{media::MediaStore, EventBus, Messaging, SendPace};
+use crate::sessions::{BackoffPolicy, Engines, SessionManager};
 use crate::settings::Settings;
 use wasl_engine::sandbox::{SandboxConfig, SandboxEngine};
 
@@ -40,6 +42,13 @@ pub async fn launch_with_tcp_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), LaunchError> {
     let store = Store::open(settings.database_url.expose()).await?;
+    let messaging = Arc::new(Messaging::new(
+        store.clone(),
+        MediaStore::new(&settings.data_dir),
+        Arc::new(http::views::ApiRenderer),
+        EventBus::default(),
+        SendPace { interval: settings.send_interval },
+    ));
     let sessions = SessionManager::new(
         store.clone(),
         engines(&settings),
@@ -47,7 +56,7 @@ pub async fn launch_with_tcp_listener(
             base: settings.reconnect_base,
             max: settings.reconnect_max,
         },
-        Arc::new(LoggingObserver),
+        messaging.clone(),
     );
     let resumed = sessions.resume_all().await?;
     tracing::info!(resumed, "sessions resumed");
@@ -57,6 +66,7 @@ pub async fn launch_with_tcp_listener(
         login_limiter: Arc::new(LoginLimiter::new(Limits::default())),
         metrics: Arc::default(),
         sessions: sessions.clone(),
+        messaging,
     };
     let app = http::app(state);
     axum::serve(

@@ -80,6 +80,8 @@ pub struct Settings {
     pub reconnect_max: Duration,
     /// How long the sandbox's simulated phones take to confirm delivery.
     pub sandbox_delivery_delay: Duration,
+    /// The pause between two messages a session sends (with jitter), to protect numbers.
+    pub send_interval: Duration,
     /// Where the web engine connects. WhatsApp's own address unless a test points it elsewhere.
     pub web_socket_url: Option<String>,
 }
@@ -219,6 +221,7 @@ impl Settings {
                 "WASL_SANDBOX_DELIVERY_MS",
                 300,
             )?,
+            send_interval: parse_millis(get("WASL_SEND_INTERVAL_MS"), "WASL_SEND_INTERVAL_MS", 250)?,
             web_socket_url: match get("WASL_WEB_SOCKET_URL") {
                 Some(v) if v.starts_with("ws://") || v.starts_with("wss://") => Some(v.to_owned()),
                 Some(_) => {

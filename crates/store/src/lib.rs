@@ -5,12 +5,18 @@
 #![forbid(unsafe_code)]
 
 mod api_keys;
+mod contacts;
+mod conversations;
 mod error;
+mod events;
+mod messages;
 mod migrate;
 mod organizations;
+mod outbox;
 mod page;
 mod rows;
 mod sessions;
+mod stats;
 mod users;
 mod web_state;
 
@@ -20,7 +26,11 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use contacts::ContactUpdate;
 pub use error::StoreError;
+pub use events::{EventRenderer, StoredEvent};
+pub use messages::{MessageFilter, Recorded};
+pub use stats::Stats;
 pub use page::{Page, PageRequest};
 pub use sessions::SessionChange;
 pub use users::UserUpdate;

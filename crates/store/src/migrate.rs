@@ -27,6 +27,11 @@ const SQLITE: &[Migration] = &[
         name: "web_engine_state",
         sql: include_str!("../migrations/sqlite/0003_web_engine_state.sql"),
     },
+    Migration {
+        version: 4,
+        name: "messaging",
+        sql: include_str!("../migrations/sqlite/0004_messaging.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -44,6 +49,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "web_engine_state",
         sql: include_str!("../migrations/postgres/0003_web_engine_state.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "messaging",
+        sql: include_str!("../migrations/postgres/0004_messaging.sql"),
     },
 ];
 

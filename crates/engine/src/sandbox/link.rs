@@ -41,11 +41,6 @@ fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-/// An id shaped like WhatsApp's own (`3EB0` and 16 hex digits).
-fn message_id() -> String {
-    format!("3EB0{:016X}", rand::thread_rng().gen::<u64>())
-}
-
 impl SandboxLink {
     pub(super) fn open(
         target: &SessionTarget,
@@ -191,16 +186,17 @@ impl Connection for SandboxLink {
             OutgoingContent::Text(_) => MessageKind::Text,
             OutgoingContent::Media { kind, .. } => *kind,
         };
-        let sent = SentMessage {
-            message_id: message_id(),
-            at: now_millis(),
+        let sent = {
+            let mut state = self.state();
+            // The same id again is a retry of something already on the wire: like WhatsApp,
+            // the sandbox delivers it once.
+            if let Some(done) = state.transmitted.iter().find(|t| t.message_id == message.message_id) {
+                return Ok(SentMessage { message_id: done.message_id.clone(), at: done.at });
+            }
+            let sent = SentMessage { message_id: message.message_id.clone(), at: now_millis() };
+            state.transmitted.push(Transmission { message_id: sent.message_id.clone(), to: message.to, kind, at: sent.at });
+            sent
         };
-        self.state().transmitted.push(Transmission {
-            message_id: sent.message_id.clone(),
-            to: message.to,
-            kind,
-            at: sent.at,
-        });
         // The recipient's phone confirms delivery a moment later, if the link is still up.
         let id = sent.message_id.clone();
         let delay = self.config.delivery_delay;

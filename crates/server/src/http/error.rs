@@ -39,6 +39,7 @@ pub mod code {
     pub const NOT_SANDBOX_SESSION: &str = "NOT_SANDBOX_SESSION";
     pub const MESSAGE_NOT_FOUND: &str = "MESSAGE_NOT_FOUND";
     pub const FILE_TOO_LARGE: &str = "FILE_TOO_LARGE";
+    pub const CONTACT_BLOCKED: &str = "CONTACT_BLOCKED";
 }
 
 #[derive(Debug)]

@@ -96,9 +96,9 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page number, from 1.
-    page: Option<String>,
+    pub(crate) page: Option<String>,
     /// Items per page, 1 to 100 (default 50).
-    limit: Option<String>,
+    pub(crate) limit: Option<String>,
 }
 
 impl PageQuery {

@@ -84,6 +84,11 @@ messages! {
     SandboxDropped => "انقطع الاتصال التجريبي", "The sandbox connection was dropped";
     MessageNotFound => "الرسالة غير موجودة", "The message does not exist";
     FileTooLarge => "حجم الملف كبير جداً", "The file is too large";
+    MessageSent => "تم إرسال الرسالة بنجاح", "Message sent successfully";
+    ContactUpdated => "تم تحديث جهة الاتصال بنجاح", "Contact updated successfully";
+    ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";
+    ConversationRead => "تم تعليم المحادثة كمقروءة", "Conversation marked as read";
+    WrongFileType => "نوع الملف لا يناسب هذا النوع من الرسائل", "The file's type does not fit this kind of message";
     Internal => "حدث خطأ في الخادم. يرجى المحاولة لاحقاً", "A server error occurred. Please try again later";
 }
 

@@ -5,17 +5,21 @@
 mod admin;
 mod api_keys;
 mod auth;
+mod contacts;
+mod dashboard;
 mod docs;
 pub mod error;
 pub mod extract;
 mod health;
+mod messages;
 pub mod i18n;
 mod response;
 mod sandbox;
 mod sessions;
 pub mod state;
+mod upload;
 mod users;
-mod views;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,7 +44,7 @@ use state::AppState;
         Every response is the envelope {success, message, data}; errors add {error: {code, details}}. \
         Messages are Arabic by default; send `Accept-Language: en` for English."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "admin"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "admin"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -74,6 +78,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api_keys::router())
         .merge(sessions::router())
         .merge(sandbox::router())
+        .merge(messages::router())
+        .merge(contacts::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts()
@@ -101,6 +107,7 @@ pub fn app(state: AppState) -> Router {
     .layer(middleware::from_fn_with_state(state.clone(), observe))
     .with_state(state)
     .merge(docs::router(openapi))
+    .merge(dashboard::router())
     .layer(middleware::from_fn_with_state(default_lang, language))
 }
 

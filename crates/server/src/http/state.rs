@@ -4,6 +4,7 @@ use wasl_store::Store;
 
 use crate::auth::limiter::LoginLimiter;
 use crate::metrics::Metrics;
+use crate::messaging::Messaging;
 use crate::sessions::SessionManager;
 use crate::settings::Settings;
 
@@ -15,4 +16,5 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub metrics: Arc<Metrics>,
     pub sessions: SessionManager,
+    pub messaging: Arc<Messaging>,
 }

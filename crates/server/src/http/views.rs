@@ -132,3 +132,131 @@ impl SessionView {
         }
     }
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageContentView {
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    /// Where to download the media (with the same Authorization header).
+    pub media_url: Option<String>,
+    pub mime_type: Option<String>,
+    pub filename: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: String,
+    pub session_id: String,
+    pub session_name: String,
+    /// WhatsApp's id of the message.
+    pub message_id: String,
+    pub from: String,
+    pub to: String,
+    /// incoming or outgoing.
+    pub direction: String,
+    /// text, image, video, audio or document.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub content: MessageContentView,
+    /// pending, sent, delivered, read or failed.
+    pub status: String,
+    pub sent_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub read_at: Option<String>,
+    pub error_message: Option<String>,
+    pub contact_id: String,
+    pub related_user: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&wasl_domain::Message> for MessageView {
+    fn from(m: &wasl_domain::Message) -> Self {
+        let session_name = m
+            .session_id
+            .as_str()
+            .strip_prefix(m.organization_id.as_str())
+            .and_then(|rest| rest.strip_prefix('_'))
+            .unwrap_or_default()
+            .to_owned();
+        MessageView {
+            id: m.id.clone(),
+            session_id: m.session_id.to_string(),
+            session_name,
+            message_id: m.message_id.clone(),
+            from: m.from.clone(),
+            to: m.to.clone(),
+            direction: m.direction.as_str().to_owned(),
+            kind: m.kind.clone(),
+            content: MessageContentView {
+                text: m.text.clone(),
+                caption: m.caption.clone(),
+                media_url: m.media_path.as_ref().map(|_| format!("/api/v1/whatsapp/messages/{}/media", m.id)),
+                mime_type: m.mime_type.clone(),
+                filename: m.filename.clone(),
+            },
+            status: m.status.as_str().to_owned(),
+            sent_at: m.sent_at.map(rfc3339),
+            delivered_at: m.delivered_at.map(rfc3339),
+            read_at: m.read_at.map(rfc3339),
+            error_message: m.error_message.clone(),
+            contact_id: m.contact_id.clone(),
+            related_user: m.related_user.clone(),
+            created_at: rfc3339(m.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactView {
+    pub id: String,
+    pub phone_number: String,
+    pub name: Option<String>,
+    pub profile_pic_url: Option<String>,
+    pub is_blocked: bool,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub last_message_at: Option<String>,
+    pub related_user: Option<String>,
+    /// The customer's id in the organization's CRM.
+    pub related_customer: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&wasl_domain::Contact> for ContactView {
+    fn from(c: &wasl_domain::Contact) -> Self {
+        ContactView {
+            id: c.id.clone(),
+            phone_number: c.phone_number.clone(),
+            name: c.name.clone(),
+            profile_pic_url: c.profile_pic_url.clone(),
+            is_blocked: c.is_blocked,
+            tags: c.tags.clone(),
+            notes: c.notes.clone(),
+            last_message_at: c.last_message_at.map(rfc3339),
+            related_user: c.related_user.clone(),
+            related_customer: c.related_customer.clone(),
+            created_at: rfc3339(c.created_at),
+        }
+    }
+}
+
+/// Renders events with the API's own shapes, so a webhook or a live client receives exactly
+/// what the REST API would return.
+pub struct ApiRenderer;
+
+impl wasl_store::EventRenderer for ApiRenderer {
+    fn message(&self, message: &wasl_domain::Message) -> serde_json::Value {
+        serde_json::to_value(MessageView::from(message)).unwrap_or_default()
+    }
+
+    fn contact(&self, contact: &wasl_domain::Contact) -> serde_json::Value {
+        serde_json::to_value(ContactView::from(contact)).unwrap_or_default()
+    }
+
+    fn session(&self, session: &wasl_domain::Session, qr_code: Option<&str>) -> serde_json::Value {
+        serde_json::to_value(SessionView::new(session, qr_code.map(str::to_owned))).unwrap_or_default()
+    }
+}

@@ -18,7 +18,7 @@ use wasl_engine::{Connection, Engine};
 use wasl_store::{SessionChange, Store};
 
 pub use backoff::BackoffPolicy;
-pub use observer::{LoggingObserver, SessionObserver};
+pub use observer::SessionObserver;
 
 /// The engines this server runs.
 #[derive(Clone, Default)]
@@ -59,12 +59,16 @@ impl Inner {
     }
 
     /// Writes a state change; a failed write is logged, and the supervisor goes on.
-    async fn change(&self, id: &SessionId, change: SessionChange) {
+    async fn change(&self, id: &SessionId, change: SessionChange) -> Option<Session> {
         match self.store.change_session(id, &change).await {
-            Ok(Some(session)) => self.observer.status(&session).await,
-            Ok(None) => {}
+            Ok(Some(session)) => {
+                self.observer.status(&session).await;
+                Some(session)
+            }
+            Ok(None) => None,
             Err(e) => {
-                tracing::error!(session = %id, error = %e, "cannot record the session's state")
+                tracing::error!(session = %id, error = %e, "cannot record the session's state");
+                None
             }
         }
     }

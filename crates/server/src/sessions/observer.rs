@@ -1,41 +1,23 @@
-//! What the rest of wasl hears from sessions: state changes, incoming messages and receipts.
-//! The messaging pipeline (storage, webhooks, live events) plugs in here.
+//! What the rest of wasl hears from sessions: state changes, QR codes, incoming messages,
+//! receipts, and each new live connection (which starts the session's outbox worker).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::sync::watch;
 use wasl_domain::{Session, SessionId};
-use wasl_engine::{IncomingMessage, ReceiptStatus};
+use wasl_engine::{Connection, IncomingMessage, ReceiptStatus};
 
 #[async_trait]
 pub trait SessionObserver: Send + Sync + 'static {
     /// The session's stored state changed.
     async fn status(&self, session: &Session);
+    /// A new pairing QR (PNG data URL) is showing.
+    async fn qr(&self, session: &Session, qr_code: &str);
     /// A customer's message arrived on the session.
     async fn message(&self, session: &SessionId, message: IncomingMessage);
     /// A message the session sent was delivered or read.
     async fn receipt(&self, session: &SessionId, message_id: &str, status: ReceiptStatus, at: i64);
-}
-
-/// Writes what sessions report to the log. It is what runs until the messaging pipeline
-/// (storage, webhooks, live events) is connected.
-pub struct LoggingObserver;
-
-#[async_trait]
-impl SessionObserver for LoggingObserver {
-    async fn status(&self, session: &Session) {
-        tracing::debug!(session = %session.id, status = session.status.as_str(), "session status");
-    }
-
-    async fn message(&self, session: &SessionId, message: IncomingMessage) {
-        tracing::info!(session = %session, message_id = %message.message_id, kind = message.kind.as_str(), "message received");
-    }
-
-    async fn receipt(
-        &self,
-        session: &SessionId,
-        message_id: &str,
-        status: ReceiptStatus,
-        _at: i64,
-    ) {
-        tracing::debug!(session = %session, message_id, ?status, "receipt");
-    }
+    /// The session is connected through `connection` until `stop` turns true.
+    async fn connected(&self, session: &Session, connection: Arc<dyn Connection>, stop: watch::Receiver<bool>);
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 use wasl_domain::{PhoneNumber, SessionId, SessionStatus};
-use wasl_engine::{DisconnectReason, Engine, EngineError, EngineEvent, SessionTarget};
+use wasl_engine::{Connection, DisconnectReason, Engine, EngineError, EngineEvent, SessionTarget};
 use wasl_store::SessionChange;
 
 use super::backoff::Backoff;
@@ -63,7 +63,7 @@ pub(super) async fn supervise(
         let ended = match connected {
             Ok(connection) => {
                 inner.set_connection(&id, Some(connection.clone()));
-                let ended = follow(&inner, &id, rx, &mut stop, &mut backoff).await;
+                let ended = follow(&inner, &id, &connection, rx, &mut stop, &mut backoff).await;
                 if ended.is_none() {
                     connection.close().await;
                 }
@@ -133,10 +133,15 @@ pub(super) async fn supervise(
 async fn follow(
     inner: &Arc<Inner>,
     id: &SessionId,
+    connection: &Arc<dyn Connection>,
     mut events: mpsc::UnboundedReceiver<EngineEvent>,
     stop: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
 ) -> Option<DisconnectReason> {
+    // Stops this connection's outbox worker when the connection ends, however it ends.
+    let (outbox_stop, outbox_stop_rx) = watch::channel(false);
+    let _stop_outbox = StopOnDrop(outbox_stop);
+    let mut outbox_started = false;
     loop {
         let event = tokio::select! {
             event = events.recv() => event,
@@ -149,35 +154,34 @@ async fn follow(
         };
         match event {
             EngineEvent::Qr { code } => {
-                match wasl_engine::qr::data_url(&code) {
-                    Ok(url) => inner.set_qr(id, Some(url)),
-                    Err(e) => tracing::error!(session = %id, error = %e, "cannot render the QR"),
+                let url = match wasl_engine::qr::data_url(&code) {
+                    Ok(url) => url,
+                    Err(e) => {
+                        tracing::error!(session = %id, error = %e, "cannot render the QR");
+                        continue;
+                    }
+                };
+                inner.set_qr(id, Some(url.clone()));
+                let change = SessionChange { status: Some(SessionStatus::Qr), ..Default::default() };
+                if let Some(session) = inner.change(id, change).await {
+                    inner.observer.qr(&session, &url).await;
                 }
-                inner
-                    .change(
-                        id,
-                        SessionChange {
-                            status: Some(SessionStatus::Qr),
-                            ..Default::default()
-                        },
-                    )
-                    .await;
             }
             EngineEvent::Connected { phone_number } => {
                 inner.set_qr(id, None);
                 backoff.reset();
-                inner
-                    .change(
-                        id,
-                        SessionChange {
-                            status: Some(SessionStatus::Connected),
-                            phone_number: Some(phone_number.as_str().to_owned()),
-                            last_connected: Some(now_millis()),
-                            ..Default::default()
-                        },
-                    )
-                    .await;
+                let change = SessionChange {
+                    status: Some(SessionStatus::Connected),
+                    phone_number: Some(phone_number.as_str().to_owned()),
+                    last_connected: Some(now_millis()),
+                    ..Default::default()
+                };
+                let session = inner.change(id, change).await;
                 tracing::info!(session = %id, "session connected");
+                if let (Some(session), false) = (session, outbox_started) {
+                    inner.observer.connected(&session, connection.clone(), outbox_stop_rx.clone()).await;
+                    outbox_started = true;
+                }
             }
             EngineEvent::Message(message) => inner.observer.message(id, message).await,
             EngineEvent::Receipt {
@@ -188,6 +192,14 @@ async fn follow(
             EngineEvent::Disconnected { reason } => return Some(reason),
             other => tracing::debug!(session = %id, event = ?other, "engine event not handled"),
         }
+    }
+}
+
+struct StopOnDrop(watch::Sender<bool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
     }
 }
 

@@ -108,13 +108,18 @@ on_both_databases! {
             "POST /api/v1/whatsapp/sessions/{sessionName}/pairing-code", "DELETE /api/v1/whatsapp/sessions/{sessionName}",
             "POST /api/v1/whatsapp/sandbox/{sessionName}/scan", "POST /api/v1/whatsapp/sandbox/{sessionName}/incoming",
             "POST /api/v1/whatsapp/sandbox/{sessionName}/read", "POST /api/v1/whatsapp/sandbox/{sessionName}/drop",
+            "POST /api/v1/whatsapp/messages/send", "POST /api/v1/whatsapp/messages/send-image",
+            "POST /api/v1/whatsapp/messages/send-document", "POST /api/v1/whatsapp/messages/send-video",
+            "POST /api/v1/whatsapp/messages/send-audio", "GET /api/v1/whatsapp/messages", "GET /api/v1/whatsapp/messages/{id}/media",
+            "GET /api/v1/whatsapp/contacts", "PUT /api/v1/whatsapp/contacts/{id}", "GET /api/v1/whatsapp/conversations",
+            "POST /api/v1/whatsapp/conversations/{contactId}/read", "GET /api/v1/whatsapp/stats",
         ].into_iter().map(String::from).collect();
         assert_eq!(documented, expected);
 
         // And every documented route is really served: none answers "no such route".
         for entry in &documented {
             let (method, path) = entry.split_once(' ').expect("method and path");
-            let path = path.replace("{id}", "some-id").replace("{sessionName}", "default");
+            let path = path.replace("{id}", "some-id").replace("{sessionName}", "default").replace("{contactId}", "some-id");
             let method = Method::from_bytes(method.as_bytes()).expect("method");
             let res = app.client.request(method, app.url(&path)).send().await.expect("sent");
             assert_ne!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{entry}");

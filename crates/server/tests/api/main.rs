@@ -7,5 +7,6 @@ mod admin;
 mod api_keys;
 mod auth;
 mod conventions;
+mod messaging;
 mod sessions;
 mod users;

@@ -1,0 +1,124 @@
+//! Messages, contacts and conversations (SPEC §5, §6).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{OrgId, SessionId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Incoming => "incoming",
+            Direction::Outgoing => "outgoing",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "incoming" => Some(Direction::Incoming),
+            "outgoing" => Some(Direction::Outgoing),
+            _ => None,
+        }
+    }
+}
+
+/// A message's delivery state. Ordered: a receipt never moves a message backwards (a late
+/// `delivered` after `read` changes nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "pending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Read => "read",
+            MessageStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            MessageStatus::Pending,
+            MessageStatus::Sent,
+            MessageStatus::Delivered,
+            MessageStatus::Read,
+            MessageStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+}
+
+/// A stored message, incoming or outgoing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: String,
+    pub organization_id: OrgId,
+    pub session_id: SessionId,
+    pub message_id: String,
+    pub contact_id: String,
+    pub contact_phone: String,
+    pub from: String,
+    pub to: String,
+    pub direction: Direction,
+    /// text, image, video, audio or document.
+    pub kind: String,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    /// Where the media file is kept, relative to the media directory.
+    pub media_path: Option<String>,
+    pub mime_type: Option<String>,
+    pub filename: Option<String>,
+    pub media_size: Option<i64>,
+    pub ptt: bool,
+    pub status: MessageStatus,
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub error_message: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub attempts: i64,
+    pub related_user: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub id: String,
+    pub organization_id: OrgId,
+    pub phone_number: String,
+    pub name: Option<String>,
+    pub profile_pic_url: Option<String>,
+    pub is_blocked: bool,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub last_message_at: Option<i64>,
+    pub related_user: Option<String>,
+    pub related_customer: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The chat between one session and one contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub session_id: SessionId,
+    pub contact: Contact,
+    pub last_message: Message,
+    pub unread_count: i64,
+}

@@ -1,0 +1,183 @@
+// The wasl API as the dashboard uses it: the envelope, the token, the language, live events.
+import { getLang, t } from './i18n.js';
+
+const TOKEN_KEY = 'wasl.token';
+export const MAX_MEDIA_BYTES = 16 * 1024 * 1024;
+
+export const auth = {
+  get token() {
+    return localStorage.getItem(TOKEN_KEY);
+  },
+  set(token) {
+    localStorage.setItem(TOKEN_KEY, token);
+  },
+  clear() {
+    localStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+let unauthorized = () => {};
+/** Called when a signed-in request answers 401 (the token expired or the user was removed). */
+export function onUnauthorized(fn) {
+  unauthorized = fn;
+}
+
+function headers(extra = {}) {
+  const h = { Accept: 'application/json', 'Accept-Language': getLang(), ...extra };
+  if (auth.token) h.Authorization = `Bearer ${auth.token}`;
+  return h;
+}
+
+async function failure(res, path) {
+  let payload = null;
+  try {
+    payload = await res.json();
+  } catch {
+    // Not JSON (a proxy's page, say): fall back to a message by status below.
+  }
+  const fallback = res.status === 413 ? t('fileTooLarge') : t('unexpectedError');
+  const err = new ApiError(res.status, payload?.error?.code || `HTTP_${res.status}`,
+    payload?.message || fallback, payload?.error?.details);
+  if (res.status === 401 && auth.token && !path.startsWith('/auth/')) unauthorized(err);
+  return err;
+}
+
+/**
+ * Calls `/api/v1{path}` and returns the envelope's `data`, or throws an ApiError carrying the
+ * server's localized message. Options: `query` (object), `json` (body), `form` (FormData).
+ */
+export async function api(method, path, { query, json, form } = {}) {
+  const url = new URL(`/api/v1${path}`, location.origin);
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
+  }
+  const extra = json !== undefined ? { 'Content-Type': 'application/json' } : {};
+  let res;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: headers(extra),
+      body: json !== undefined ? JSON.stringify(json) : form,
+    });
+  } catch {
+    throw new ApiError(0, 'NETWORK_ERROR', t('networkError'));
+  }
+  if (!res.ok) throw await failure(res, path);
+  const payload = await res.json().catch(() => null);
+  if (!payload || payload.success === false) {
+    throw new ApiError(res.status, payload?.error?.code || 'BAD_RESPONSE', payload?.message || t('unexpectedError'));
+  }
+  return payload.data;
+}
+
+// ---- media: fetched with the Authorization header, shown through blob: URLs ----
+
+const media = new Map();
+
+export function mediaUrl(messageId) {
+  if (!media.has(messageId)) {
+    const p = (async () => {
+      const res = await fetch(`/api/v1/whatsapp/messages/${encodeURIComponent(messageId)}/media`, { headers: headers() });
+      if (!res.ok) throw await failure(res, '/whatsapp/messages');
+      return URL.createObjectURL(await res.blob());
+    })();
+    media.set(messageId, p);
+    p.catch(() => media.delete(messageId));
+  }
+  return media.get(messageId);
+}
+
+/** Adopts a file the user just sent as the media of the message the server created. */
+export function rememberMedia(messageId, file) {
+  if (!media.has(messageId)) media.set(messageId, Promise.resolve(URL.createObjectURL(file)));
+}
+
+// ---- live events: the WebSocket when the server offers it, else the pages poll ----
+
+const listeners = new Set();
+const liveState = { connected: false, socket: null, retry: 2000, timer: null, wanted: false };
+const stateListeners = new Set();
+
+function setConnected(v) {
+  if (liveState.connected === v) return;
+  liveState.connected = v;
+  for (const fn of stateListeners) fn(v);
+}
+
+function connect() {
+  if (!liveState.wanted || !auth.token) return;
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  let socket;
+  try {
+    socket = new WebSocket(`${scheme}//${location.host}/api/v1/events?token=${encodeURIComponent(auth.token)}`);
+  } catch {
+    schedule();
+    return;
+  }
+  liveState.socket = socket;
+  socket.onopen = () => {
+    liveState.retry = 2000;
+    setConnected(true);
+  };
+  socket.onmessage = (e) => {
+    let event;
+    try {
+      event = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    for (const fn of listeners) fn(event);
+  };
+  socket.onclose = () => {
+    liveState.socket = null;
+    setConnected(false);
+    schedule();
+  };
+}
+
+function schedule() {
+  clearTimeout(liveState.timer);
+  if (!liveState.wanted) return;
+  liveState.timer = setTimeout(connect, liveState.retry);
+  liveState.retry = Math.min(liveState.retry * 2, 60000);
+}
+
+export const live = {
+  start() {
+    if (liveState.wanted) return;
+    liveState.wanted = true;
+    connect();
+  },
+  stop() {
+    liveState.wanted = false;
+    clearTimeout(liveState.timer);
+    liveState.socket?.close();
+    setConnected(false);
+  },
+  get connected() {
+    return liveState.connected;
+  },
+  /** Subscribes to events `{type, data, at}`; returns the unsubscribe function. */
+  on(fn) {
+    listeners.add(fn);
+    return () => listeners.delete(fn);
+  },
+  onState(fn) {
+    stateListeners.add(fn);
+    return () => stateListeners.delete(fn);
+  },
+};
+
+/** The refresh interval pages use: slow when live events arrive, every 2 s when they do not. */
+export function pollInterval() {
+  return live.connected ? 15000 : 2000;
+}

@@ -1,0 +1,154 @@
+// The dashboard's shell: language, sign-in state, navigation and the page router.
+import { applyLang, getLang, setLang, t } from './i18n.js';
+import { api, auth, live, onUnauthorized } from './api.js';
+import { h, icon, toastError } from './ui.js';
+import * as authPages from './pages/auth.js';
+import * as sessions from './pages/sessions.js';
+import * as chat from './pages/chat.js';
+import * as contacts from './pages/contacts.js';
+import * as stats from './pages/stats.js';
+
+export const BASE = '/dashboard/whatsapp';
+
+const PAGES = {
+  chat: { page: chat, label: 'navChat', icon: 'chat' },
+  sessions: { page: sessions, label: 'navSessions', icon: 'phone' },
+  contacts: { page: contacts, label: 'navContacts', icon: 'users' },
+  stats: { page: stats, label: 'navStats', icon: 'chart' },
+};
+const PUBLIC = { login: authPages.login, register: authPages.register };
+
+const state = { me: null, unmount: null, route: null };
+
+function routeOf(pathname) {
+  const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : '';
+  const name = rest.split('/').filter(Boolean)[0] || '';
+  return PAGES[name] || PUBLIC[name] ? name : 'chat';
+}
+
+export function navigate(name, { replace = false } = {}) {
+  const url = `${BASE}/${name}`;
+  if (location.pathname !== url) history[replace ? 'replaceState' : 'pushState']({}, '', url);
+  render();
+}
+
+export function currentUser() {
+  return state.me;
+}
+
+function toggleLang() {
+  setLang(getLang() === 'ar' ? 'en' : 'ar');
+  render();
+}
+
+export function langButton(cls = 'lang-btn') {
+  return h('button', { type: 'button', class: cls, 'data-action': 'toggle-lang', title: t('switchLangTitle'), onclick: toggleLang },
+    icon('globe', { size: 18 }), h('span', { text: t('switchLang') }));
+}
+
+function logout() {
+  auth.clear();
+  live.stop();
+  state.me = null;
+  navigate('login');
+}
+
+async function loadMe() {
+  if (state.me || !auth.token) return state.me;
+  try {
+    state.me = await api('GET', '/auth/me');
+  } catch (err) {
+    if (err.status === 401) auth.clear();
+    else toastError(err);
+  }
+  return state.me;
+}
+
+/** After sign-in or registration. */
+export function signedIn(data) {
+  auth.set(data.token);
+  state.me = { user: data.user, organization: data.organization };
+  navigate('sessions');
+}
+
+function shell(route, main) {
+  const me = state.me;
+  const nav = Object.entries(PAGES).map(([name, p]) =>
+    h('a', {
+      href: `${BASE}/${name}`, class: `nav-item${name === route ? ' active' : ''}`, 'data-nav': name,
+      'aria-current': name === route ? 'page' : null,
+      onclick: (e) => {
+        if (e.metaKey || e.ctrlKey) return;
+        e.preventDefault();
+        navigate(name);
+      },
+    }, icon(p.icon, { size: 22 }), h('span', { text: t(p.label) })));
+  const liveBadge = h('span', { class: `live-badge${live.connected ? ' on' : ''}`, 'data-live': live.connected ? 'on' : 'off' },
+    h('i'), h('span', { text: live.connected ? t('liveOn') : t('liveOff') }));
+  return h('div', { class: 'shell', 'data-route': route },
+    h('aside', { class: 'sidebar' },
+      h('div', { class: 'brand' },
+        h('img', { src: `${BASE}/assets/logo.svg`, alt: '', width: 36, height: 36 }),
+        h('div', {}, h('strong', { text: t('appName') }), h('small', { text: me?.organization?.name || t('tagline') }))),
+      h('nav', { class: 'nav', 'aria-label': t('appName') }, nav),
+      h('div', { class: 'sidebar-foot' },
+        liveBadge,
+        me ? h('div', { class: 'me' }, h('span', { class: 'me-name', text: me.user?.name || '' }), h('small', { text: me.user?.email || '' })) : null,
+        langButton(),
+        h('button', { type: 'button', class: 'logout-btn', 'data-action': 'logout', onclick: logout }, icon('logout', { size: 18 }), h('span', { text: t('logout') })))),
+    h('header', { class: 'topbar' },
+      h('img', { src: `${BASE}/assets/logo.svg`, alt: '', width: 28, height: 28 }),
+      h('strong', { text: t(PAGES[route].label) }),
+      h('span', { class: 'spacer' }),
+      langButton('lang-btn compact'),
+      h('button', { type: 'button', class: 'icon-btn', 'data-action': 'logout-compact', title: t('logout'), 'aria-label': t('logout'), onclick: logout }, icon('logout', { size: 18 }))),
+    h('main', { class: 'main' }, main));
+}
+
+async function render() {
+  applyLang();
+  state.unmount?.();
+  state.unmount = null;
+  const app = document.getElementById('app');
+  let route = routeOf(location.pathname);
+  if (PUBLIC[route]) {
+    if (auth.token) {
+      navigate('chat', { replace: true });
+      return;
+    }
+    app.replaceChildren();
+    state.unmount = PUBLIC[route](app);
+    state.route = route;
+    return;
+  }
+  if (!auth.token) {
+    navigate('login', { replace: true });
+    return;
+  }
+  const me = await loadMe();
+  if (!auth.token) {
+    navigate('login', { replace: true });
+    return;
+  }
+  live.start();
+  route = routeOf(location.pathname);
+  const main = h('div', { class: 'page' });
+  app.replaceChildren(shell(route, main));
+  document.body.classList.remove('in-thread');
+  state.route = route;
+  state.unmount = PAGES[route].page.mount(main, { me, navigate });
+}
+
+onUnauthorized(() => {
+  if (!auth.token) return;
+  logout();
+});
+live.onState(() => {
+  const badge = document.querySelector('.live-badge');
+  if (!badge) return;
+  badge.classList.toggle('on', live.connected);
+  badge.dataset.live = live.connected ? 'on' : 'off';
+  badge.lastChild.textContent = live.connected ? t('liveOn') : t('liveOff');
+});
+window.addEventListener('popstate', render);
+render();

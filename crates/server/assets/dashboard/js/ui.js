@@ -1,0 +1,227 @@
+// Small DOM helpers shared by every page: element builder, toasts, dialogs, formatting.
+import { t, locale } from './i18n.js';
+import { icon } from './icons.js';
+
+/**
+ * Builds an element. `props`: class, text, html-free attributes, `on<Event>` handlers,
+ * `dataset`. Children: nodes, strings, arrays, or null/false (skipped).
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked') el.checked = !!v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export { icon };
+
+/** A button with an icon and (optionally visible) label. */
+export function iconButton(name, label, props = {}) {
+  return h('button', { type: 'button', class: 'icon-btn', title: label, 'aria-label': label, ...props }, icon(name));
+}
+
+/** A phone number that keeps its left-to-right order inside Arabic text. */
+export function phone(number) {
+  if (!number) return h('span', { class: 'muted' }, t('never'));
+  const digits = String(number).replace(/[^\d+]/g, '');
+  const shown = digits.startsWith('+') ? digits : `+${digits}`;
+  return h('bdi', { dir: 'ltr', class: 'phone' }, shown);
+}
+
+export function digitsOf(number) {
+  return String(number || '').replace(/\D/g, '');
+}
+
+// ---- toasts ----
+
+export function toast(message, kind = 'info', { timeout = 5000 } = {}) {
+  const box = document.getElementById('toasts');
+  if (!box) return;
+  const names = { error: 'alert', success: 'check', info: 'message' };
+  const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    icon(names[kind] || 'message', { size: 18 }),
+    h('span', { class: 'toast-text', text: message }),
+    h('button', { type: 'button', class: 'toast-close', 'aria-label': t('close'), onclick: () => el.remove() }, icon('x', { size: 16 })));
+  box.append(el);
+  setTimeout(() => el.classList.add('leaving'), timeout);
+  setTimeout(() => el.remove(), timeout + 300);
+}
+
+/** Shows an API failure: the server's localized message, which already names the problem. */
+export function toastError(err) {
+  toast(err?.message || t('unexpectedError'), 'error', { timeout: 7000 });
+}
+
+// ---- dialogs ----
+
+/**
+ * Opens a modal <dialog>. `build(close)` returns the body; the dialog is removed on close.
+ * Returns { el, close }.
+ */
+export function openDialog({ title, build, cls = '', onClose }) {
+  const dialog = h('dialog', { class: `dialog ${cls}`.trim() });
+  const close = () => {
+    if (dialog.open) dialog.close();
+  };
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    onClose?.();
+  });
+  dialog.addEventListener('click', (e) => {
+    if (e.target === dialog) close();
+  });
+  dialog.append(
+    h('header', { class: 'dialog-head' },
+      h('h2', { text: title }),
+      iconButton('x', t('close'), { onclick: close, 'data-action': 'close-dialog' })),
+    h('div', { class: 'dialog-body' }, build(close)));
+  document.body.append(dialog);
+  dialog.showModal();
+  return { el: dialog, close };
+}
+
+export function confirmDialog({ title, text, action, danger = false }) {
+  return new Promise((resolve) => {
+    let answered = false;
+    openDialog({
+      title,
+      onClose: () => { if (!answered) resolve(false); },
+      build: (close) => h('div', {},
+        h('p', { class: 'dialog-text', text }),
+        h('div', { class: 'dialog-actions' },
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: close }, t('cancel')),
+          h('button', {
+            type: 'button', class: danger ? 'btn btn-danger' : 'btn btn-primary', 'data-action': 'confirm',
+            onclick: () => { answered = true; resolve(true); close(); },
+          }, action))),
+    });
+  });
+}
+
+// ---- states ----
+
+export function spinner(label = t('loading')) {
+  return h('div', { class: 'loading', role: 'status' }, h('div', { class: 'spinner' }), h('span', { text: label }));
+}
+
+export function emptyState(iconName, title, text, action) {
+  return h('div', { class: 'empty' },
+    h('div', { class: 'empty-icon' }, icon(iconName, { size: 34 })),
+    h('h3', { text: title }),
+    text ? h('p', { text }) : null,
+    action || null);
+}
+
+// ---- avatars ----
+
+const HUES = [152, 168, 200, 24, 280, 340, 48, 190];
+
+export function avatar(name, number, size = 'md') {
+  const label = (name || '').trim();
+  const initials = label
+    ? label.split(/\s+/).slice(0, 2).map((w) => [...w][0]).join('').toUpperCase()
+    : digitsOf(number).slice(-2);
+  let hash = 0;
+  for (const ch of label || String(number)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  const el = h('span', { class: `avatar avatar-${size} hue-${hash % HUES.length}`, 'aria-hidden': 'true' }, initials || '؟');
+  return el;
+}
+
+// ---- time ----
+
+export function formatTime(iso) {
+  if (!iso) return '';
+  return new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+}
+
+function startOfDay(d) {
+  const x = new Date(d);
+  x.setHours(0, 0, 0, 0);
+  return x.getTime();
+}
+
+/** "Today", "Yesterday", or the date. */
+export function formatDay(iso) {
+  const d = new Date(iso);
+  const days = Math.round((startOfDay(Date.now()) - startOfDay(d)) / 86400000);
+  if (days === 0) return t('today');
+  if (days === 1) return t('yesterday');
+  return new Intl.DateTimeFormat(locale(), { day: 'numeric', month: 'long', year: days > 300 ? 'numeric' : undefined }).format(d);
+}
+
+/** A conversation list time: the hour today, else the short date. */
+export function formatShort(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const days = Math.round((startOfDay(Date.now()) - startOfDay(d)) / 86400000);
+  if (days === 0) return formatTime(iso);
+  if (days === 1) return t('yesterday');
+  return new Intl.DateTimeFormat(locale(), { day: 'numeric', month: 'short' }).format(d);
+}
+
+export function formatDateTime(iso) {
+  if (!iso) return t('never');
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+export function formatNumber(n) {
+  return new Intl.NumberFormat(locale()).format(n ?? 0);
+}
+
+export function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+// ---- timing ----
+
+export function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+/**
+ * Runs `fn` now and then every `ms` (a number or a function giving one), never overlapping,
+ * and slower while the tab is hidden.
+ * Returns a stop function.
+ */
+export function every(ms, fn) {
+  let stopped = false;
+  let timer;
+  const tick = async () => {
+    if (stopped) return;
+    try {
+      await fn();
+    } catch (e) {
+      // A failed refresh is retried on the next tick; the user already saw a toast if needed.
+    }
+    const wait = typeof ms === 'function' ? ms() : ms;
+    if (!stopped) timer = setTimeout(tick, document.hidden ? Math.max(wait, 10000) : wait);
+  };
+  tick();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}

@@ -1,0 +1,260 @@
+//! Contacts (SPEC §6), the conversations built on them, and the organization's stats (§7).
+
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use wasl_domain::ParseError;
+use wasl_store::{ContactUpdate, EventRenderer};
+
+use super::error::{ApiError, Validate};
+use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
+use super::i18n::Msg;
+use super::response::{ApiOk, Envelope, Pagination};
+use super::sessions::find_session;
+use super::state::AppState;
+use super::views::{ApiRenderer, ContactView, MessageView};
+use crate::clock::now_millis;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_contacts))
+        .routes(routes!(update_contact))
+        .routes(routes!(list_conversations))
+        .routes(routes!(read_conversation))
+        .routes(routes!(stats))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    session_name: Option<String>,
+    /// Matches name, phone and tags; Arabic spelling variants match each other.
+    search: Option<String>,
+    page: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateContactRequest {
+    /// Empty or null clears the name.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    name: Option<Option<String>>,
+    tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    notes: Option<Option<String>>,
+    /// The customer's id in the organization's CRM (sets `relatedCustomer`).
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    linked_customer: Option<Option<String>>,
+    is_blocked: Option<bool>,
+}
+
+/// Tells "absent" (leave it) from "null" (clear it).
+fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactList {
+    contacts: Vec<ContactView>,
+    pagination: Pagination,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactData {
+    contact: ContactView,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    contact: ContactView,
+    session_name: String,
+    last_message: MessageView,
+    unread_count: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationList {
+    conversations: Vec<ConversationView>,
+    pagination: Pagination,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadConversationRequest {
+    session_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadData {
+    unread_count: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCount {
+    /// YYYY-MM-DD (UTC).
+    date: String,
+    incoming: i64,
+    outgoing: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsData {
+    total_sessions: i64,
+    /// Sessions connected right now.
+    active_sessions: i64,
+    total_messages: i64,
+    total_contacts: i64,
+    messages_last24h: i64,
+    /// The last 14 days, oldest first.
+    messages_per_day: Vec<DayCount>,
+}
+
+fn optional_text(field: &'static str, value: Option<Option<String>>, max: usize) -> Result<Option<Option<String>>, ParseError> {
+    match value {
+        None => Ok(None),
+        Some(v) => {
+            let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            if v.as_ref().is_some_and(|s| s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n')) {
+                return Err(ParseError::new(field, format!("must be at most {max} characters of text")));
+            }
+            Ok(Some(v))
+        }
+    }
+}
+
+fn parse_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseError> {
+    let Some(tags) = tags else { return Ok(None) };
+    if tags.len() > 30 {
+        return Err(ParseError::new("tags", "at most 30 tags"));
+    }
+    let mut clean: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        if tag.is_empty() || tag.chars().count() > 50 {
+            return Err(ParseError::new("tags", "each tag must be 1 to 50 characters"));
+        }
+        if !clean.contains(&tag) {
+            clean.push(tag);
+        }
+    }
+    Ok(Some(clean))
+}
+
+async fn session_filter(state: &AppState, auth: &Auth, name: Option<&str>) -> Result<Option<wasl_domain::SessionId>, ApiError> {
+    match name.filter(|n| !n.is_empty()) {
+        Some(name) => Ok(Some(find_session(state, auth, name).await?.id)),
+        None => Ok(None),
+    }
+}
+
+/// Contacts, most recently active first.
+#[utoipa::path(get, path = "/api/v1/whatsapp/contacts", tag = "contacts", security(("bearer" = [])),
+    params(ListQuery), responses((status = 200, body = Envelope<ContactList>), (status = 400), (status = 404)))]
+async fn list_contacts(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ListQuery>) -> Result<ApiOk<ContactList>, ApiError> {
+    let page = PageQuery { page: q.page, limit: q.limit }.parse()?;
+    let session = session_filter(&state, &auth, q.session_name.as_deref()).await?;
+    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let contacts = state.store.list_contacts(&auth.org_id, session.as_ref(), search, page).await?;
+    Ok(ApiOk::ok(Msg::Ok, ContactList { contacts: contacts.items.iter().map(ContactView::from).collect(), pagination: Pagination::new(page, contacts.total) }))
+}
+
+/// Edits a contact: name, tags, notes, linked CRM customer, blocked.
+#[utoipa::path(put, path = "/api/v1/whatsapp/contacts/{id}", tag = "contacts", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = UpdateContactRequest,
+    responses((status = 200, body = Envelope<ContactData>), (status = 400), (status = 404)))]
+async fn update_contact(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateContactRequest>,
+) -> Result<ApiOk<ContactData>, ApiError> {
+    let (name, tags, notes, related_customer) = (
+        optional_text("name", body.name, 100),
+        parse_tags(body.tags),
+        optional_text("notes", body.notes, 2000),
+        optional_text("linkedCustomer", body.linked_customer, 128),
+    )
+        .validate()?;
+    let update = ContactUpdate { name, tags, notes, related_customer, is_blocked: body.is_blocked };
+    let contact = state.store.update_contact(&auth.org_id, &id, &update).await?.ok_or_else(ApiError::not_found)?;
+    match state.store.record_event(&auth.org_id, "contact.updated", ApiRenderer.contact(&contact)).await {
+        Ok(event) => state.messaging.bus().publish([event]),
+        Err(e) => tracing::error!(error = %e, "cannot record contact.updated"),
+    }
+    Ok(ApiOk::ok(Msg::ContactUpdated, ContactData { contact: ContactView::from(&contact) }))
+}
+
+/// Chats by last message, newest first, with unread counts.
+#[utoipa::path(get, path = "/api/v1/whatsapp/conversations", tag = "contacts", security(("bearer" = [])),
+    params(ListQuery), responses((status = 200, body = Envelope<ConversationList>), (status = 400), (status = 404)))]
+async fn list_conversations(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ListQuery>) -> Result<ApiOk<ConversationList>, ApiError> {
+    let page = PageQuery { page: q.page, limit: q.limit }.parse()?;
+    let session = session_filter(&state, &auth, q.session_name.as_deref()).await?;
+    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let found = state.store.list_conversations(&auth.org_id, session.as_ref(), search, page).await?;
+    let conversations = found
+        .items
+        .iter()
+        .map(|c| {
+            let last_message = MessageView::from(&c.last_message);
+            ConversationView { contact: ContactView::from(&c.contact), session_name: last_message.session_name.clone(), last_message, unread_count: c.unread_count }
+        })
+        .collect();
+    Ok(ApiOk::ok(Msg::Ok, ConversationList { conversations, pagination: Pagination::new(page, found.total) }))
+}
+
+/// An agent opened the chat: its unread count goes to zero.
+#[utoipa::path(post, path = "/api/v1/whatsapp/conversations/{contactId}/read", tag = "contacts", security(("bearer" = [])),
+    params(("contactId" = String, Path)), request_body = ReadConversationRequest,
+    responses((status = 200, body = Envelope<ReadData>), (status = 404)))]
+async fn read_conversation(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(contact_id): Path<String>,
+    ApiJson(body): ApiJson<ReadConversationRequest>,
+) -> Result<ApiOk<ReadData>, ApiError> {
+    let session = find_session(&state, &auth, body.session_name.as_deref().unwrap_or("default")).await?;
+    if !state.store.mark_conversation_read(&auth.org_id, &session.id, &contact_id).await? {
+        return Err(ApiError::not_found());
+    }
+    Ok(ApiOk::ok(Msg::ConversationRead, ReadData { unread_count: 0 }))
+}
+
+/// The organization's numbers and messages per day.
+#[utoipa::path(get, path = "/api/v1/whatsapp/stats", tag = "contacts", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<StatsData>)))]
+async fn stats(State(state): State<AppState>, auth: Auth) -> Result<ApiOk<StatsData>, ApiError> {
+    const DAYS: i64 = 14;
+    const DAY_MS: i64 = 86_400_000;
+    let now = now_millis();
+    let stats = state.store.stats(&auth.org_id, now, DAYS).await?;
+    let today = now / DAY_MS;
+    let messages_per_day = (today - DAYS + 1..=today)
+        .map(|day| {
+            let (incoming, outgoing) = stats.per_day.iter().find(|(d, _, _)| *d == day).map_or((0, 0), |(_, i, o)| (*i, *o));
+            let date = chrono::DateTime::from_timestamp_millis(day * DAY_MS).unwrap_or_default().format("%Y-%m-%d").to_string();
+            DayCount { date, incoming, outgoing }
+        })
+        .collect();
+    Ok(ApiOk::ok(
+        Msg::Ok,
+        StatsData {
+            total_sessions: stats.total_sessions,
+            active_sessions: stats.active_sessions,
+            total_messages: stats.total_messages,
+            total_contacts: stats.total_contacts,
+            messages_last24h: stats.messages_last_24h,
+            messages_per_day,
+        },
+    ))
+}

@@ -1,0 +1,258 @@
+//! Sending and reading messages (SPEC §5). A send is validated, written to the outbox and
+//! answered; the session's outbox worker does the sending.
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use wasl_domain::{Direction, ParseError, PhoneNumber, SessionStatus};
+use wasl_engine::{Media, MessageKind};
+use wasl_store::MessageFilter;
+
+use super::error::{code, ApiError, Validate};
+use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
+use super::i18n::{current_lang, Msg};
+use super::response::{Envelope, Pagination};
+use super::sandbox::MAX_MEDIA_BYTES;
+use super::sessions::find_session;
+use super::state::AppState;
+use super::upload::{read_upload, SendForm};
+use super::views::MessageView;
+use crate::messaging::{Accepted, OutgoingDraft};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(send_image))
+        .routes(routes!(send_document))
+        .routes(routes!(send_video))
+        .routes(routes!(send_audio))
+        // The file limit is enforced while streaming (see `upload`); this only bounds the
+        // whole request, with room for the form's other fields.
+        .layer(DefaultBodyLimit::max(MAX_MEDIA_BYTES + 1024 * 1024));
+    OpenApiRouter::new()
+        .routes(routes!(send_text))
+        .routes(routes!(list_messages))
+        .routes(routes!(message_media))
+        .merge(uploads)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendTextRequest {
+    /// The recipient's number: digits, optional +, spaces and dashes; 8–15 digits.
+    to: String,
+    /// 1–4096 characters.
+    text: String,
+    /// Default "default".
+    session_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageData {
+    message: MessageView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    messages: Vec<MessageView>,
+    pagination: Pagination,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct MessageQuery {
+    session_name: Option<String>,
+    /// The customer's phone number.
+    contact: Option<String>,
+    /// incoming or outgoing.
+    direction: Option<String>,
+    /// Page number, from 1.
+    page: Option<String>,
+    /// Items per page, 1 to 100 (default 50).
+    limit: Option<String>,
+}
+
+pub(super) fn parse_text(field: &'static str, text: &str) -> Result<String, ParseError> {
+    let count = text.chars().count();
+    if count == 0 || count > 4096 || text.trim().is_empty() {
+        return Err(ParseError::new(field, "must be 1 to 4096 characters"));
+    }
+    Ok(text.to_owned())
+}
+
+/// A message accepted (or replayed): 201 with the message, and `Idempotent-Replayed` on a replay.
+fn accepted(result: Accepted) -> Response {
+    let (message, replayed) = match result {
+        Accepted::New(m) => (m, false),
+        Accepted::Existing(m) => (m, true),
+    };
+    let body = Envelope {
+        success: true,
+        message: Msg::MessageSent.text(current_lang()).to_owned(),
+        data: MessageData { message: MessageView::from(&message) },
+    };
+    let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => match v.to_str().map(str::trim) {
+            Ok(key) if !key.is_empty() && key.len() <= 255 => Ok(Some(key.to_owned())),
+            _ => Err(ParseError::new("Idempotency-Key", "must be 1 to 255 visible ASCII characters").into()),
+        },
+    }
+}
+
+/// Everything a send needs checked, for all five types.
+pub(super) struct SendRequest {
+    pub to: PhoneNumber,
+    pub session_name: Option<String>,
+    pub kind: MessageKind,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub media: Option<Media>,
+    pub ptt: bool,
+}
+
+async fn send(state: &AppState, auth: &Auth, headers: &HeaderMap, request: SendRequest) -> Result<Response, ApiError> {
+    let key = idempotency_key(headers)?;
+    let session = find_session(state, auth, request.session_name.as_deref().unwrap_or("default")).await?;
+    if !session.is_active || session.status != SessionStatus::Connected {
+        return Err(ApiError::new(StatusCode::CONFLICT, code::SESSION_NOT_CONNECTED, Msg::SessionNotConnected)
+            .with_details(serde_json::json!({ "status": session.status.as_str() })));
+    }
+    if let Some(contact) = state.store.contact_by_phone(&auth.org_id, request.to.as_str()).await? {
+        if contact.is_blocked {
+            return Err(ApiError::new(StatusCode::CONFLICT, code::CONTACT_BLOCKED, Msg::ContactBlocked));
+        }
+    }
+    let draft = OutgoingDraft {
+        session: &session,
+        to: request.to,
+        kind: request.kind,
+        text: request.text,
+        caption: request.caption,
+        media: request.media,
+        ptt: request.ptt,
+        idempotency_key: key,
+        related_user: Some(auth.user_id.to_string()),
+    };
+    Ok(accepted(state.messaging.accept(draft).await?))
+}
+
+/// Sends a text message.
+#[utoipa::path(post, path = "/api/v1/whatsapp/messages/send", tag = "messages", security(("bearer" = [])),
+    request_body = SendTextRequest, params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first result")),
+    responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 404), (status = 409, description = "SESSION_NOT_CONNECTED, CONTACT_BLOCKED")))]
+async fn send_text(State(state): State<AppState>, auth: Auth, headers: HeaderMap, ApiJson(body): ApiJson<SendTextRequest>) -> Result<Response, ApiError> {
+    let (to, text) = (PhoneNumber::parse("to", &body.to), parse_text("text", &body.text)).validate()?;
+    let request = SendRequest { to, session_name: body.session_name, kind: MessageKind::Text, text: Some(text), caption: None, media: None, ptt: false };
+    send(&state, &auth, &headers, request).await
+}
+
+async fn send_upload(state: AppState, auth: Auth, headers: HeaderMap, form: SendForm, kind: MessageKind) -> Result<Response, ApiError> {
+    let request = read_upload(form, kind).await?;
+    send(&state, &auth, &headers, request).await
+}
+
+/// Sends an image (multipart: `image`, `to`, `caption?`, `sessionName?`).
+#[utoipa::path(post, path = "/api/v1/whatsapp/messages/send-image", tag = "messages", security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "image, to, caption?, sessionName?"),
+    responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 409), (status = 413), (status = 415)))]
+async fn send_image(State(state): State<AppState>, auth: Auth, headers: HeaderMap, form: SendForm) -> Result<Response, ApiError> {
+    send_upload(state, auth, headers, form, MessageKind::Image).await
+}
+
+/// Sends a document (multipart: `document`, `to`, `caption?`, `sessionName?`).
+#[utoipa::path(post, path = "/api/v1/whatsapp/messages/send-document", tag = "messages", security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "document, to, caption?, sessionName?"),
+    responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 409), (status = 413), (status = 415)))]
+async fn send_document(State(state): State<AppState>, auth: Auth, headers: HeaderMap, form: SendForm) -> Result<Response, ApiError> {
+    send_upload(state, auth, headers, form, MessageKind::Document).await
+}
+
+/// Sends a video (multipart: `video`, `to`, `caption?`, `sessionName?`).
+#[utoipa::path(post, path = "/api/v1/whatsapp/messages/send-video", tag = "messages", security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "video, to, caption?, sessionName?"),
+    responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 409), (status = 413), (status = 415)))]
+async fn send_video(State(state): State<AppState>, auth: Auth, headers: HeaderMap, form: SendForm) -> Result<Response, ApiError> {
+    send_upload(state, auth, headers, form, MessageKind::Video).await
+}
+
+/// Sends an audio, or a voice note with `ptt=true` (multipart: `audio`, `to`, `sessionName?`, `ptt?`).
+#[utoipa::path(post, path = "/api/v1/whatsapp/messages/send-audio", tag = "messages", security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "audio, to, sessionName?, ptt?"),
+    responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 409), (status = 413), (status = 415)))]
+async fn send_audio(State(state): State<AppState>, auth: Auth, headers: HeaderMap, form: SendForm) -> Result<Response, ApiError> {
+    send_upload(state, auth, headers, form, MessageKind::Audio).await
+}
+
+/// Messages, newest first.
+#[utoipa::path(get, path = "/api/v1/whatsapp/messages", tag = "messages", security(("bearer" = [])),
+    params(MessageQuery), responses((status = 200, body = Envelope<MessageList>), (status = 400), (status = 404)))]
+async fn list_messages(State(state): State<AppState>, auth: Auth, ApiQuery(query): ApiQuery<MessageQuery>) -> Result<super::response::ApiOk<MessageList>, ApiError> {
+    let page = PageQuery { page: query.page, limit: query.limit }.parse()?;
+    let (contact, direction) = (
+        query.contact.as_deref().filter(|c| !c.is_empty()).map(|c| PhoneNumber::parse("contact", c)).transpose(),
+        query
+            .direction
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .map(|d| Direction::parse(d).ok_or_else(|| ParseError::new("direction", "must be incoming or outgoing")))
+            .transpose(),
+    )
+        .validate()?;
+    let session = match query.session_name.as_deref().filter(|s| !s.is_empty()) {
+        Some(name) => Some(find_session(&state, &auth, name).await?.id),
+        None => None,
+    };
+    let filter = MessageFilter { session, contact_phone: contact.map(|c| c.as_str().to_owned()), direction };
+    let messages = state.store.list_messages(&auth.org_id, &filter, page).await?;
+    Ok(super::response::ApiOk::ok(
+        Msg::Ok,
+        MessageList { messages: messages.items.iter().map(MessageView::from).collect(), pagination: Pagination::new(page, messages.total) },
+    ))
+}
+
+/// The media file of a message.
+#[utoipa::path(get, path = "/api/v1/whatsapp/messages/{id}/media", tag = "messages", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, description = "the file"), (status = 404)))]
+async fn message_media(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let message = state.store.message(&auth.org_id, &id).await?.ok_or_else(ApiError::not_found)?;
+    let path = message.media_path.as_deref().ok_or_else(ApiError::not_found)?;
+    let bytes = state.messaging.media().read(path).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ApiError::not_found(),
+        _ => ApiError::internal(e),
+    })?;
+    let mime = message.mime_type.as_deref().unwrap_or("application/octet-stream");
+    let disposition = match (&message.filename, message.kind.as_str()) {
+        (Some(name), _) => format!("attachment; filename*=UTF-8''{}", percent_encode(name)),
+        (None, "document") => "attachment".to_owned(),
+        _ => "inline".to_owned(),
+    };
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    Ok(response)
+}
+
+/// RFC 5987 encoding of a filename for `Content-Disposition`.
+fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,254 @@
+//! The messaging pipeline: accepting outgoing messages into the outbox, storing what sessions
+//! receive (with media, contacts, conversations and events, in one transaction each), moving
+//! statuses on receipts, and fanning events out to live listeners.
+
+mod bus;
+pub mod media;
+mod outbox;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::{watch, Notify};
+use wasl_domain::{Direction, Message, MessageStatus, OrgId, PhoneNumber, Session, SessionId};
+use wasl_engine::{Connection, IncomingMessage, MessageKind, ReceiptStatus};
+use wasl_store::{EventRenderer, Store, StoreError};
+
+pub use bus::EventBus;
+use media::MediaStore;
+
+use crate::clock::now_millis;
+use crate::sessions::SessionObserver;
+
+/// How fast one session sends: a pause between messages, with jitter, so a number does not
+/// look like a bot to WhatsApp (SPEC §10).
+#[derive(Debug, Clone, Copy)]
+pub struct SendPace {
+    pub interval: Duration,
+}
+
+pub struct Messaging {
+    store: Store,
+    media: MediaStore,
+    renderer: Arc<dyn EventRenderer>,
+    bus: EventBus,
+    pace: SendPace,
+    wakers: Mutex<HashMap<SessionId, Arc<Notify>>>,
+}
+
+/// An outgoing message as the API hands it over.
+pub struct OutgoingDraft<'a> {
+    pub session: &'a Session,
+    pub to: PhoneNumber,
+    pub kind: MessageKind,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub media: Option<wasl_engine::Media>,
+    pub ptt: bool,
+    pub idempotency_key: Option<String>,
+    pub related_user: Option<String>,
+}
+
+/// What became of an accepted message.
+pub enum Accepted {
+    New(Message),
+    /// The idempotency key was used before: the first result.
+    Existing(Message),
+}
+
+impl Messaging {
+    pub fn new(store: Store, media: MediaStore, renderer: Arc<dyn EventRenderer>, bus: EventBus, pace: SendPace) -> Self {
+        Messaging { store, media, renderer, bus, pace, wakers: Mutex::default() }
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    pub fn media(&self) -> &MediaStore {
+        &self.media
+    }
+
+    fn waker(&self, session: &SessionId) -> Arc<Notify> {
+        self.wakers.lock().unwrap_or_else(|e| e.into_inner()).entry(session.clone()).or_default().clone()
+    }
+
+    /// Stores the message in the outbox (status `pending`) and wakes the session's sender.
+    /// When this returns, the message survives a crash and will be sent exactly once.
+    pub async fn accept(&self, draft: OutgoingDraft<'_>) -> Result<Accepted, StoreError> {
+        let org = &draft.session.organization_id;
+        if let Some(key) = &draft.idempotency_key {
+            if let Some(first) = self.store.message_by_idempotency_key(org, key).await? {
+                return Ok(Accepted::Existing(first));
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let (media_path, mime_type, filename, media_size) = match &draft.media {
+            Some(m) => {
+                let path = self.media.save(org, &id, &m.bytes).await.map_err(|e| StoreError::Corrupt(format!("media: {e}")))?;
+                (Some(path), Some(m.mime_type.clone()), m.filename.clone(), i64::try_from(m.bytes.len()).ok())
+            }
+            None => (None, None, None, None),
+        };
+        let message = Message {
+            id,
+            organization_id: org.clone(),
+            session_id: draft.session.id.clone(),
+            message_id: wasl_engine::new_message_id(),
+            contact_id: String::new(),
+            contact_phone: draft.to.as_str().to_owned(),
+            from: draft.session.phone_number.clone().unwrap_or_default(),
+            to: draft.to.as_str().to_owned(),
+            direction: Direction::Outgoing,
+            kind: draft.kind.as_str().to_owned(),
+            text: draft.text,
+            caption: draft.caption,
+            media_path,
+            mime_type,
+            filename,
+            media_size,
+            ptt: draft.ptt,
+            status: MessageStatus::Pending,
+            sent_at: None,
+            delivered_at: None,
+            read_at: None,
+            error_message: None,
+            idempotency_key: draft.idempotency_key.clone(),
+            attempts: 0,
+            related_user: draft.related_user,
+            created_at: now_millis(),
+        };
+        let contact_id = uuid::Uuid::now_v7().to_string();
+        match self.store.record_message(&message, None, &contact_id, self.renderer.as_ref()).await {
+            Ok(Some(recorded)) => {
+                self.bus.publish(recorded.events);
+                self.waker(&message.session_id).notify_one();
+                Ok(Accepted::New(recorded.message))
+            }
+            Ok(None) => Err(StoreError::Corrupt("a new message id was already taken".into())),
+            Err(StoreError::Conflict("idempotency")) => {
+                if let Some(path) = &message.media_path {
+                    self.media.remove(path).await;
+                }
+                let key = draft.idempotency_key.unwrap_or_default();
+                let first = self.store.message_by_idempotency_key(org, &key).await?;
+                first.map(Accepted::Existing).ok_or(StoreError::Conflict("idempotency"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn record_incoming(&self, session_id: &SessionId, incoming: IncomingMessage) -> Result<(), StoreError> {
+        let Some(session) = self.store.session_by_id(session_id).await? else { return Ok(()) };
+        let id = uuid::Uuid::now_v7().to_string();
+        let (media_path, mime_type, filename, media_size) = match &incoming.media {
+            Some(m) => {
+                let path = self.media.save(&session.organization_id, &id, &m.bytes).await.map_err(|e| StoreError::Corrupt(format!("media: {e}")))?;
+                (Some(path), Some(m.mime_type.clone()), m.filename.clone(), i64::try_from(m.bytes.len()).ok())
+            }
+            None => (None, None, None, None),
+        };
+        let message = Message {
+            id,
+            organization_id: session.organization_id.clone(),
+            session_id: session.id.clone(),
+            message_id: incoming.message_id,
+            contact_id: String::new(),
+            contact_phone: incoming.from.as_str().to_owned(),
+            from: incoming.from.as_str().to_owned(),
+            to: session.phone_number.clone().unwrap_or_default(),
+            direction: Direction::Incoming,
+            kind: incoming.kind.as_str().to_owned(),
+            text: incoming.text,
+            caption: incoming.caption,
+            media_path: media_path.clone(),
+            mime_type,
+            filename,
+            media_size,
+            ptt: false,
+            status: MessageStatus::Delivered,
+            sent_at: Some(incoming.timestamp),
+            delivered_at: Some(now_millis()),
+            read_at: None,
+            error_message: None,
+            idempotency_key: None,
+            attempts: 0,
+            related_user: None,
+            created_at: now_millis(),
+        };
+        let contact_id = uuid::Uuid::now_v7().to_string();
+        match self.store.record_message(&message, incoming.push_name.as_deref(), &contact_id, self.renderer.as_ref()).await? {
+            Some(recorded) => self.bus.publish(recorded.events),
+            None => {
+                // The same WhatsApp message again: already stored once.
+                if let Some(path) = &media_path {
+                    self.media.remove(path).await;
+                }
+                tracing::debug!(session = %session.id, "duplicate incoming message ignored");
+            }
+        }
+        Ok(())
+    }
+
+    async fn record_session_event(&self, org: &OrgId, kind: &str, payload: serde_json::Value) {
+        match self.store.record_event(org, kind, payload).await {
+            Ok(event) => self.bus.publish([event]),
+            Err(e) => tracing::error!(error = %e, kind, "cannot record the session event"),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionObserver for Messaging {
+    async fn status(&self, session: &Session) {
+        self.record_session_event(&session.organization_id, "session.status", self.renderer.session(session, None)).await;
+    }
+
+    async fn qr(&self, session: &Session, qr_code: &str) {
+        self.record_session_event(&session.organization_id, "session.qr", self.renderer.session(session, Some(qr_code))).await;
+    }
+
+    async fn message(&self, session: &SessionId, message: IncomingMessage) {
+        // Storing is retried a few times: an incoming message is acknowledged to WhatsApp only
+        // through the engine, and losing it silently is the one thing wasl must not do.
+        for attempt in 0..5u32 {
+            match self.record_incoming(session, message.clone()).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::error!(session = %session, error = %e, attempt, "cannot store an incoming message; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
+                }
+            }
+        }
+        tracing::error!(session = %session, message_id = %message.message_id, "an incoming message could not be stored");
+    }
+
+    async fn receipt(&self, session: &SessionId, message_id: &str, status: ReceiptStatus, at: i64) {
+        let status = match status {
+            ReceiptStatus::Delivered => MessageStatus::Delivered,
+            ReceiptStatus::Read => MessageStatus::Read,
+        };
+        match self.store.apply_receipt(session, message_id, status, at, self.renderer.as_ref()).await {
+            Ok(Some((_, events))) => self.bus.publish(events),
+            Ok(None) => {}
+            Err(e) => tracing::error!(session = %session, error = %e, "cannot apply a receipt"),
+        }
+    }
+
+    async fn connected(&self, session: &Session, connection: Arc<dyn Connection>, stop: watch::Receiver<bool>) {
+        let waker = self.waker(&session.id);
+        tokio::spawn(outbox::run(
+            self.store.clone(),
+            self.media.clone(),
+            self.renderer.clone(),
+            self.bus.clone(),
+            self.pace,
+            session.clone(),
+            connection,
+            waker,
+            stop,
+        ));
+    }
+}

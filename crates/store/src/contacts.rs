@@ -1,0 +1,176 @@
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use wasl_domain::search::fold;
+use wasl_domain::{Contact, OrgId, SessionId};
+
+use crate::{rows::now_millis, Page, PageRequest, Store, StoreError};
+
+pub(crate) const CONTACT_COLUMNS: &str = "c.id, c.organization_id, c.phone_number, c.name, c.profile_pic_url, c.is_blocked, c.tags,
+    c.notes, c.last_message_at, c.related_user, c.related_customer, c.created_at, c.updated_at";
+
+/// The same columns, unprefixed, for RETURNING.
+const CONTACT_COLUMNS_BARE: &str = "id, organization_id, phone_number, name, profile_pic_url, is_blocked, tags,
+    notes, last_message_at, related_user, related_customer, created_at, updated_at";
+
+pub(crate) fn contact(row: &AnyRow) -> Result<Contact, StoreError> {
+    let tags: String = row.try_get("tags")?;
+    Ok(Contact {
+        id: row.try_get("id")?,
+        organization_id: OrgId::from_trusted(row.try_get::<String, _>("organization_id")?),
+        phone_number: row.try_get("phone_number")?,
+        name: row.try_get("name")?,
+        profile_pic_url: row.try_get("profile_pic_url")?,
+        is_blocked: row.try_get::<i64, _>("is_blocked")? != 0,
+        tags: serde_json::from_str(&tags).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?,
+        notes: row.try_get("notes")?,
+        last_message_at: row.try_get("last_message_at")?,
+        related_user: row.try_get("related_user")?,
+        related_customer: row.try_get("related_customer")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// What search matches: name, phone and tags, folded.
+pub(crate) fn search_text(name: Option<&str>, phone: &str, tags: &[String]) -> String {
+    fold(&format!("{} {} {}", name.unwrap_or(""), phone, tags.join(" ")))
+}
+
+/// Makes sure the contact exists and notes the message time; a push name fills an empty name
+/// but never replaces one a person chose. Returns the contact and whether it was new.
+pub(crate) async fn touch_contact(
+    tx: &mut Transaction<'static, Any>,
+    org: &OrgId,
+    phone: &str,
+    push_name: Option<&str>,
+    new_id: &str,
+    at: i64,
+) -> Result<(Contact, bool), StoreError> {
+    let sql = format!(
+        "INSERT INTO contacts AS c (id, organization_id, phone_number, name, search_text, created_at, updated_at, last_message_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
+         ON CONFLICT (organization_id, phone_number) DO UPDATE SET
+            last_message_at = CASE WHEN c.last_message_at IS NULL OR c.last_message_at < $6 THEN $6 ELSE c.last_message_at END,
+            name = COALESCE(c.name, excluded.name),
+            search_text = CASE WHEN c.name IS NULL AND excluded.name IS NOT NULL
+                               THEN excluded.search_text || ' ' || c.search_text ELSE c.search_text END,
+            updated_at = $6
+         RETURNING {CONTACT_COLUMNS_BARE}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(new_id)
+        .bind(org.as_str())
+        .bind(phone)
+        .bind(push_name)
+        .bind(search_text(push_name, phone, &[]))
+        .bind(at)
+        .fetch_one(&mut **tx)
+        .await?;
+    let contact = contact(&row)?;
+    let created = contact.id == new_id;
+    Ok((contact, created))
+}
+
+/// The changes a person makes to a contact; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ContactUpdate {
+    pub name: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    pub notes: Option<Option<String>>,
+    pub related_customer: Option<Option<String>>,
+    pub is_blocked: Option<bool>,
+}
+
+impl Store {
+    pub async fn contact(&self, org: &OrgId, id: &str) -> Result<Option<Contact>, StoreError> {
+        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.id = $2");
+        sqlx::query(&sql).bind(org.as_str()).bind(id).fetch_optional(&self.pool).await?.as_ref().map(contact).transpose()
+    }
+
+    pub async fn contact_by_phone(&self, org: &OrgId, phone: &str) -> Result<Option<Contact>, StoreError> {
+        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.phone_number = $2");
+        sqlx::query(&sql).bind(org.as_str()).bind(phone).fetch_optional(&self.pool).await?.as_ref().map(contact).transpose()
+    }
+
+    /// Applies a person's changes; returns the contact as it now is.
+    pub async fn update_contact(&self, org: &OrgId, id: &str, update: &ContactUpdate) -> Result<Option<Contact>, StoreError> {
+        let Some(mut c) = self.contact(org, id).await? else { return Ok(None) };
+        if let Some(name) = &update.name {
+            c.name.clone_from(name);
+        }
+        if let Some(tags) = &update.tags {
+            c.tags.clone_from(tags);
+        }
+        if let Some(notes) = &update.notes {
+            c.notes.clone_from(notes);
+        }
+        if let Some(customer) = &update.related_customer {
+            c.related_customer.clone_from(customer);
+        }
+        if let Some(blocked) = update.is_blocked {
+            c.is_blocked = blocked;
+        }
+        let tags = serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE contacts SET name = $1, tags = $2, notes = $3, related_customer = $4, is_blocked = $5,
+                search_text = $6, updated_at = $7 WHERE organization_id = $8 AND id = $9",
+        )
+        .bind(c.name.clone())
+        .bind(tags)
+        .bind(c.notes.clone())
+        .bind(c.related_customer.clone())
+        .bind(i64::from(c.is_blocked))
+        .bind(search_text(c.name.as_deref(), &c.phone_number, &c.tags))
+        .bind(now_millis())
+        .bind(org.as_str())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        self.contact(org, id).await
+    }
+
+    /// Contacts, most recently active first; `search` matches folded name, phone and tags;
+    /// `session` keeps those who talked with that session.
+    pub async fn list_contacts(
+        &self,
+        org: &OrgId,
+        session: Option<&SessionId>,
+        search: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<Contact>, StoreError> {
+        let pattern = search.map(|s| format!("%{}%", escape_like(&fold(s))));
+        let filter = "c.organization_id = $1
+            AND ($2 = '' OR c.id IN (SELECT contact_id FROM conversations WHERE session_id = $2))
+            AND ($3 = '' OR c.search_text LIKE $3 ESCAPE '\\')";
+        let session = session.map(SessionId::as_str).unwrap_or("");
+        let pattern = pattern.unwrap_or_default();
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM contacts c WHERE {filter}"))
+            .bind(org.as_str())
+            .bind(session)
+            .bind(&pattern)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE {filter}
+             ORDER BY COALESCE(c.last_message_at, 0) DESC, c.id LIMIT $4 OFFSET $5"
+        );
+        let items = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(session)
+            .bind(&pattern)
+            .bind(i64::from(page.limit))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(contact)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+}
+
+/// Escapes LIKE's wildcards so a search for "50%" looks for the text "50%".
+pub(crate) fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

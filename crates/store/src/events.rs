@@ -1,0 +1,106 @@
+//! The event log: what webhooks deliver and live clients hear. Events are written inside the
+//! transaction of the change they describe.
+
+use sqlx::{Any, Row, Transaction};
+use wasl_domain::{Contact, Message, OrgId, Session};
+
+use crate::{Store, StoreError};
+
+/// Renders models into the JSON that events carry (the API's own shapes), so the store can
+/// write events without knowing the API.
+pub trait EventRenderer: Send + Sync {
+    fn message(&self, message: &Message) -> serde_json::Value;
+    fn contact(&self, contact: &Contact) -> serde_json::Value;
+    /// A session, with its QR while it has one.
+    fn session(&self, session: &Session, qr_code: Option<&str>) -> serde_json::Value;
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub id: String,
+    pub organization_id: OrgId,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub created_at: i64,
+}
+
+pub(crate) fn new_event_id() -> String {
+    format!("evt_{}", uuid_like())
+}
+
+/// A time-ordered unique id without pulling a UUID crate into the store: milliseconds then
+/// random bits.
+fn uuid_like() -> String {
+    let now = crate::rows::now_millis();
+    let random: u64 = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_i64(now);
+        h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        h.finish()
+    };
+    format!("{now:012x}{random:016x}")
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) async fn insert_event(
+    tx: &mut Transaction<'static, Any>,
+    org: &OrgId,
+    kind: &str,
+    payload: serde_json::Value,
+    at: i64,
+) -> Result<StoredEvent, StoreError> {
+    let event = StoredEvent {
+        id: new_event_id(),
+        organization_id: org.clone(),
+        kind: kind.to_owned(),
+        payload,
+        created_at: at,
+    };
+    sqlx::query("INSERT INTO events (id, organization_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&event.id)
+        .bind(org.as_str())
+        .bind(kind)
+        .bind(event.payload.to_string())
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(event)
+}
+
+impl Store {
+    /// Records an event on its own (session status, QR), outside any other change.
+    pub async fn record_event(&self, org: &OrgId, kind: &str, payload: serde_json::Value) -> Result<StoredEvent, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let event = insert_event(&mut tx, org, kind, payload, crate::rows::now_millis()).await?;
+        tx.commit().await?;
+        Ok(event)
+    }
+
+    /// The organization's events after `after_id` (exclusive), oldest first.
+    pub async fn events_after(&self, org: &OrgId, after_id: Option<&str>, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, organization_id, type, payload, created_at FROM events
+             WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(org.as_str())
+        .bind(after_id.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload")?;
+                Ok(StoredEvent {
+                    id: row.try_get("id")?,
+                    organization_id: OrgId::from_trusted(row.try_get::<String, _>("organization_id")?),
+                    kind: row.try_get("type")?,
+                    payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
