@@ -3,8 +3,8 @@
 //! survives restarts and can later move between nodes.
 #![forbid(unsafe_code)]
 
-pub mod cipher;
 pub mod store;
 
-pub use cipher::{Cipher, CipherError};
 pub use store::WebStore;
+/// Sealing at rest lives in the store, shared with webhook secrets.
+pub use wasl_store::cipher::{Cipher, CipherError};

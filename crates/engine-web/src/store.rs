@@ -19,7 +19,7 @@ use wasl_domain::SessionId;
 use wasl_store::{Store, WebStateRow, WebStateWrite};
 use whatsapp_rust::store::error::{Result, StoreError};
 
-use crate::cipher::{Cipher, CipherError};
+use wasl_store::cipher::{Cipher, CipherError};
 
 /// What a row is; the second column of the table's key. Stored in the database, so a value
 /// here is never renamed.

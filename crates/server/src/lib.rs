@@ -11,6 +11,7 @@ mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,6 +35,19 @@ pub enum LaunchError {
     Serve(#[from] std::io::Error),
 }
 
+/// What tests may replace when they start wasl.
+pub struct LaunchOptions {
+    pub clock: Arc<dyn clock::Clock>,
+}
+
+impl Default for LaunchOptions {
+    fn default() -> Self {
+        LaunchOptions {
+            clock: Arc::new(clock::SystemClock),
+        }
+    }
+}
+
 /// Opens the store, serves the API on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight and closes the database cleanly.
 pub async fn launch_with_tcp_listener(
@@ -41,13 +55,25 @@ pub async fn launch_with_tcp_listener(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), LaunchError> {
+    launch_with_options(settings, listener, shutdown, LaunchOptions::default()).await
+}
+
+/// [`launch_with_tcp_listener`] with a chosen clock.
+pub async fn launch_with_options(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: LaunchOptions,
+) -> Result<(), LaunchError> {
     let store = Store::open(settings.database_url.expose()).await?;
     let messaging = Arc::new(Messaging::new(
         store.clone(),
         MediaStore::new(&settings.data_dir),
         Arc::new(http::views::ApiRenderer),
         EventBus::default(),
-        SendPace { interval: settings.send_interval },
+        SendPace {
+            interval: settings.send_interval,
+        },
     ));
     let sessions = SessionManager::new(
         store.clone(),
@@ -58,6 +84,20 @@ pub async fn launch_with_tcp_listener(
         },
         messaging.clone(),
     );
+    let cipher = Arc::new(wasl_store::cipher::Cipher::new(
+        settings.master_key.expose(),
+    ));
+    let dispatcher = webhooks::Dispatcher::new(
+        store.clone(),
+        cipher.clone(),
+        options.clock.clone(),
+        webhooks::WebhookSettings {
+            allow_private: settings.webhook_allow_private,
+            poll_interval: std::time::Duration::from_millis(200),
+        },
+    );
+    let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
+    let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop));
     let resumed = sessions.resume_all().await?;
     tracing::info!(resumed, "sessions resumed");
     let state = AppState {
@@ -67,6 +107,8 @@ pub async fn launch_with_tcp_listener(
         metrics: Arc::default(),
         sessions: sessions.clone(),
         messaging,
+        cipher,
+        clock: options.clock,
     };
     let app = http::app(state);
     axum::serve(
@@ -77,6 +119,8 @@ pub async fn launch_with_tcp_listener(
     .await?;
     // Close every WhatsApp connection cleanly, without logging out, so they resume next start.
     sessions.shutdown().await;
+    let _ = stop_workers.send(true);
+    let _ = dispatcher_task.await;
     store.close().await;
     tracing::info!("wasl stopped");
     Ok(())

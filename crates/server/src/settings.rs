@@ -82,6 +82,8 @@ pub struct Settings {
     pub sandbox_delivery_delay: Duration,
     /// The pause between two messages a session sends (with jitter), to protect numbers.
     pub send_interval: Duration,
+    /// Let webhooks point at loopback and private addresses (development and tests only).
+    pub webhook_allow_private: bool,
     /// Where the web engine connects. WhatsApp's own address unless a test points it elsewhere.
     pub web_socket_url: Option<String>,
 }
@@ -221,7 +223,16 @@ impl Settings {
                 "WASL_SANDBOX_DELIVERY_MS",
                 300,
             )?,
-            send_interval: parse_millis(get("WASL_SEND_INTERVAL_MS"), "WASL_SEND_INTERVAL_MS", 250)?,
+            webhook_allow_private: parse_bool(
+                get("WASL_WEBHOOK_ALLOW_PRIVATE"),
+                "WASL_WEBHOOK_ALLOW_PRIVATE",
+                false,
+            )?,
+            send_interval: parse_millis(
+                get("WASL_SEND_INTERVAL_MS"),
+                "WASL_SEND_INTERVAL_MS",
+                250,
+            )?,
             web_socket_url: match get("WASL_WEB_SOCKET_URL") {
                 Some(v) if v.starts_with("ws://") || v.starts_with("wss://") => Some(v.to_owned()),
                 Some(_) => {

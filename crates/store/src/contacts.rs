@@ -5,11 +5,13 @@ use wasl_domain::{Contact, OrgId, SessionId};
 
 use crate::{rows::now_millis, Page, PageRequest, Store, StoreError};
 
-pub(crate) const CONTACT_COLUMNS: &str = "c.id, c.organization_id, c.phone_number, c.name, c.profile_pic_url, c.is_blocked, c.tags,
+pub(crate) const CONTACT_COLUMNS: &str =
+    "c.id, c.organization_id, c.phone_number, c.name, c.profile_pic_url, c.is_blocked, c.tags,
     c.notes, c.last_message_at, c.related_user, c.related_customer, c.created_at, c.updated_at";
 
 /// The same columns, unprefixed, for RETURNING.
-const CONTACT_COLUMNS_BARE: &str = "id, organization_id, phone_number, name, profile_pic_url, is_blocked, tags,
+const CONTACT_COLUMNS_BARE: &str =
+    "id, organization_id, phone_number, name, profile_pic_url, is_blocked, tags,
     notes, last_message_at, related_user, related_customer, created_at, updated_at";
 
 pub(crate) fn contact(row: &AnyRow) -> Result<Contact, StoreError> {
@@ -33,7 +35,12 @@ pub(crate) fn contact(row: &AnyRow) -> Result<Contact, StoreError> {
 
 /// What search matches: name, phone and tags, folded.
 pub(crate) fn search_text(name: Option<&str>, phone: &str, tags: &[String]) -> String {
-    fold(&format!("{} {} {}", name.unwrap_or(""), phone, tags.join(" ")))
+    fold(&format!(
+        "{} {} {}",
+        name.unwrap_or(""),
+        phone,
+        tags.join(" ")
+    ))
 }
 
 /// Makes sure the contact exists and notes the message time; a push name fills an empty name
@@ -83,18 +90,45 @@ pub struct ContactUpdate {
 
 impl Store {
     pub async fn contact(&self, org: &OrgId, id: &str) -> Result<Option<Contact>, StoreError> {
-        let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.id = $2");
-        sqlx::query(&sql).bind(org.as_str()).bind(id).fetch_optional(&self.pool).await?.as_ref().map(contact).transpose()
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.id = $2"
+        );
+        sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(contact)
+            .transpose()
     }
 
-    pub async fn contact_by_phone(&self, org: &OrgId, phone: &str) -> Result<Option<Contact>, StoreError> {
+    pub async fn contact_by_phone(
+        &self,
+        org: &OrgId,
+        phone: &str,
+    ) -> Result<Option<Contact>, StoreError> {
         let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.phone_number = $2");
-        sqlx::query(&sql).bind(org.as_str()).bind(phone).fetch_optional(&self.pool).await?.as_ref().map(contact).transpose()
+        sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(phone)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(contact)
+            .transpose()
     }
 
     /// Applies a person's changes; returns the contact as it now is.
-    pub async fn update_contact(&self, org: &OrgId, id: &str, update: &ContactUpdate) -> Result<Option<Contact>, StoreError> {
-        let Some(mut c) = self.contact(org, id).await? else { return Ok(None) };
+    pub async fn update_contact(
+        &self,
+        org: &OrgId,
+        id: &str,
+        update: &ContactUpdate,
+    ) -> Result<Option<Contact>, StoreError> {
+        let Some(mut c) = self.contact(org, id).await? else {
+            return Ok(None);
+        };
         if let Some(name) = &update.name {
             c.name.clone_from(name);
         }
@@ -110,7 +144,8 @@ impl Store {
         if let Some(blocked) = update.is_blocked {
             c.is_blocked = blocked;
         }
-        let tags = serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let tags =
+            serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "UPDATE contacts SET name = $1, tags = $2, notes = $3, related_customer = $4, is_blocked = $5,
                 search_text = $6, updated_at = $7 WHERE organization_id = $8 AND id = $9",
@@ -172,5 +207,7 @@ impl Store {
 
 /// Escapes LIKE's wildcards so a search for "50%" looks for the text "50%".
 pub(crate) fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

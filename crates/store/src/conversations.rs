@@ -52,12 +52,21 @@ impl Store {
         for v in &values {
             query = query.bind(v.as_str());
         }
-        let rows = query.bind(i64::from(page.limit)).bind(page.offset()).fetch_all(&self.pool).await?;
+        let rows = query
+            .bind(i64::from(page.limit))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await?;
         let mut items = Vec::with_capacity(rows.len());
         for row in &rows {
             let last_message = message(row)?;
             let contact_sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = $1");
-            let contact = contact(&sqlx::query(&contact_sql).bind(&last_message.contact_id).fetch_one(&self.pool).await?)?;
+            let contact = contact(
+                &sqlx::query(&contact_sql)
+                    .bind(&last_message.contact_id)
+                    .fetch_one(&self.pool)
+                    .await?,
+            )?;
             items.push(Conversation {
                 session_id: last_message.session_id.clone(),
                 contact,
@@ -69,7 +78,12 @@ impl Store {
     }
 
     /// An agent opened the chat: nothing in it is unread any more.
-    pub async fn mark_conversation_read(&self, org: &OrgId, session: &SessionId, contact_id: &str) -> Result<bool, StoreError> {
+    pub async fn mark_conversation_read(
+        &self,
+        org: &OrgId,
+        session: &SessionId,
+        contact_id: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE conversations SET unread_count = 0 WHERE organization_id = $1 AND session_id = $2 AND contact_id = $3")
             .bind(org.as_str())
             .bind(session.as_str())

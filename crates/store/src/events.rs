@@ -25,6 +25,19 @@ pub struct StoredEvent {
     pub created_at: i64,
 }
 
+/// The body a webhook receives: the event's id, type, organization, time and data.
+pub fn webhook_body(event: &StoredEvent) -> serde_json::Value {
+    serde_json::json!({
+        "id": event.id,
+        "type": event.kind,
+        "organizationId": event.organization_id.as_str(),
+        "timestamp": chrono::DateTime::from_timestamp_millis(event.created_at)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "data": event.payload,
+    })
+}
+
 pub(crate) fn new_event_id() -> String {
     format!("evt_{}", uuid_like())
 }
@@ -67,12 +80,33 @@ pub(crate) async fn insert_event(
         .bind(at)
         .execute(&mut **tx)
         .await?;
+    // One delivery per subscribed webhook, in the same transaction: an event that happened is
+    // always delivered, and one that did not happen (rolled back) never is.
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_id, event_type, body, status,
+                                         attempts, next_attempt_at, created_at)
+         SELECT $1 || ':' || w.id, w.id, w.organization_id, $1, $2, $3, 'pending', 0, $4, $4
+         FROM webhooks w WHERE w.organization_id = $5 AND w.is_active = 1 AND w.events LIKE $6",
+    )
+    .bind(&event.id)
+    .bind(kind)
+    .bind(webhook_body(&event).to_string())
+    .bind(at)
+    .bind(org.as_str())
+    .bind(format!("%\"{kind}\"%"))
+    .execute(&mut **tx)
+    .await?;
     Ok(event)
 }
 
 impl Store {
     /// Records an event on its own (session status, QR), outside any other change.
-    pub async fn record_event(&self, org: &OrgId, kind: &str, payload: serde_json::Value) -> Result<StoredEvent, StoreError> {
+    pub async fn record_event(
+        &self,
+        org: &OrgId,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<StoredEvent, StoreError> {
         let mut tx = self.pool.begin().await?;
         let event = insert_event(&mut tx, org, kind, payload, crate::rows::now_millis()).await?;
         tx.commit().await?;
@@ -80,7 +114,12 @@ impl Store {
     }
 
     /// The organization's events after `after_id` (exclusive), oldest first.
-    pub async fn events_after(&self, org: &OrgId, after_id: Option<&str>, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+    pub async fn events_after(
+        &self,
+        org: &OrgId,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, organization_id, type, payload, created_at FROM events
              WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3",
@@ -95,9 +134,12 @@ impl Store {
                 let payload: String = row.try_get("payload")?;
                 Ok(StoredEvent {
                     id: row.try_get("id")?,
-                    organization_id: OrgId::from_trusted(row.try_get::<String, _>("organization_id")?),
+                    organization_id: OrgId::from_trusted(
+                        row.try_get::<String, _>("organization_id")?,
+                    ),
                     kind: row.try_get("type")?,
-                    payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    payload: serde_json::from_str(&payload)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     created_at: row.try_get("created_at")?,
                 })
             })

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod api_keys;
+pub mod cipher;
 mod contacts;
 mod conversations;
 mod error;
@@ -19,6 +20,7 @@ mod sessions;
 mod stats;
 mod users;
 mod web_state;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,13 +30,14 @@ use sqlx::{AnyPool, Executor};
 
 pub use contacts::ContactUpdate;
 pub use error::StoreError;
-pub use events::{EventRenderer, StoredEvent};
+pub use events::{webhook_body, EventRenderer, StoredEvent};
 pub use messages::{MessageFilter, Recorded};
-pub use stats::Stats;
 pub use page::{Page, PageRequest};
 pub use sessions::SessionChange;
+pub use stats::Stats;
 pub use users::UserUpdate;
 pub use web_state::{WebStateRow, WebStateSweep, WebStateWrite};
+pub use webhooks::{Attempt, AttemptOutcome, Delivery, Webhook};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,8 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
         contact_phone: row.try_get("contact_phone")?,
         from: row.try_get("from_number")?,
         to: row.try_get("to_number")?,
-        direction: Direction::parse(&direction).ok_or_else(|| StoreError::Corrupt(format!("direction {direction:?}")))?,
+        direction: Direction::parse(&direction)
+            .ok_or_else(|| StoreError::Corrupt(format!("direction {direction:?}")))?,
         kind: row.try_get("type")?,
         text: row.try_get("text")?,
         caption: row.try_get("caption")?,
@@ -35,7 +36,8 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
         filename: row.try_get("filename")?,
         media_size: row.try_get("media_size")?,
         ptt: row.try_get::<i64, _>("ptt")? != 0,
-        status: MessageStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        status: MessageStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
         sent_at: row.try_get("sent_at")?,
         delivered_at: row.try_get("delivered_at")?,
         read_at: row.try_get("read_at")?,
@@ -75,8 +77,15 @@ impl Store {
         render: &dyn EventRenderer,
     ) -> Result<Option<Recorded>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let (contact, created) =
-            touch_contact(&mut tx, &m.organization_id, &m.contact_phone, push_name, new_contact_id, m.created_at).await?;
+        let (contact, created) = touch_contact(
+            &mut tx,
+            &m.organization_id,
+            &m.contact_phone,
+            push_name,
+            new_contact_id,
+            m.created_at,
+        )
+        .await?;
         let sql = format!(
             "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
                 $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
@@ -137,28 +146,79 @@ impl Store {
         let mut stored = m.clone();
         stored.contact_id.clone_from(&contact.id);
         let mut events = Vec::new();
-        let contact_event = if created { "contact.created" } else { "contact.updated" };
-        events.push(insert_event(&mut tx, &m.organization_id, contact_event, render.contact(&contact), m.created_at).await?);
+        let contact_event = if created {
+            "contact.created"
+        } else {
+            "contact.updated"
+        };
+        events.push(
+            insert_event(
+                &mut tx,
+                &m.organization_id,
+                contact_event,
+                render.contact(&contact),
+                m.created_at,
+            )
+            .await?,
+        );
         if m.direction == Direction::Incoming {
-            events.push(insert_event(&mut tx, &m.organization_id, "message.received", render.message(&stored), m.created_at).await?);
+            events.push(
+                insert_event(
+                    &mut tx,
+                    &m.organization_id,
+                    "message.received",
+                    render.message(&stored),
+                    m.created_at,
+                )
+                .await?,
+            );
         }
         tx.commit().await?;
-        Ok(Some(Recorded { message: stored, contact, events }))
+        Ok(Some(Recorded {
+            message: stored,
+            contact,
+            events,
+        }))
     }
 
     pub async fn message(&self, org: &OrgId, id: &str) -> Result<Option<Message>, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE organization_id = $1 AND id = $2");
-        sqlx::query(&sql).bind(org.as_str()).bind(id).fetch_optional(&self.pool).await?.as_ref().map(message).transpose()
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE organization_id = $1 AND id = $2"
+        );
+        sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(message)
+            .transpose()
     }
 
-    pub async fn message_by_idempotency_key(&self, org: &OrgId, key: &str) -> Result<Option<Message>, StoreError> {
+    pub async fn message_by_idempotency_key(
+        &self,
+        org: &OrgId,
+        key: &str,
+    ) -> Result<Option<Message>, StoreError> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE organization_id = $1 AND idempotency_key = $2");
-        sqlx::query(&sql).bind(org.as_str()).bind(key).fetch_optional(&self.pool).await?.as_ref().map(message).transpose()
+        sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(message)
+            .transpose()
     }
 
     /// Messages newest first. Only the filters given become conditions, so each listing can
     /// use its index (a catch-all `$n = '' OR …` would defeat PostgreSQL's generic plans).
-    pub async fn list_messages(&self, org: &OrgId, filter: &MessageFilter, page: PageRequest) -> Result<Page<Message>, StoreError> {
+    pub async fn list_messages(
+        &self,
+        org: &OrgId,
+        filter: &MessageFilter,
+        page: PageRequest,
+    ) -> Result<Page<Message>, StoreError> {
         let mut conditions = vec!["organization_id = $1".to_owned()];
         let mut values: Vec<String> = vec![org.as_str().to_owned()];
         let mut add = |column: &str, value: String| {

@@ -32,6 +32,11 @@ const SQLITE: &[Migration] = &[
         name: "messaging",
         sql: include_str!("../migrations/sqlite/0004_messaging.sql"),
     },
+    Migration {
+        version: 5,
+        name: "webhooks",
+        sql: include_str!("../migrations/sqlite/0005_webhooks.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -54,6 +59,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "messaging",
         sql: include_str!("../migrations/postgres/0004_messaging.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "webhooks",
+        sql: include_str!("../migrations/postgres/0005_webhooks.sql"),
     },
 ];
 

@@ -8,7 +8,12 @@ use crate::{rows::now_millis, Store, StoreError};
 
 impl Store {
     /// Pending outgoing messages of the session that are due now, oldest first.
-    pub async fn due_outbox(&self, session: &SessionId, now: i64, limit: u32) -> Result<Vec<Message>, StoreError> {
+    pub async fn due_outbox(
+        &self,
+        session: &SessionId,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE session_id = $1 AND status = 'pending' AND next_attempt_at <= $2
@@ -26,17 +31,53 @@ impl Store {
     }
 
     /// The engine accepted the message: `sent`, with a `message.sent` event.
-    pub async fn mark_sent(&self, org: &OrgId, id: &str, at: i64, render: &dyn EventRenderer) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        self.move_status(org, id, MessageStatus::Sent, at, None, "message.sent", render).await
+    pub async fn mark_sent(
+        &self,
+        org: &OrgId,
+        id: &str,
+        at: i64,
+        render: &dyn EventRenderer,
+    ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
+        self.move_status(
+            org,
+            id,
+            MessageStatus::Sent,
+            at,
+            None,
+            "message.sent",
+            render,
+        )
+        .await
     }
 
     /// The message can never be sent: `failed` with the reason.
-    pub async fn mark_failed(&self, org: &OrgId, id: &str, error: &str, render: &dyn EventRenderer) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        self.move_status(org, id, MessageStatus::Failed, now_millis(), Some(error), "message.status", render).await
+    pub async fn mark_failed(
+        &self,
+        org: &OrgId,
+        id: &str,
+        error: &str,
+        render: &dyn EventRenderer,
+    ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
+        self.move_status(
+            org,
+            id,
+            MessageStatus::Failed,
+            now_millis(),
+            Some(error),
+            "message.status",
+            render,
+        )
+        .await
     }
 
     /// A temporary failure: try again at `next_attempt_at`.
-    pub async fn schedule_retry(&self, id: &str, attempts: i64, next_attempt_at: i64, error: &str) -> Result<(), StoreError> {
+    pub async fn schedule_retry(
+        &self,
+        id: &str,
+        attempts: i64,
+        next_attempt_at: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE messages SET attempts = $1, next_attempt_at = $2, error_message = $3 WHERE id = $4 AND status = 'pending'")
             .bind(attempts)
             .bind(next_attempt_at)
@@ -56,7 +97,9 @@ impl Store {
         at: i64,
         render: &dyn EventRenderer,
     ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND message_id = $2");
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND message_id = $2"
+        );
         let Some(current) = sqlx::query(&sql)
             .bind(session.as_str())
             .bind(message_id)
@@ -68,7 +111,16 @@ impl Store {
         else {
             return Ok(None);
         };
-        self.move_status(&current.organization_id, &current.id, status, at, None, "message.status", render).await
+        self.move_status(
+            &current.organization_id,
+            &current.id,
+            status,
+            at,
+            None,
+            "message.status",
+            render,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -104,7 +156,11 @@ impl Store {
             placeholders.join(", ")
         );
         let mut tx = self.pool.begin().await?;
-        let mut query = sqlx::query(&sql).bind(status.as_str()).bind(at).bind(error).bind(id);
+        let mut query = sqlx::query(&sql)
+            .bind(status.as_str())
+            .bind(at)
+            .bind(error)
+            .bind(id);
         for s in allowed {
             query = query.bind(*s);
         }

@@ -27,16 +27,37 @@ impl Store {
                 if let Some(since) = bind_now {
                     q = q.bind(since);
                 }
-                q.fetch_one(&pool).await?.try_get::<i64, _>(0).map_err(StoreError::from)
+                q.fetch_one(&pool)
+                    .await?
+                    .try_get::<i64, _>(0)
+                    .map_err(StoreError::from)
             }
         };
-        let total_sessions = count("SELECT COUNT(*) FROM sessions WHERE organization_id = $1", None).await?;
-        let active_sessions =
-            count("SELECT COUNT(*) FROM sessions WHERE organization_id = $1 AND status = 'connected'", None).await?;
-        let total_messages = count("SELECT COUNT(*) FROM messages WHERE organization_id = $1", None).await?;
-        let total_contacts = count("SELECT COUNT(*) FROM contacts WHERE organization_id = $1", None).await?;
-        let messages_last_24h =
-            count("SELECT COUNT(*) FROM messages WHERE organization_id = $1 AND created_at >= $2", Some(now - DAY_MS)).await?;
+        let total_sessions = count(
+            "SELECT COUNT(*) FROM sessions WHERE organization_id = $1",
+            None,
+        )
+        .await?;
+        let active_sessions = count(
+            "SELECT COUNT(*) FROM sessions WHERE organization_id = $1 AND status = 'connected'",
+            None,
+        )
+        .await?;
+        let total_messages = count(
+            "SELECT COUNT(*) FROM messages WHERE organization_id = $1",
+            None,
+        )
+        .await?;
+        let total_contacts = count(
+            "SELECT COUNT(*) FROM contacts WHERE organization_id = $1",
+            None,
+        )
+        .await?;
+        let messages_last_24h = count(
+            "SELECT COUNT(*) FROM messages WHERE organization_id = $1 AND created_at >= $2",
+            Some(now - DAY_MS),
+        )
+        .await?;
         let first_day = now / DAY_MS - (days - 1);
         let rows = sqlx::query(
             "SELECT created_at / $3 AS day,
@@ -52,8 +73,21 @@ impl Store {
         .await?;
         let per_day = rows
             .iter()
-            .map(|r| Ok((r.try_get::<i64, _>("day")?, r.try_get::<i64, _>("incoming")?, r.try_get::<i64, _>("outgoing")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("day")?,
+                    r.try_get::<i64, _>("incoming")?,
+                    r.try_get::<i64, _>("outgoing")?,
+                ))
+            })
             .collect::<Result<_, StoreError>>()?;
-        Ok(Stats { total_sessions, active_sessions, total_messages, total_contacts, messages_last_24h, per_day })
+        Ok(Stats {
+            total_sessions,
+            active_sessions,
+            total_messages,
+            total_contacts,
+            messages_last_24h,
+            per_day,
+        })
     }
 }

@@ -190,11 +190,26 @@ impl Connection for SandboxLink {
             let mut state = self.state();
             // The same id again is a retry of something already on the wire: like WhatsApp,
             // the sandbox delivers it once.
-            if let Some(done) = state.transmitted.iter().find(|t| t.message_id == message.message_id) {
-                return Ok(SentMessage { message_id: done.message_id.clone(), at: done.at });
+            if let Some(done) = state
+                .transmitted
+                .iter()
+                .find(|t| t.message_id == message.message_id)
+            {
+                return Ok(SentMessage {
+                    message_id: done.message_id.clone(),
+                    at: done.at,
+                });
             }
-            let sent = SentMessage { message_id: message.message_id.clone(), at: now_millis() };
-            state.transmitted.push(Transmission { message_id: sent.message_id.clone(), to: message.to, kind, at: sent.at });
+            let sent = SentMessage {
+                message_id: message.message_id.clone(),
+                at: now_millis(),
+            };
+            state.transmitted.push(Transmission {
+                message_id: sent.message_id.clone(),
+                to: message.to,
+                kind,
+                at: sent.at,
+            });
             sent
         };
         // The recipient's phone confirms delivery a moment later, if the link is still up.

@@ -119,13 +119,22 @@ pub struct StatsData {
     messages_per_day: Vec<DayCount>,
 }
 
-fn optional_text(field: &'static str, value: Option<Option<String>>, max: usize) -> Result<Option<Option<String>>, ParseError> {
+fn optional_text(
+    field: &'static str,
+    value: Option<Option<String>>,
+    max: usize,
+) -> Result<Option<Option<String>>, ParseError> {
     match value {
         None => Ok(None),
         Some(v) => {
             let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-            if v.as_ref().is_some_and(|s| s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n')) {
-                return Err(ParseError::new(field, format!("must be at most {max} characters of text")));
+            if v.as_ref().is_some_and(|s| {
+                s.chars().count() > max || s.chars().any(|c| c.is_control() && c != '\n')
+            }) {
+                return Err(ParseError::new(
+                    field,
+                    format!("must be at most {max} characters of text"),
+                ));
             }
             Ok(Some(v))
         }
@@ -141,7 +150,10 @@ fn parse_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseErr
     for tag in tags {
         let tag = tag.trim().to_lowercase();
         if tag.is_empty() || tag.chars().count() > 50 {
-            return Err(ParseError::new("tags", "each tag must be 1 to 50 characters"));
+            return Err(ParseError::new(
+                "tags",
+                "each tag must be 1 to 50 characters",
+            ));
         }
         if !clean.contains(&tag) {
             clean.push(tag);
@@ -150,7 +162,11 @@ fn parse_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseErr
     Ok(Some(clean))
 }
 
-async fn session_filter(state: &AppState, auth: &Auth, name: Option<&str>) -> Result<Option<wasl_domain::SessionId>, ApiError> {
+async fn session_filter(
+    state: &AppState,
+    auth: &Auth,
+    name: Option<&str>,
+) -> Result<Option<wasl_domain::SessionId>, ApiError> {
     match name.filter(|n| !n.is_empty()) {
         Some(name) => Ok(Some(find_session(state, auth, name).await?.id)),
         None => Ok(None),
@@ -160,12 +176,29 @@ async fn session_filter(state: &AppState, auth: &Auth, name: Option<&str>) -> Re
 /// Contacts, most recently active first.
 #[utoipa::path(get, path = "/api/v1/whatsapp/contacts", tag = "contacts", security(("bearer" = [])),
     params(ListQuery), responses((status = 200, body = Envelope<ContactList>), (status = 400), (status = 404)))]
-async fn list_contacts(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ListQuery>) -> Result<ApiOk<ContactList>, ApiError> {
-    let page = PageQuery { page: q.page, limit: q.limit }.parse()?;
+async fn list_contacts(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<ApiOk<ContactList>, ApiError> {
+    let page = PageQuery {
+        page: q.page,
+        limit: q.limit,
+    }
+    .parse()?;
     let session = session_filter(&state, &auth, q.session_name.as_deref()).await?;
     let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let contacts = state.store.list_contacts(&auth.org_id, session.as_ref(), search, page).await?;
-    Ok(ApiOk::ok(Msg::Ok, ContactList { contacts: contacts.items.iter().map(ContactView::from).collect(), pagination: Pagination::new(page, contacts.total) }))
+    let contacts = state
+        .store
+        .list_contacts(&auth.org_id, session.as_ref(), search, page)
+        .await?;
+    Ok(ApiOk::ok(
+        Msg::Ok,
+        ContactList {
+            contacts: contacts.items.iter().map(ContactView::from).collect(),
+            pagination: Pagination::new(page, contacts.total),
+        },
+    ))
 }
 
 /// Edits a contact: name, tags, notes, linked CRM customer, blocked.
@@ -185,32 +218,77 @@ async fn update_contact(
         optional_text("linkedCustomer", body.linked_customer, 128),
     )
         .validate()?;
-    let update = ContactUpdate { name, tags, notes, related_customer, is_blocked: body.is_blocked };
-    let contact = state.store.update_contact(&auth.org_id, &id, &update).await?.ok_or_else(ApiError::not_found)?;
-    match state.store.record_event(&auth.org_id, "contact.updated", ApiRenderer.contact(&contact)).await {
+    let update = ContactUpdate {
+        name,
+        tags,
+        notes,
+        related_customer,
+        is_blocked: body.is_blocked,
+    };
+    let contact = state
+        .store
+        .update_contact(&auth.org_id, &id, &update)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    match state
+        .store
+        .record_event(
+            &auth.org_id,
+            "contact.updated",
+            ApiRenderer.contact(&contact),
+        )
+        .await
+    {
         Ok(event) => state.messaging.bus().publish([event]),
         Err(e) => tracing::error!(error = %e, "cannot record contact.updated"),
     }
-    Ok(ApiOk::ok(Msg::ContactUpdated, ContactData { contact: ContactView::from(&contact) }))
+    Ok(ApiOk::ok(
+        Msg::ContactUpdated,
+        ContactData {
+            contact: ContactView::from(&contact),
+        },
+    ))
 }
 
 /// Chats by last message, newest first, with unread counts.
 #[utoipa::path(get, path = "/api/v1/whatsapp/conversations", tag = "contacts", security(("bearer" = [])),
     params(ListQuery), responses((status = 200, body = Envelope<ConversationList>), (status = 400), (status = 404)))]
-async fn list_conversations(State(state): State<AppState>, auth: Auth, ApiQuery(q): ApiQuery<ListQuery>) -> Result<ApiOk<ConversationList>, ApiError> {
-    let page = PageQuery { page: q.page, limit: q.limit }.parse()?;
+async fn list_conversations(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<ApiOk<ConversationList>, ApiError> {
+    let page = PageQuery {
+        page: q.page,
+        limit: q.limit,
+    }
+    .parse()?;
     let session = session_filter(&state, &auth, q.session_name.as_deref()).await?;
     let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let found = state.store.list_conversations(&auth.org_id, session.as_ref(), search, page).await?;
+    let found = state
+        .store
+        .list_conversations(&auth.org_id, session.as_ref(), search, page)
+        .await?;
     let conversations = found
         .items
         .iter()
         .map(|c| {
             let last_message = MessageView::from(&c.last_message);
-            ConversationView { contact: ContactView::from(&c.contact), session_name: last_message.session_name.clone(), last_message, unread_count: c.unread_count }
+            ConversationView {
+                contact: ContactView::from(&c.contact),
+                session_name: last_message.session_name.clone(),
+                last_message,
+                unread_count: c.unread_count,
+            }
         })
         .collect();
-    Ok(ApiOk::ok(Msg::Ok, ConversationList { conversations, pagination: Pagination::new(page, found.total) }))
+    Ok(ApiOk::ok(
+        Msg::Ok,
+        ConversationList {
+            conversations,
+            pagination: Pagination::new(page, found.total),
+        },
+    ))
 }
 
 /// An agent opened the chat: its unread count goes to zero.
@@ -223,11 +301,23 @@ async fn read_conversation(
     Path(contact_id): Path<String>,
     ApiJson(body): ApiJson<ReadConversationRequest>,
 ) -> Result<ApiOk<ReadData>, ApiError> {
-    let session = find_session(&state, &auth, body.session_name.as_deref().unwrap_or("default")).await?;
-    if !state.store.mark_conversation_read(&auth.org_id, &session.id, &contact_id).await? {
+    let session = find_session(
+        &state,
+        &auth,
+        body.session_name.as_deref().unwrap_or("default"),
+    )
+    .await?;
+    if !state
+        .store
+        .mark_conversation_read(&auth.org_id, &session.id, &contact_id)
+        .await?
+    {
         return Err(ApiError::not_found());
     }
-    Ok(ApiOk::ok(Msg::ConversationRead, ReadData { unread_count: 0 }))
+    Ok(ApiOk::ok(
+        Msg::ConversationRead,
+        ReadData { unread_count: 0 },
+    ))
 }
 
 /// The organization's numbers and messages per day.
@@ -241,9 +331,20 @@ async fn stats(State(state): State<AppState>, auth: Auth) -> Result<ApiOk<StatsD
     let today = now / DAY_MS;
     let messages_per_day = (today - DAYS + 1..=today)
         .map(|day| {
-            let (incoming, outgoing) = stats.per_day.iter().find(|(d, _, _)| *d == day).map_or((0, 0), |(_, i, o)| (*i, *o));
-            let date = chrono::DateTime::from_timestamp_millis(day * DAY_MS).unwrap_or_default().format("%Y-%m-%d").to_string();
-            DayCount { date, incoming, outgoing }
+            let (incoming, outgoing) = stats
+                .per_day
+                .iter()
+                .find(|(d, _, _)| *d == day)
+                .map_or((0, 0), |(_, i, o)| (*i, *o));
+            let date = chrono::DateTime::from_timestamp_millis(day * DAY_MS)
+                .unwrap_or_default()
+                .format("%Y-%m-%d")
+                .to_string();
+            DayCount {
+                date,
+                incoming,
+                outgoing,
+            }
         })
         .collect();
     Ok(ApiOk::ok(

@@ -24,7 +24,7 @@ struct Asset {
 }
 
 macro_rules! asset {
-    ($path:literal, $type:literal) => {
+    ($path:literal, $type:expr) => {
         Asset {
             path: $path,
             body: include_bytes!(concat!("../../assets/dashboard/", $path)),
@@ -129,19 +129,30 @@ mod tests {
                     "{file} refers to {path}, which is not served"
                 );
             }
-            for part in text.split("from './").skip(1) {
-                let rel: String = part.chars().take_while(|c| *c != '\'').collect();
-                let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
-                let path = if dir.is_empty() {
-                    rel.clone()
-                } else {
-                    format!("{dir}/{rel}")
-                };
+            for part in text.split(" from '").skip(1) {
+                let spec: String = part.chars().take_while(|c| *c != '\'').collect();
+                let path = resolve(file, &spec);
                 assert!(
                     ASSETS.iter().any(|a| a.path == path),
-                    "{file} imports {rel}, which is not served"
+                    "{file} imports {spec}, which is not served"
                 );
             }
         }
+    }
+
+    /// Resolves a module's relative import against the importing file's folder.
+    fn resolve(file: &str, spec: &str) -> String {
+        let mut parts: Vec<&str> = file.split('/').collect();
+        parts.pop();
+        for segment in spec.split('/') {
+            match segment {
+                "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                s => parts.push(s),
+            }
+        }
+        parts.join("/")
     }
 }

@@ -40,6 +40,8 @@ pub mod code {
     pub const MESSAGE_NOT_FOUND: &str = "MESSAGE_NOT_FOUND";
     pub const FILE_TOO_LARGE: &str = "FILE_TOO_LARGE";
     pub const CONTACT_BLOCKED: &str = "CONTACT_BLOCKED";
+    pub const WEBHOOK_URL_NOT_ALLOWED: &str = "WEBHOOK_URL_NOT_ALLOWED";
+    pub const DELIVERY_PENDING: &str = "DELIVERY_PENDING";
 }
 
 #[derive(Debug)]

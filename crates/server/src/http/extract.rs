@@ -168,46 +168,52 @@ impl FromRequestParts<AppState> for Auth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts)?;
-        let now = crate::clock::now_millis();
-        if api_keys::looks_like_key(token) {
-            let key = state
-                .store
-                .api_key_by_hash(&api_keys::hash(token))
-                .await?
-                .ok_or_else(ApiError::invalid_token)?;
-            if key
-                .last_used_at
-                .is_none_or(|t| now - t > KEY_USE_RESOLUTION_MS)
-            {
-                state.store.record_api_key_use(&key.id, now).await?;
-            }
-            return Ok(Auth {
-                org_id: key.organization_id,
-                user_id: key.created_by,
-                role: key.role,
-                credential: Credential::ApiKey(key.id),
-            });
-        }
-        let claims = jwt::verify(token, state.settings.jwt_secret.expose(), now / 1000)
-            .ok_or_else(ApiError::invalid_token)?;
-        // The role and the account's state come from the database, not the token, so a
-        // removed or demoted user loses access at once.
-        let user = state
-            .store
-            .user(
-                &OrgId::from_trusted(claims.org),
-                &UserId::from_trusted(claims.sub),
-            )
-            .await?
-            .filter(|u| u.is_active)
-            .ok_or_else(ApiError::invalid_token)?;
-        Ok(Auth {
-            org_id: user.organization_id,
-            user_id: user.id,
-            role: user.role,
-            credential: Credential::User,
-        })
+        authenticate(state, token).await
     }
+}
+
+/// Checks a sign-in token or an API key and returns the caller. Also used by the live events
+/// socket, whose token comes in the query string (browsers cannot set its headers).
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Auth, ApiError> {
+    let now = crate::clock::now_millis();
+    if api_keys::looks_like_key(token) {
+        let key = state
+            .store
+            .api_key_by_hash(&api_keys::hash(token))
+            .await?
+            .ok_or_else(ApiError::invalid_token)?;
+        if key
+            .last_used_at
+            .is_none_or(|t| now - t > KEY_USE_RESOLUTION_MS)
+        {
+            state.store.record_api_key_use(&key.id, now).await?;
+        }
+        return Ok(Auth {
+            org_id: key.organization_id,
+            user_id: key.created_by,
+            role: key.role,
+            credential: Credential::ApiKey(key.id),
+        });
+    }
+    let claims = jwt::verify(token, state.settings.jwt_secret.expose(), now / 1000)
+        .ok_or_else(ApiError::invalid_token)?;
+    // The role and the account's state come from the database, not the token, so a
+    // removed or demoted user loses access at once.
+    let user = state
+        .store
+        .user(
+            &OrgId::from_trusted(claims.org),
+            &UserId::from_trusted(claims.sub),
+        )
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(ApiError::invalid_token)?;
+    Ok(Auth {
+        org_id: user.organization_id,
+        user_id: user.id,
+        role: user.role,
+        credential: Credential::User,
+    })
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {

@@ -89,6 +89,12 @@ messages! {
     ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";
     ConversationRead => "تم تعليم المحادثة كمقروءة", "Conversation marked as read";
     WrongFileType => "نوع الملف لا يناسب هذا النوع من الرسائل", "The file's type does not fit this kind of message";
+    WebhookCreated => "تم إنشاء الويب هوك. احفظ المفتاح السري الآن فلن يظهر مرة أخرى", "Webhook created. Save the secret now: it will not be shown again";
+    WebhookUpdated => "تم تحديث الويب هوك بنجاح", "Webhook updated successfully";
+    WebhookDeleted => "تم حذف الويب هوك بنجاح", "Webhook deleted successfully";
+    WebhookUrlNotAllowed => "لا يمكن إرسال الويب هوك إلى عنوان داخلي أو خاص", "Webhooks cannot be sent to a private or internal address";
+    DeliveryReplayed => "ستُرسل هذه الدفعة مرة أخرى الآن", "The delivery will be sent again now";
+    DeliveryPending => "هذه الدفعة ما زالت قيد الإرسال", "This delivery is still being sent";
     Internal => "حدث خطأ في الخادم. يرجى المحاولة لاحقاً", "A server error occurred. Please try again later";
 }
 

@@ -92,11 +92,15 @@ fn accepted(result: Accepted) -> Response {
     let body = Envelope {
         success: true,
         message: Msg::MessageSent.text(current_lang()).to_owned(),
-        data: MessageData { message: MessageView::from(&message) },
+        data: MessageData {
+            message: MessageView::from(&message),
+        },
     };
     let mut response = (StatusCode::CREATED, axum::Json(body)).into_response();
     if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     response
 }
@@ -106,7 +110,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         None => Ok(None),
         Some(v) => match v.to_str().map(str::trim) {
             Ok(key) if !key.is_empty() && key.len() <= 255 => Ok(Some(key.to_owned())),
-            _ => Err(ParseError::new("Idempotency-Key", "must be 1 to 255 visible ASCII characters").into()),
+            _ => Err(ParseError::new(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+            .into()),
         },
     }
 }
@@ -122,16 +130,38 @@ pub(super) struct SendRequest {
     pub ptt: bool,
 }
 
-async fn send(state: &AppState, auth: &Auth, headers: &HeaderMap, request: SendRequest) -> Result<Response, ApiError> {
+async fn send(
+    state: &AppState,
+    auth: &Auth,
+    headers: &HeaderMap,
+    request: SendRequest,
+) -> Result<Response, ApiError> {
     let key = idempotency_key(headers)?;
-    let session = find_session(state, auth, request.session_name.as_deref().unwrap_or("default")).await?;
+    let session = find_session(
+        state,
+        auth,
+        request.session_name.as_deref().unwrap_or("default"),
+    )
+    .await?;
     if !session.is_active || session.status != SessionStatus::Connected {
-        return Err(ApiError::new(StatusCode::CONFLICT, code::SESSION_NOT_CONNECTED, Msg::SessionNotConnected)
-            .with_details(serde_json::json!({ "status": session.status.as_str() })));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            code::SESSION_NOT_CONNECTED,
+            Msg::SessionNotConnected,
+        )
+        .with_details(serde_json::json!({ "status": session.status.as_str() })));
     }
-    if let Some(contact) = state.store.contact_by_phone(&auth.org_id, request.to.as_str()).await? {
+    if let Some(contact) = state
+        .store
+        .contact_by_phone(&auth.org_id, request.to.as_str())
+        .await?
+    {
         if contact.is_blocked {
-            return Err(ApiError::new(StatusCode::CONFLICT, code::CONTACT_BLOCKED, Msg::ContactBlocked));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                code::CONTACT_BLOCKED,
+                Msg::ContactBlocked,
+            ));
         }
     }
     let draft = OutgoingDraft {
@@ -152,13 +182,36 @@ async fn send(state: &AppState, auth: &Auth, headers: &HeaderMap, request: SendR
 #[utoipa::path(post, path = "/api/v1/whatsapp/messages/send", tag = "messages", security(("bearer" = [])),
     request_body = SendTextRequest, params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first result")),
     responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 404), (status = 409, description = "SESSION_NOT_CONNECTED, CONTACT_BLOCKED")))]
-async fn send_text(State(state): State<AppState>, auth: Auth, headers: HeaderMap, ApiJson(body): ApiJson<SendTextRequest>) -> Result<Response, ApiError> {
-    let (to, text) = (PhoneNumber::parse("to", &body.to), parse_text("text", &body.text)).validate()?;
-    let request = SendRequest { to, session_name: body.session_name, kind: MessageKind::Text, text: Some(text), caption: None, media: None, ptt: false };
+async fn send_text(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SendTextRequest>,
+) -> Result<Response, ApiError> {
+    let (to, text) = (
+        PhoneNumber::parse("to", &body.to),
+        parse_text("text", &body.text),
+    )
+        .validate()?;
+    let request = SendRequest {
+        to,
+        session_name: body.session_name,
+        kind: MessageKind::Text,
+        text: Some(text),
+        caption: None,
+        media: None,
+        ptt: false,
+    };
     send(&state, &auth, &headers, request).await
 }
 
-async fn send_upload(state: AppState, auth: Auth, headers: HeaderMap, form: SendForm, kind: MessageKind) -> Result<Response, ApiError> {
+async fn send_upload(
+    state: AppState,
+    auth: Auth,
+    headers: HeaderMap,
+    form: SendForm,
+    kind: MessageKind,
+) -> Result<Response, ApiError> {
     let request = read_upload(form, kind).await?;
     send(&state, &auth, &headers, request).await
 }
@@ -167,7 +220,12 @@ async fn send_upload(state: AppState, auth: Auth, headers: HeaderMap, form: Send
 #[utoipa::path(post, path = "/api/v1/whatsapp/messages/send-image", tag = "messages", security(("bearer" = [])),
     request_body(content_type = "multipart/form-data", description = "image, to, caption?, sessionName?"),
     responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 409), (status = 413), (status = 415)))]
-async fn send_image(State(state): State<AppState>, auth: Auth, headers: HeaderMap, form: SendForm) -> Result<Response, ApiError> {
+async fn send_image(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    form: SendForm,
+) -> Result<Response, ApiError> {
     send_upload(state, auth, headers, form, MessageKind::Image).await
 }
 
@@ -175,7 +233,12 @@ async fn send_image(State(state): State<AppState>, auth: Auth, headers: HeaderMa
 #[utoipa::path(post, path = "/api/v1/whatsapp/messages/send-document", tag = "messages", security(("bearer" = [])),
     request_body(content_type = "multipart/form-data", description = "document, to, caption?, sessionName?"),
     responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 409), (status = 413), (status = 415)))]
-async fn send_document(State(state): State<AppState>, auth: Auth, headers: HeaderMap, form: SendForm) -> Result<Response, ApiError> {
+async fn send_document(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    form: SendForm,
+) -> Result<Response, ApiError> {
     send_upload(state, auth, headers, form, MessageKind::Document).await
 }
 
@@ -183,7 +246,12 @@ async fn send_document(State(state): State<AppState>, auth: Auth, headers: Heade
 #[utoipa::path(post, path = "/api/v1/whatsapp/messages/send-video", tag = "messages", security(("bearer" = [])),
     request_body(content_type = "multipart/form-data", description = "video, to, caption?, sessionName?"),
     responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 409), (status = 413), (status = 415)))]
-async fn send_video(State(state): State<AppState>, auth: Auth, headers: HeaderMap, form: SendForm) -> Result<Response, ApiError> {
+async fn send_video(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    form: SendForm,
+) -> Result<Response, ApiError> {
     send_upload(state, auth, headers, form, MessageKind::Video).await
 }
 
@@ -191,22 +259,43 @@ async fn send_video(State(state): State<AppState>, auth: Auth, headers: HeaderMa
 #[utoipa::path(post, path = "/api/v1/whatsapp/messages/send-audio", tag = "messages", security(("bearer" = [])),
     request_body(content_type = "multipart/form-data", description = "audio, to, sessionName?, ptt?"),
     responses((status = 201, body = Envelope<MessageData>), (status = 400), (status = 409), (status = 413), (status = 415)))]
-async fn send_audio(State(state): State<AppState>, auth: Auth, headers: HeaderMap, form: SendForm) -> Result<Response, ApiError> {
+async fn send_audio(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    form: SendForm,
+) -> Result<Response, ApiError> {
     send_upload(state, auth, headers, form, MessageKind::Audio).await
 }
 
 /// Messages, newest first.
 #[utoipa::path(get, path = "/api/v1/whatsapp/messages", tag = "messages", security(("bearer" = [])),
     params(MessageQuery), responses((status = 200, body = Envelope<MessageList>), (status = 400), (status = 404)))]
-async fn list_messages(State(state): State<AppState>, auth: Auth, ApiQuery(query): ApiQuery<MessageQuery>) -> Result<super::response::ApiOk<MessageList>, ApiError> {
-    let page = PageQuery { page: query.page, limit: query.limit }.parse()?;
+async fn list_messages(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<MessageQuery>,
+) -> Result<super::response::ApiOk<MessageList>, ApiError> {
+    let page = PageQuery {
+        page: query.page,
+        limit: query.limit,
+    }
+    .parse()?;
     let (contact, direction) = (
-        query.contact.as_deref().filter(|c| !c.is_empty()).map(|c| PhoneNumber::parse("contact", c)).transpose(),
+        query
+            .contact
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(|c| PhoneNumber::parse("contact", c))
+            .transpose(),
         query
             .direction
             .as_deref()
             .filter(|d| !d.is_empty())
-            .map(|d| Direction::parse(d).ok_or_else(|| ParseError::new("direction", "must be incoming or outgoing")))
+            .map(|d| {
+                Direction::parse(d)
+                    .ok_or_else(|| ParseError::new("direction", "must be incoming or outgoing"))
+            })
             .transpose(),
     )
         .validate()?;
@@ -214,25 +303,54 @@ async fn list_messages(State(state): State<AppState>, auth: Auth, ApiQuery(query
         Some(name) => Some(find_session(&state, &auth, name).await?.id),
         None => None,
     };
-    let filter = MessageFilter { session, contact_phone: contact.map(|c| c.as_str().to_owned()), direction };
-    let messages = state.store.list_messages(&auth.org_id, &filter, page).await?;
+    let filter = MessageFilter {
+        session,
+        contact_phone: contact.map(|c| c.as_str().to_owned()),
+        direction,
+    };
+    let messages = state
+        .store
+        .list_messages(&auth.org_id, &filter, page)
+        .await?;
     Ok(super::response::ApiOk::ok(
         Msg::Ok,
-        MessageList { messages: messages.items.iter().map(MessageView::from).collect(), pagination: Pagination::new(page, messages.total) },
+        MessageList {
+            messages: messages.items.iter().map(MessageView::from).collect(),
+            pagination: Pagination::new(page, messages.total),
+        },
     ))
 }
 
 /// The media file of a message.
 #[utoipa::path(get, path = "/api/v1/whatsapp/messages/{id}/media", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, description = "the file"), (status = 404)))]
-async fn message_media(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let message = state.store.message(&auth.org_id, &id).await?.ok_or_else(ApiError::not_found)?;
-    let path = message.media_path.as_deref().ok_or_else(ApiError::not_found)?;
-    let bytes = state.messaging.media().read(path).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ApiError::not_found(),
-        _ => ApiError::internal(e),
-    })?;
-    let mime = message.mime_type.as_deref().unwrap_or("application/octet-stream");
+async fn message_media(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let message = state
+        .store
+        .message(&auth.org_id, &id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let path = message
+        .media_path
+        .as_deref()
+        .ok_or_else(ApiError::not_found)?;
+    let bytes = state
+        .messaging
+        .media()
+        .read(path)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ApiError::not_found(),
+            _ => ApiError::internal(e),
+        })?;
+    let mime = message
+        .mime_type
+        .as_deref()
+        .unwrap_or("application/octet-stream");
     let disposition = match (&message.filename, message.kind.as_str()) {
         (Some(name), _) => format!("attachment; filename*=UTF-8''{}", percent_encode(name)),
         (None, "document") => "attachment".to_owned(),
@@ -240,10 +358,22 @@ async fn message_media(State(state): State<AppState>, auth: Auth, Path(id): Path
     };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("attachment")),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
     Ok(response)
 }
 

@@ -9,10 +9,11 @@ mod contacts;
 mod dashboard;
 mod docs;
 pub mod error;
+mod events;
 pub mod extract;
 mod health;
-mod messages;
 pub mod i18n;
+mod messages;
 mod response;
 mod sandbox;
 mod sessions;
@@ -20,6 +21,7 @@ pub mod state;
 mod upload;
 mod users;
 pub mod views;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,7 +46,7 @@ use state::AppState;
         Every response is the envelope {success, message, data}; errors add {error: {code, details}}. \
         Messages are Arabic by default; send `Accept-Language: en` for English."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "admin"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "webhooks"), (name = "admin"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -80,6 +82,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sandbox::router())
         .merge(messages::router())
         .merge(contacts::router())
+        .merge(webhooks::router())
+        .merge(events::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts()

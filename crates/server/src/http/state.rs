@@ -3,8 +3,8 @@ use std::sync::Arc;
 use wasl_store::Store;
 
 use crate::auth::limiter::LoginLimiter;
-use crate::metrics::Metrics;
 use crate::messaging::Messaging;
+use crate::metrics::Metrics;
 use crate::sessions::SessionManager;
 use crate::settings::Settings;
 
@@ -17,4 +17,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub sessions: SessionManager,
     pub messaging: Arc<Messaging>,
+    /// Seals secrets at rest (webhook secrets, engine credentials) under the master key.
+    pub cipher: Arc<wasl_store::cipher::Cipher>,
+    /// The time webhook schedules follow (a manual clock in tests).
+    pub clock: Arc<dyn crate::clock::Clock>,
 }

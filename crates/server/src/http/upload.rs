@@ -29,15 +29,22 @@ impl<S: Send + Sync> FromRequest<S> for SendForm {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, code::FILE_TOO_LARGE, Msg::FileTooLarge)
-        .with_details(serde_json::json!({ "maxBytes": MAX_MEDIA_BYTES }))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        code::FILE_TOO_LARGE,
+        Msg::FileTooLarge,
+    )
+    .with_details(serde_json::json!({ "maxBytes": MAX_MEDIA_BYTES }))
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large();
     }
-    ApiError::validation(&[ParseError::new("form", format!("the multipart body cannot be read: {}", e.body_text()))])
+    ApiError::validation(&[ParseError::new(
+        "form",
+        format!("the multipart body cannot be read: {}", e.body_text()),
+    )])
 }
 
 fn field_name(kind: MessageKind) -> &'static str {
@@ -66,18 +73,26 @@ async fn read_text(field: Field<'_>, name: &'static str) -> Result<String, ApiEr
     if bytes.len() > 64 * 1024 {
         return Err(ParseError::new(name, "is too long").into());
     }
-    String::from_utf8(bytes.to_vec()).map_err(|_| ParseError::new(name, "must be valid UTF-8 text").into())
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| ParseError::new(name, "must be valid UTF-8 text").into())
 }
 
 /// Keeps only a safe base name: no directories, no control characters, at most 200 characters.
 fn clean_filename(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let clean: String = base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*')).take(200).collect();
+    let clean: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
+        .take(200)
+        .collect();
     let clean = clean.trim().trim_start_matches('.').to_owned();
     (!clean.is_empty()).then_some(clean)
 }
 
-pub(super) async fn read_upload(form: SendForm, kind: MessageKind) -> Result<SendRequest, ApiError> {
+pub(super) async fn read_upload(
+    form: SendForm,
+    kind: MessageKind,
+) -> Result<SendRequest, ApiError> {
     let SendForm(mut multipart) = form;
     let file_field = field_name(kind);
     let mut file: Option<(Vec<u8>, Option<String>)> = None;
@@ -87,7 +102,12 @@ pub(super) async fn read_upload(form: SendForm, kind: MessageKind) -> Result<Sen
     let mut ptt: Option<String> = None;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
-        let duplicate = || ApiError::from(ParseError::new("form", format!("the part {name:?} is given more than once")));
+        let duplicate = || {
+            ApiError::from(ParseError::new(
+                "form",
+                format!("the part {name:?} is given more than once"),
+            ))
+        };
         match name.as_str() {
             n if n == file_field => {
                 if file.is_some() {
@@ -118,20 +138,39 @@ pub(super) async fn read_upload(form: SendForm, kind: MessageKind) -> Result<Sen
     let ptt = match ptt.as_deref().map(str::trim) {
         None | Some("" | "false" | "0") => Ok(false),
         Some("true" | "1") if kind == MessageKind::Audio => Ok(true),
-        Some(_) => Err(ParseError::new("ptt", "must be true or false, and only for audio")),
+        Some(_) => Err(ParseError::new(
+            "ptt",
+            "must be true or false, and only for audio",
+        )),
     };
     let file_part = file.ok_or_else(|| ParseError::new(file_field, "the file part is required"));
     let (to, caption, ptt, (bytes, filename)) = (
-        to.as_deref().map_or_else(|| Err(ParseError::new("to", "is required")), |t| PhoneNumber::parse("to", t)),
-        caption.filter(|c| !c.trim().is_empty()).map(|c| parse_text("caption", &c)).transpose(),
+        to.as_deref().map_or_else(
+            || Err(ParseError::new("to", "is required")),
+            |t| PhoneNumber::parse("to", t),
+        ),
+        caption
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| parse_text("caption", &c))
+            .transpose(),
         ptt,
-        file_part.and_then(|(b, f)| if b.is_empty() { Err(ParseError::new(file_field, "the file is empty")) } else { Ok((b, f)) }),
+        file_part.and_then(|(b, f)| {
+            if b.is_empty() {
+                Err(ParseError::new(file_field, "the file is empty"))
+            } else {
+                Ok((b, f))
+            }
+        }),
     )
         .validate()?;
     let mime = sniff(&bytes);
     if !fits(kind, mime) {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, code::UNSUPPORTED_MEDIA_TYPE, Msg::WrongFileType)
-            .with_details(serde_json::json!({ "detected": mime, "endpoint": kind.as_str() })));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::UNSUPPORTED_MEDIA_TYPE,
+            Msg::WrongFileType,
+        )
+        .with_details(serde_json::json!({ "detected": mime, "endpoint": kind.as_str() })));
     }
     let mime_type = mime.map_or_else(|| document_type(filename.as_deref()), str::to_owned);
     Ok(SendRequest {
@@ -139,15 +178,25 @@ pub(super) async fn read_upload(form: SendForm, kind: MessageKind) -> Result<Sen
         session_name: session_name.filter(|s| !s.is_empty()),
         kind,
         text: None,
-        caption: if kind == MessageKind::Audio { None } else { caption },
-        media: Some(Media { bytes, mime_type, filename }),
+        caption: if kind == MessageKind::Audio {
+            None
+        } else {
+            caption
+        },
+        media: Some(Media {
+            bytes,
+            mime_type,
+            filename,
+        }),
         ptt,
     })
 }
 
 /// A type for documents whose bytes carry no signature (plain text, CSV…), from the name.
 fn document_type(filename: Option<&str>) -> String {
-    let ext = filename.and_then(|f| f.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase());
+    let ext = filename
+        .and_then(|f| f.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase());
     match ext.as_deref() {
         Some("txt") => "text/plain",
         Some("csv") => "text/csv",
@@ -163,8 +212,14 @@ mod tests {
 
     #[test]
     fn hostile_filenames_are_cleaned() {
-        assert_eq!(clean_filename("../../etc/passwd").as_deref(), Some("passwd"));
-        assert_eq!(clean_filename("C:\\Users\\x\\فاتورة.pdf").as_deref(), Some("فاتورة.pdf"));
+        assert_eq!(
+            clean_filename("../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            clean_filename("C:\\Users\\x\\فاتورة.pdf").as_deref(),
+            Some("فاتورة.pdf")
+        );
         assert_eq!(clean_filename("a\u{0}b\nc.txt").as_deref(), Some("abc.txt"));
         assert_eq!(clean_filename("...").as_deref(), None);
         assert_eq!(clean_filename(".hidden").as_deref(), Some("hidden"));

@@ -192,7 +192,10 @@ impl From<&wasl_domain::Message> for MessageView {
             content: MessageContentView {
                 text: m.text.clone(),
                 caption: m.caption.clone(),
-                media_url: m.media_path.as_ref().map(|_| format!("/api/v1/whatsapp/messages/{}/media", m.id)),
+                media_url: m
+                    .media_path
+                    .as_ref()
+                    .map(|_| format!("/api/v1/whatsapp/messages/{}/media", m.id)),
                 mime_type: m.mime_type.clone(),
                 filename: m.filename.clone(),
             },
@@ -257,6 +260,7 @@ impl wasl_store::EventRenderer for ApiRenderer {
     }
 
     fn session(&self, session: &wasl_domain::Session, qr_code: Option<&str>) -> serde_json::Value {
-        serde_json::to_value(SessionView::new(session, qr_code.map(str::to_owned))).unwrap_or_default()
+        serde_json::to_value(SessionView::new(session, qr_code.map(str::to_owned)))
+            .unwrap_or_default()
     }
 }

@@ -13,11 +13,18 @@ pub struct MediaStore {
 
 impl MediaStore {
     pub fn new(data_dir: &Path) -> Self {
-        MediaStore { root: data_dir.join("media") }
+        MediaStore {
+            root: data_dir.join("media"),
+        }
     }
 
     /// Writes the file and returns its path relative to the media root.
-    pub async fn save(&self, org: &OrgId, message_id: &str, bytes: &[u8]) -> std::io::Result<String> {
+    pub async fn save(
+        &self,
+        org: &OrgId,
+        message_id: &str,
+        bytes: &[u8],
+    ) -> std::io::Result<String> {
         let relative = format!("{}/{}", safe(org.as_str()), safe(message_id));
         let path = self.root.join(&relative);
         if let Some(dir) = path.parent() {
@@ -31,8 +38,14 @@ impl MediaStore {
     }
 
     pub async fn read(&self, relative: &str) -> std::io::Result<Vec<u8>> {
-        if relative.split('/').any(|part| part == ".." || part.is_empty()) {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad media path"));
+        if relative
+            .split('/')
+            .any(|part| part == ".." || part.is_empty())
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "bad media path",
+            ));
         }
         tokio::fs::read(self.root.join(relative)).await
     }
@@ -43,7 +56,9 @@ impl MediaStore {
 }
 
 fn safe(part: &str) -> String {
-    part.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+    part.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }
 
 /// The MIME type of the file as its bytes say, not as the client claims.
@@ -54,10 +69,26 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 /// Whether a sniffed type may be sent through the endpoint of `kind` (what WhatsApp accepts).
 pub fn fits(kind: MessageKind, mime: Option<&str>) -> bool {
     match (kind, mime) {
-        (MessageKind::Image, Some(m)) => matches!(m, "image/jpeg" | "image/png" | "image/webp" | "image/gif"),
-        (MessageKind::Video, Some(m)) => matches!(m, "video/mp4" | "video/3gpp" | "video/quicktime" | "video/webm" | "video/x-matroska"),
+        (MessageKind::Image, Some(m)) => {
+            matches!(m, "image/jpeg" | "image/png" | "image/webp" | "image/gif")
+        }
+        (MessageKind::Video, Some(m)) => matches!(
+            m,
+            "video/mp4" | "video/3gpp" | "video/quicktime" | "video/webm" | "video/x-matroska"
+        ),
         (MessageKind::Audio, Some(m)) => {
-            matches!(m, "audio/ogg" | "audio/mpeg" | "audio/m4a" | "audio/mp4" | "audio/aac" | "audio/amr" | "audio/x-wav" | "audio/opus" | "video/mp4")
+            matches!(
+                m,
+                "audio/ogg"
+                    | "audio/mpeg"
+                    | "audio/m4a"
+                    | "audio/mp4"
+                    | "audio/aac"
+                    | "audio/amr"
+                    | "audio/x-wav"
+                    | "audio/opus"
+                    | "video/mp4"
+            )
         }
         // Any file can be a document, including ones without a recognisable signature (text).
         (MessageKind::Document, _) => true,
@@ -71,14 +102,19 @@ mod tests {
 
     #[test]
     fn sniffs_by_content_and_checks_the_endpoint() {
-        let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R'];
+        let png = [
+            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
+        ];
         assert_eq!(sniff(&png), Some("image/png"));
         assert!(fits(MessageKind::Image, sniff(&png)));
         assert!(!fits(MessageKind::Video, sniff(&png)));
         assert!(!fits(MessageKind::Image, sniff(b"just some text")));
         assert!(fits(MessageKind::Document, sniff(b"just some text")));
         let pdf = b"%PDF-1.7\n";
-        assert!(!fits(MessageKind::Image, sniff(pdf)), "a PDF named photo.jpg is not an image");
+        assert!(
+            !fits(MessageKind::Image, sniff(pdf)),
+            "a PDF named photo.jpg is not an image"
+        );
         assert_eq!(safe("../../etc/passwd"), "etcpasswd");
     }
 }

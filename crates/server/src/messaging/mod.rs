@@ -59,8 +59,21 @@ pub enum Accepted {
 }
 
 impl Messaging {
-    pub fn new(store: Store, media: MediaStore, renderer: Arc<dyn EventRenderer>, bus: EventBus, pace: SendPace) -> Self {
-        Messaging { store, media, renderer, bus, pace, wakers: Mutex::default() }
+    pub fn new(
+        store: Store,
+        media: MediaStore,
+        renderer: Arc<dyn EventRenderer>,
+        bus: EventBus,
+        pace: SendPace,
+    ) -> Self {
+        Messaging {
+            store,
+            media,
+            renderer,
+            bus,
+            pace,
+            wakers: Mutex::default(),
+        }
     }
 
     pub fn bus(&self) -> &EventBus {
@@ -72,7 +85,12 @@ impl Messaging {
     }
 
     fn waker(&self, session: &SessionId) -> Arc<Notify> {
-        self.wakers.lock().unwrap_or_else(|e| e.into_inner()).entry(session.clone()).or_default().clone()
+        self.wakers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(session.clone())
+            .or_default()
+            .clone()
     }
 
     /// Stores the message in the outbox (status `pending`) and wakes the session's sender.
@@ -87,8 +105,17 @@ impl Messaging {
         let id = uuid::Uuid::now_v7().to_string();
         let (media_path, mime_type, filename, media_size) = match &draft.media {
             Some(m) => {
-                let path = self.media.save(org, &id, &m.bytes).await.map_err(|e| StoreError::Corrupt(format!("media: {e}")))?;
-                (Some(path), Some(m.mime_type.clone()), m.filename.clone(), i64::try_from(m.bytes.len()).ok())
+                let path = self
+                    .media
+                    .save(org, &id, &m.bytes)
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("media: {e}")))?;
+                (
+                    Some(path),
+                    Some(m.mime_type.clone()),
+                    m.filename.clone(),
+                    i64::try_from(m.bytes.len()).ok(),
+                )
             }
             None => (None, None, None, None),
         };
@@ -121,32 +148,55 @@ impl Messaging {
             created_at: now_millis(),
         };
         let contact_id = uuid::Uuid::now_v7().to_string();
-        match self.store.record_message(&message, None, &contact_id, self.renderer.as_ref()).await {
+        match self
+            .store
+            .record_message(&message, None, &contact_id, self.renderer.as_ref())
+            .await
+        {
             Ok(Some(recorded)) => {
                 self.bus.publish(recorded.events);
                 self.waker(&message.session_id).notify_one();
                 Ok(Accepted::New(recorded.message))
             }
-            Ok(None) => Err(StoreError::Corrupt("a new message id was already taken".into())),
+            Ok(None) => Err(StoreError::Corrupt(
+                "a new message id was already taken".into(),
+            )),
             Err(StoreError::Conflict("idempotency")) => {
                 if let Some(path) = &message.media_path {
                     self.media.remove(path).await;
                 }
                 let key = draft.idempotency_key.unwrap_or_default();
                 let first = self.store.message_by_idempotency_key(org, &key).await?;
-                first.map(Accepted::Existing).ok_or(StoreError::Conflict("idempotency"))
+                first
+                    .map(Accepted::Existing)
+                    .ok_or(StoreError::Conflict("idempotency"))
             }
             Err(e) => Err(e),
         }
     }
 
-    async fn record_incoming(&self, session_id: &SessionId, incoming: IncomingMessage) -> Result<(), StoreError> {
-        let Some(session) = self.store.session_by_id(session_id).await? else { return Ok(()) };
+    async fn record_incoming(
+        &self,
+        session_id: &SessionId,
+        incoming: IncomingMessage,
+    ) -> Result<(), StoreError> {
+        let Some(session) = self.store.session_by_id(session_id).await? else {
+            return Ok(());
+        };
         let id = uuid::Uuid::now_v7().to_string();
         let (media_path, mime_type, filename, media_size) = match &incoming.media {
             Some(m) => {
-                let path = self.media.save(&session.organization_id, &id, &m.bytes).await.map_err(|e| StoreError::Corrupt(format!("media: {e}")))?;
-                (Some(path), Some(m.mime_type.clone()), m.filename.clone(), i64::try_from(m.bytes.len()).ok())
+                let path = self
+                    .media
+                    .save(&session.organization_id, &id, &m.bytes)
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("media: {e}")))?;
+                (
+                    Some(path),
+                    Some(m.mime_type.clone()),
+                    m.filename.clone(),
+                    i64::try_from(m.bytes.len()).ok(),
+                )
             }
             None => (None, None, None, None),
         };
@@ -179,7 +229,16 @@ impl Messaging {
             created_at: now_millis(),
         };
         let contact_id = uuid::Uuid::now_v7().to_string();
-        match self.store.record_message(&message, incoming.push_name.as_deref(), &contact_id, self.renderer.as_ref()).await? {
+        match self
+            .store
+            .record_message(
+                &message,
+                incoming.push_name.as_deref(),
+                &contact_id,
+                self.renderer.as_ref(),
+            )
+            .await?
+        {
             Some(recorded) => self.bus.publish(recorded.events),
             None => {
                 // The same WhatsApp message again: already stored once.
@@ -203,11 +262,21 @@ impl Messaging {
 #[async_trait]
 impl SessionObserver for Messaging {
     async fn status(&self, session: &Session) {
-        self.record_session_event(&session.organization_id, "session.status", self.renderer.session(session, None)).await;
+        self.record_session_event(
+            &session.organization_id,
+            "session.status",
+            self.renderer.session(session, None),
+        )
+        .await;
     }
 
     async fn qr(&self, session: &Session, qr_code: &str) {
-        self.record_session_event(&session.organization_id, "session.qr", self.renderer.session(session, Some(qr_code))).await;
+        self.record_session_event(
+            &session.organization_id,
+            "session.qr",
+            self.renderer.session(session, Some(qr_code)),
+        )
+        .await;
     }
 
     async fn message(&self, session: &SessionId, message: IncomingMessage) {
@@ -230,14 +299,23 @@ impl SessionObserver for Messaging {
             ReceiptStatus::Delivered => MessageStatus::Delivered,
             ReceiptStatus::Read => MessageStatus::Read,
         };
-        match self.store.apply_receipt(session, message_id, status, at, self.renderer.as_ref()).await {
+        match self
+            .store
+            .apply_receipt(session, message_id, status, at, self.renderer.as_ref())
+            .await
+        {
             Ok(Some((_, events))) => self.bus.publish(events),
             Ok(None) => {}
             Err(e) => tracing::error!(session = %session, error = %e, "cannot apply a receipt"),
         }
     }
 
-    async fn connected(&self, session: &Session, connection: Arc<dyn Connection>, stop: watch::Receiver<bool>) {
+    async fn connected(
+        &self,
+        session: &Session,
+        connection: Arc<dyn Connection>,
+        stop: watch::Receiver<bool>,
+    ) {
         let waker = self.waker(&session.id);
         tokio::spawn(outbox::run(
             self.store.clone(),

@@ -55,10 +55,15 @@ pub(super) async fn run(
                 return;
             }
             match deliver(&media, connection.as_ref(), &message).await {
-                Ok(at) => match store.mark_sent(&message.organization_id, &message.id, at, renderer.as_ref()).await {
+                Ok(at) => match store
+                    .mark_sent(&message.organization_id, &message.id, at, renderer.as_ref())
+                    .await
+                {
                     Ok(Some((_, events))) => bus.publish(events),
                     Ok(None) => {}
-                    Err(e) => tracing::error!(message = %message.id, error = %e, "sent, but cannot record it; it will be re-sent with the same id"),
+                    Err(e) => {
+                        tracing::error!(message = %message.id, error = %e, "sent, but cannot record it; it will be re-sent with the same id")
+                    }
                 },
                 Err(EngineError::NotConnected) => return,
                 Err(EngineError::Transient(reason)) => {
@@ -67,7 +72,10 @@ pub(super) async fn run(
                         fail(&store, renderer.as_ref(), &bus, &message, &reason).await;
                     } else {
                         let delay = 1_000i64.saturating_mul(1 << attempts.min(10));
-                        if let Err(e) = store.schedule_retry(&message.id, attempts, now_millis() + delay, &reason).await {
+                        if let Err(e) = store
+                            .schedule_retry(&message.id, attempts, now_millis() + delay, &reason)
+                            .await
+                        {
                             tracing::error!(message = %message.id, error = %e, "cannot schedule a retry");
                         }
                     }
@@ -78,11 +86,22 @@ pub(super) async fn run(
     }
 }
 
-async fn fail(store: &Store, renderer: &dyn EventRenderer, bus: &EventBus, message: &Message, reason: &str) {
-    match store.mark_failed(&message.organization_id, &message.id, reason, renderer).await {
+async fn fail(
+    store: &Store,
+    renderer: &dyn EventRenderer,
+    bus: &EventBus,
+    message: &Message,
+    reason: &str,
+) {
+    match store
+        .mark_failed(&message.organization_id, &message.id, reason, renderer)
+        .await
+    {
         Ok(Some((_, events))) => bus.publish(events),
         Ok(None) => {}
-        Err(e) => tracing::error!(message = %message.id, error = %e, "cannot mark the message failed"),
+        Err(e) => {
+            tracing::error!(message = %message.id, error = %e, "cannot mark the message failed")
+        }
     }
 }
 
@@ -98,23 +117,43 @@ async fn pause(pace: SendPace, stop: &mut watch::Receiver<bool>) -> bool {
     }
 }
 
-async fn deliver(media: &MediaStore, connection: &dyn Connection, message: &Message) -> Result<i64, EngineError> {
-    let kind = MessageKind::parse(&message.kind).ok_or_else(|| EngineError::Rejected(format!("unknown type {}", message.kind)))?;
+async fn deliver(
+    media: &MediaStore,
+    connection: &dyn Connection,
+    message: &Message,
+) -> Result<i64, EngineError> {
+    let kind = MessageKind::parse(&message.kind)
+        .ok_or_else(|| EngineError::Rejected(format!("unknown type {}", message.kind)))?;
     let content = match (kind, &message.media_path) {
         (MessageKind::Text, _) => OutgoingContent::Text(message.text.clone().unwrap_or_default()),
         (_, Some(path)) => {
-            let bytes = media.read(path).await.map_err(|e| EngineError::Rejected(format!("the media file is missing: {e}")))?;
+            let bytes = media
+                .read(path)
+                .await
+                .map_err(|e| EngineError::Rejected(format!("the media file is missing: {e}")))?;
             OutgoingContent::Media {
                 kind,
-                media: Media { bytes, mime_type: message.mime_type.clone().unwrap_or_default(), filename: message.filename.clone() },
+                media: Media {
+                    bytes,
+                    mime_type: message.mime_type.clone().unwrap_or_default(),
+                    filename: message.filename.clone(),
+                },
                 caption: message.caption.clone(),
                 ptt: message.ptt,
             }
         }
-        (_, None) => return Err(EngineError::Rejected("a media message without media".into())),
+        (_, None) => {
+            return Err(EngineError::Rejected(
+                "a media message without media".into(),
+            ))
+        }
     };
     let sent = connection
-        .send(OutgoingMessage { message_id: message.message_id.clone(), to: PhoneNumber::from_trusted(&message.to), content })
+        .send(OutgoingMessage {
+            message_id: message.message_id.clone(),
+            to: PhoneNumber::from_trusted(&message.to),
+            content,
+        })
         .await?;
     Ok(sent.at)
 }

@@ -19,5 +19,10 @@ pub trait SessionObserver: Send + Sync + 'static {
     /// A message the session sent was delivered or read.
     async fn receipt(&self, session: &SessionId, message_id: &str, status: ReceiptStatus, at: i64);
     /// The session is connected through `connection` until `stop` turns true.
-    async fn connected(&self, session: &Session, connection: Arc<dyn Connection>, stop: watch::Receiver<bool>);
+    async fn connected(
+        &self,
+        session: &Session,
+        connection: Arc<dyn Connection>,
+        stop: watch::Receiver<bool>,
+    );
 }

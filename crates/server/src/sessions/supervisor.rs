@@ -162,7 +162,10 @@ async fn follow(
                     }
                 };
                 inner.set_qr(id, Some(url.clone()));
-                let change = SessionChange { status: Some(SessionStatus::Qr), ..Default::default() };
+                let change = SessionChange {
+                    status: Some(SessionStatus::Qr),
+                    ..Default::default()
+                };
                 if let Some(session) = inner.change(id, change).await {
                     inner.observer.qr(&session, &url).await;
                 }
@@ -179,7 +182,10 @@ async fn follow(
                 let session = inner.change(id, change).await;
                 tracing::info!(session = %id, "session connected");
                 if let (Some(session), false) = (session, outbox_started) {
-                    inner.observer.connected(&session, connection.clone(), outbox_stop_rx.clone()).await;
+                    inner
+                        .observer
+                        .connected(&session, connection.clone(), outbox_stop_rx.clone())
+                        .await;
                     outbox_started = true;
                 }
             }

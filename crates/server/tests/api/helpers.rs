@@ -20,6 +20,8 @@ pub enum Db {
 /// The server a test talks to. Dropping it stops the server and removes its database.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Moves webhook schedules forward without sleeping.
+    pub clock: std::sync::Arc<wasl::clock::ManualClock>,
     vars: HashMap<String, String>,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -53,6 +55,9 @@ pub async fn spawn_app_with(db: Db, extra: &[(&str, &str)]) -> TestApp {
     vars.insert("WASL_RECONNECT_BASE_MS".into(), "300".into());
     vars.insert("WASL_RECONNECT_MAX_MS".into(), "2000".into());
     vars.insert("WASL_SANDBOX_DELIVERY_MS".into(), "50".into());
+    vars.insert("WASL_SEND_INTERVAL_MS".into(), "20".into());
+    // The test receivers listen on loopback.
+    vars.insert("WASL_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
     let pg_database = match db {
         Db::Sqlite => None,
         Db::Postgres => {
@@ -75,9 +80,11 @@ pub async fn spawn_app_with(db: Db, extra: &[(&str, &str)]) -> TestApp {
     for (k, v) in extra {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
-    let (addr, tx, server) = start_server(&vars).await;
+    let clock = std::sync::Arc::new(wasl::clock::ManualClock::default());
+    let (addr, tx, server) = start_server(&vars, clock.clone()).await;
     let app = TestApp {
         addr,
+        clock,
         vars,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
@@ -91,6 +98,7 @@ pub async fn spawn_app_with(db: Db, extra: &[(&str, &str)]) -> TestApp {
 
 async fn start_server(
     vars: &HashMap<String, String>,
+    clock: std::sync::Arc<wasl::clock::ManualClock>,
 ) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let settings = wasl::settings::Settings::from_vars(vars).expect("test settings are valid");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -102,7 +110,10 @@ async fn start_server(
         let shutdown = async {
             let _ = rx.await;
         };
-        if let Err(e) = wasl::launch_with_tcp_listener(settings, listener, shutdown).await {
+        if let Err(e) =
+            wasl::launch_with_options(settings, listener, shutdown, wasl::LaunchOptions { clock })
+                .await
+        {
             panic!("wasl failed: {e}");
         }
     });
@@ -125,7 +136,7 @@ impl TestApp {
                 .expect("wasl stops within 30 s")
                 .expect("wasl stopped cleanly");
         }
-        let (addr, tx, server) = start_server(&self.vars).await;
+        let (addr, tx, server) = start_server(&self.vars, self.clock.clone()).await;
         self.addr = addr;
         self.shutdown = Some(tx);
         self.server = Some(server);

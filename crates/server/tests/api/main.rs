@@ -10,3 +10,4 @@ mod conventions;
 mod messaging;
 mod sessions;
 mod users;
+mod webhooks;

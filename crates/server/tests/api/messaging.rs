@@ -19,7 +19,8 @@ pub fn png_bytes() -> Vec<u8> {
     writer.finish().expect("finish");
     out
 }
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 fn mp4_bytes() -> Vec<u8> {
     let mut v = vec![0, 0, 0, 0x18];
     v.extend_from_slice(b"ftypmp42\0\0\0\0mp42isom");
@@ -34,17 +35,44 @@ fn ogg_bytes() -> Vec<u8> {
 
 pub async fn linked(app: &TestApp, email: &str, phone: &str) -> Account {
     let owner = app.register(email).await;
-    let (status, body) = app.post("/api/v1/whatsapp/sessions", &owner.token, json!({"engine": "sandbox"})).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/sessions",
+            &owner.token,
+            json!({"engine": "sandbox"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    app.wait_for_session(&owner.token, "default", "qr", |s| s["status"] == "qr").await;
-    let (status, body) = app.post("/api/v1/whatsapp/sandbox/default/scan", &owner.token, json!({"phoneNumber": phone})).await;
+    app.wait_for_session(&owner.token, "default", "qr", |s| s["status"] == "qr")
+        .await;
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/sandbox/default/scan",
+            &owner.token,
+            json!({"phoneNumber": phone}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    app.wait_for_session(&owner.token, "default", "connected", |s| s["status"] == "connected").await;
+    app.wait_for_session(&owner.token, "default", "connected", |s| {
+        s["status"] == "connected"
+    })
+    .await;
     owner
 }
 
-pub async fn upload(app: &TestApp, token: &str, endpoint: &str, part: &str, bytes: Vec<u8>, filename: &str, extra: &[(&str, &str)]) -> (StatusCode, Value) {
-    let mut form = Form::new().part(part.to_owned(), Part::bytes(bytes).file_name(filename.to_owned()));
+pub async fn upload(
+    app: &TestApp,
+    token: &str,
+    endpoint: &str,
+    part: &str,
+    bytes: Vec<u8>,
+    filename: &str,
+    extra: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut form = Form::new().part(
+        part.to_owned(),
+        Part::bytes(bytes).file_name(filename.to_owned()),
+    );
     for (k, v) in extra {
         form = form.text((*k).to_owned(), (*v).to_owned());
     }
@@ -61,21 +89,35 @@ pub async fn upload(app: &TestApp, token: &str, endpoint: &str, part: &str, byte
 }
 
 /// Polls the message listing until the message with `id` satisfies `done`.
-pub async fn wait_for_message(app: &TestApp, token: &str, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub async fn wait_for_message(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let (_, list) = app.get("/api/v1/whatsapp/messages?limit=100", token).await;
-        let found = list["data"]["messages"].as_array().and_then(|ms| ms.iter().find(|m| m["id"] == id)).cloned();
+        let found = list["data"]["messages"]
+            .as_array()
+            .and_then(|ms| ms.iter().find(|m| m["id"] == id))
+            .cloned();
         if let Some(m) = found.filter(|m| done(m)) {
             return m;
         }
-        assert!(std::time::Instant::now() < deadline, "message {id} never became {what}: {list}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "message {id} never became {what}: {list}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(15)).await;
     }
 }
 
 async fn incoming(app: &TestApp, token: &str, body: Value) -> String {
-    let (status, res) = app.post("/api/v1/whatsapp/sandbox/default/incoming", token, body).await;
+    let (status, res) = app
+        .post("/api/v1/whatsapp/sandbox/default/incoming", token, body)
+        .await;
     assert_eq!(status, StatusCode::OK, "{res}");
     res["data"]["messageId"].as_str().expect("id").to_owned()
 }
@@ -83,12 +125,17 @@ async fn incoming(app: &TestApp, token: &str, body: Value) -> String {
 async fn wait_for_count(app: &TestApp, token: &str, query: &str, count: usize) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let (status, list) = app.get(&format!("/api/v1/whatsapp/messages?{query}"), token).await;
+        let (status, list) = app
+            .get(&format!("/api/v1/whatsapp/messages?{query}"), token)
+            .await;
         assert_eq!(status, StatusCode::OK, "{list}");
         if list["data"]["messages"].as_array().map(Vec::len) == Some(count) {
             return list;
         }
-        assert!(std::time::Instant::now() < deadline, "never {count} messages for {query}: {list}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {count} messages for {query}: {list}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(15)).await;
     }
 }
@@ -332,19 +379,38 @@ on_both_databases! {
 }
 
 async fn search_names(app: &TestApp, token: &str, q: &str) -> Vec<String> {
-    let (status, body) = app.get(&format!("/api/v1/whatsapp/contacts?search={}", urlencode(q)), token).await;
+    let (status, body) = app
+        .get(
+            &format!("/api/v1/whatsapp/contacts?search={}", urlencode(q)),
+            token,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"]["contacts"].as_array().expect("contacts").iter().filter_map(|c| c["name"].as_str().map(str::to_owned)).collect()
+    body["data"]["contacts"]
+        .as_array()
+        .expect("contacts")
+        .iter()
+        .filter_map(|c| c["name"].as_str().map(str::to_owned))
+        .collect()
 }
 
 async fn wait_for_contact(app: &TestApp, token: &str, phone: &str) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let (_, list) = app.get(&format!("/api/v1/whatsapp/contacts?search={phone}"), token).await;
-        if let Some(c) = list["data"]["contacts"].as_array().and_then(|cs| cs.first()).cloned() {
+        let (_, list) = app
+            .get(&format!("/api/v1/whatsapp/contacts?search={phone}"), token)
+            .await;
+        if let Some(c) = list["data"]["contacts"]
+            .as_array()
+            .and_then(|cs| cs.first())
+            .cloned()
+        {
             return c;
         }
-        assert!(std::time::Instant::now() < deadline, "contact {phone} never appeared");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "contact {phone} never appeared"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(15)).await;
     }
 }

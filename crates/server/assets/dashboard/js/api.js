@@ -104,6 +104,9 @@ export function rememberMedia(messageId, file) {
 // ---- live events: the WebSocket when the server offers it, else the pages poll ----
 
 const listeners = new Set();
+// The types of the latest events, for the browser tests to tell live updates from polling.
+const recent = [];
+window.__waslEvents = recent;
 const liveState = { connected: false, socket: null, retry: 2000, timer: null, wanted: false };
 const stateListeners = new Set();
 
@@ -135,7 +138,15 @@ function connect() {
     } catch {
       return;
     }
-    for (const fn of listeners) fn(event);
+    recent.push(event.type);
+    if (recent.length > 100) recent.shift();
+    for (const fn of listeners) {
+      try {
+        fn(event);
+      } catch (err) {
+        window.__waslErrors?.push(String(err?.stack || err));
+      }
+    }
   };
   socket.onclose = () => {
     liveState.socket = null;

@@ -105,7 +105,10 @@ function shell(route, main) {
     h('main', { class: 'main' }, main));
 }
 
+let renderSeq = 0;
+
 async function render() {
+  const seq = ++renderSeq;
   applyLang();
   state.unmount?.();
   state.unmount = null;
@@ -126,6 +129,8 @@ async function render() {
     return;
   }
   const me = await loadMe();
+  // A newer navigation started while this one waited: it renders instead.
+  if (seq !== renderSeq) return;
   if (!auth.token) {
     navigate('login', { replace: true });
     return;
@@ -150,5 +155,10 @@ live.onState(() => {
   badge.dataset.live = live.connected ? 'on' : 'off';
   badge.lastChild.textContent = live.connected ? t('liveOn') : t('liveOff');
 });
+// Uncaught errors are kept so the browser tests can fail on them.
+window.__waslErrors = [];
+window.addEventListener('error', (e) => window.__waslErrors.push(String(e.message)));
+window.addEventListener('unhandledrejection', (e) => window.__waslErrors.push(String(e.reason?.stack || e.reason)));
+document.addEventListener('securitypolicyviolation', (e) => window.__waslErrors.push(`CSP ${e.violatedDirective} ${e.blockedURI}`));
 window.addEventListener('popstate', render);
 render();

@@ -96,8 +96,14 @@ export function mount(root, { navigate }) {
         c.unreadCount > 0 ? h('span', { class: 'unread-badge', 'aria-label': t('unreadCount', { n: c.unreadCount }), text: String(c.unreadCount) }) : null)));
   }
 
+  let listSignature = '';
   function renderList() {
     if (!state.loaded) return;
+    // Polling every few seconds must not rebuild an unchanged list (it would lose hover and focus).
+    const sig = JSON.stringify([state.open && keyOf(state.open), state.filter, state.search, state.sessions.length,
+      state.conversations.map((c) => [keyOf(c), c.unreadCount, c.contact.name, c.lastMessage?.id, c.lastMessage?.status])]);
+    if (sig === listSignature) return;
+    listSignature = sig;
     if (state.conversations.length === 0) {
       listEl.replaceChildren(state.search
         ? emptyState('search', t('noResults'), null)
@@ -183,7 +189,7 @@ export function mount(root, { navigate }) {
     failedOnce = true;
   }));
   const stopSessions = every(() => Math.max(pollInterval(), 5000), loadSessions);
-  const reload = debounce(() => loadConversations().catch(() => {}), 250);
+  const reload = debounce(() => loadConversations().catch(() => {}), 150);
   const off = live.on((ev) => {
     if (ev.type?.startsWith('message.') || ev.type?.startsWith('contact.')) reload();
     if (ev.type === 'session.status') loadSessions().catch(() => {});

@@ -94,7 +94,7 @@ function sessionCard(initial, { refresh, navigate }) {
     h('div', { class: 'session-head' },
       h('span', { class: `session-icon engine-${initial.engine}` }, icon(initial.engine === 'sandbox' ? 'zap' : 'phone', { size: 22 })),
       h('div', { class: 'session-title' },
-        h('h3', { dir: 'ltr', text: initial.sessionName }),
+        h('h3', { text: initial.sessionName }),
         h('small', { class: 'muted', text: initial.engine === 'sandbox' ? t('engineSandbox') : t('engineWeb') })),
       badgeSlot),
     facts, reason, actions, sandbox);

@@ -27,10 +27,11 @@ function niceMax(v) {
   return 10 * p;
 }
 
-export function chart(days) {
-  const W = 720;
-  const H = 260;
-  const pad = { top: 16, bottom: 34, side: 40 };
+/** The chart drawn at the width it is shown at, so its labels keep a readable size. */
+export function chart(days, width = 720) {
+  const W = Math.max(300, Math.round(width));
+  const H = W < 500 ? 220 : 260;
+  const pad = { top: 16, bottom: 34, side: W < 500 ? 28 : 40 };
   const n = Math.max(days.length, 1);
   const max = niceMax(Math.max(0, ...days.map((d) => (d.incoming || 0) + (d.outgoing || 0))));
   const plotW = W - pad.side * 2;
@@ -38,6 +39,8 @@ export function chart(days) {
   const slot = plotW / n;
   const barW = Math.min(28, slot * 0.6);
   const rtl = isRtl();
+  // Every day is labelled when there is room; otherwise every other (or third) day, ending today.
+  const labelStep = Math.ceil(44 / slot);
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': t('messagesPerDay') });
   // Axis labels sit on the reading side: the left in English, the right in Arabic.
   const axisX = rtl ? W - pad.side + 8 : pad.side - 8;
@@ -60,7 +63,7 @@ export function chart(days) {
     if (inH > 0) g.append(svg('rect', { x, y: base - inH, width: barW, height: inH, rx: 3, class: 'bar bar-in' }));
     if (outH > 0) g.append(svg('rect', { x, y: base - inH - outH, width: barW, height: outH, rx: 3, class: 'bar bar-out' }));
     g.append(svg('rect', { x: pad.side + slot * slotIndex, y: pad.top, width: slot, height: plotH, class: 'bar-hit' }));
-    if (n <= 14 || i % 2 === 0) g.append(svg('text', { x: x + barW / 2, y: H - 12, class: 'tick-label', 'text-anchor': 'middle' }, label));
+    if ((n - 1 - i) % labelStep === 0) g.append(svg('text', { x: x + barW / 2, y: H - 12, class: 'tick-label', 'text-anchor': 'middle' }, label));
     root.append(g);
   });
   return root;
@@ -96,7 +99,8 @@ export function mount(root) {
     const days = s.messagesPerDay || [];
     const total = days.reduce((a, d) => a + (d.incoming || 0) + (d.outgoing || 0), 0);
     const bodyEl = chartBox.querySelector('.chart-body');
-    bodyEl.replaceChildren(chart(days), total === 0 ? h('p', { class: 'chart-empty muted', text: t('noChartData') }) : null);
+    bodyEl.replaceChildren(chart(days, bodyEl.clientWidth || 720));
+    if (total === 0) bodyEl.append(h('p', { class: 'chart-empty muted', text: t('noChartData') }));
   }
   const stop = every(10000, load);
   return stop;

@@ -1,4 +1,4 @@
-//! Sealing engine state at rest: AES-256-GCM under wasl's 32-byte master key.
+//! Sealing secrets at rest (engine state, webhook secrets): AES-256-GCM under wasl's 32-byte master key.
 //!
 //! A sealed value is `version (1 byte) ‖ nonce (12 bytes) ‖ ciphertext ‖ tag (16 bytes)`.
 //! Every value is sealed with associated data naming where it lives (session, kind, key), so a

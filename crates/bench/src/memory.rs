@@ -1,0 +1,212 @@
+//! sessions-memory: what one session costs in resident memory. 1,000 connected sandbox
+//! sessions (target ≤ 100 KB each), and 100 web-engine sessions that keep trying to connect
+//! (target ≤ 1 MB each), each measured in its own process against that process with zero
+//! sessions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tokio::sync::Semaphore;
+
+use crate::harness::{rss_bytes, Account, BenchResult, Db, Fresh, Server};
+use crate::report::Row;
+
+const BENCH: &str = "sessions-memory";
+const SANDBOX_SESSIONS: usize = 1_000;
+const WEB_SESSIONS: usize = 100;
+const SETUP_CONCURRENCY: usize = 16;
+
+pub async fn run(db: Db, _quick: bool) -> BenchResult<Vec<Row>> {
+    let fresh = Fresh::create(db).await?;
+    let result = sandbox(db, &fresh).await;
+    fresh.remove().await;
+    result
+}
+
+pub async fn run_web(db: Db, _quick: bool) -> BenchResult<Vec<Row>> {
+    let fresh = Fresh::create(db).await?;
+    let result = web(db, &fresh).await;
+    fresh.remove().await;
+    result
+}
+
+async fn sandbox(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
+    let server = Arc::new(Server::start(fresh, &[]).await?);
+    let account = Arc::new(server.enterprise_org("memory@bench.sa").await?);
+    server.session_statuses(&account).await?;
+    let before = rss_bytes()?;
+    for_each(
+        &server,
+        &account,
+        SANDBOX_SESSIONS,
+        |server, account, i| async move {
+            let (status, _) = server.create_session(&account, &name(i), "sandbox").await?;
+            expect_created(status, i)
+        },
+    )
+    .await?;
+    server
+        .wait_for_sessions(&account, "qr", SANDBOX_SESSIONS, Duration::from_secs(300))
+        .await?;
+    for_each(
+        &server,
+        &account,
+        SANDBOX_SESSIONS,
+        |server, account, i| async move {
+            server
+                .scan(&account, &name(i), &format!("9665{i:08}"))
+                .await
+        },
+    )
+    .await?;
+    server
+        .wait_for_sessions(
+            &account,
+            "connected",
+            SANDBOX_SESSIONS,
+            Duration::from_secs(300),
+        )
+        .await?;
+    eprintln!(
+        "  {}: {SANDBOX_SESSIONS} sandbox sessions connected",
+        db.name()
+    );
+    let after = rss_bytes()?;
+    let per_session = after.saturating_sub(before) as f64 / SANDBOX_SESSIONS as f64;
+    let row = Row::new(BENCH, db.name(), "RSS per connected sandbox session")
+        .figure(
+            format!("{:.1} KB", per_session / 1024.0),
+            format!("{:.1} MB (0 sessions)", mb(before)),
+            after as f64 / before as f64,
+        )
+        .target("≤ 100 KB", per_session <= 100.0 * 1024.0)
+        .note(format!(
+            "RSS {:.1} MB with 0 sessions → {:.1} MB with {SANDBOX_SESSIONS} connected sandbox sessions",
+            mb(before),
+            mb(after)
+        ));
+    drop(account);
+    let server = Arc::into_inner(server).ok_or("the server is still shared")?;
+    server.stop().await?;
+    Ok(vec![row])
+}
+
+async fn web(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
+    // A port that was just free and is closed again: every connection attempt is refused.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("find a closed port: {e}"))?;
+    let url = format!("ws://127.0.0.1:{}/ws/chat", closed.port());
+    let server = Arc::new(Server::start(fresh, &[("WASL_WEB_SOCKET_URL", url)]).await?);
+    let account = Arc::new(server.enterprise_org("web@bench.sa").await?);
+    server.session_statuses(&account).await?;
+    let measure = "RSS per connecting web session";
+    let before = rss_bytes()?;
+    let (status, _) = server.create_session(&account, &name(0), "web").await?;
+    let rows = if status != StatusCode::CREATED {
+        vec![Row::new(BENCH, db.name(), measure)
+            .note(format!("not measured: web engine not available in this build (creating a web session answered {status})"))]
+    } else {
+        for_each(
+            &server,
+            &account,
+            WEB_SESSIONS,
+            |server, account, i| async move {
+                if i == 0 {
+                    return Ok(());
+                }
+                let (status, _) = server.create_session(&account, &name(i), "web").await?;
+                expect_created(status, i)
+            },
+        )
+        .await?;
+        // Let every session go through a few refused attempts and its backoff, so what is
+        // measured is a session in its steady "connecting" life, not its first instant.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let statuses = server.session_statuses(&account).await?;
+        let after = rss_bytes()?;
+        let per_session = after.saturating_sub(before) as f64 / WEB_SESSIONS as f64;
+        let mut by_status: Vec<(String, usize)> = Vec::new();
+        for s in statuses.values() {
+            match by_status.iter_mut().find(|(k, _)| k == s) {
+                Some((_, n)) => *n += 1,
+                None => by_status.push((s.clone(), 1)),
+            }
+        }
+        vec![Row::new(BENCH, db.name(), measure)
+            .figure(
+                format!("{:.1} KB", per_session / 1024.0),
+                format!("{:.1} MB (0 sessions)", mb(before)),
+                after as f64 / before as f64,
+            )
+            .target("≤ 1 MB", per_session <= 1024.0 * 1024.0)
+            .note(format!(
+                "RSS {:.1} MB → {:.1} MB with {WEB_SESSIONS} web sessions pointed at a refusing port, 5 s after creation; statuses then: {by_status:?}",
+                mb(before),
+                mb(after)
+            ))]
+    };
+    drop(account);
+    let server = Arc::into_inner(server).ok_or("the server is still shared")?;
+    server.stop().await?;
+    Ok(rows)
+}
+
+fn name(i: usize) -> String {
+    format!("s{i:04}")
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1024.0 / 1024.0
+}
+
+fn expect_created(status: StatusCode, i: usize) -> BenchResult<()> {
+    // 200 is a retried create of a session that is already linking.
+    if status == StatusCode::CREATED || status == StatusCode::OK {
+        Ok(())
+    } else {
+        Err(format!("creating session {} answered {status}", name(i)))
+    }
+}
+
+/// Runs `step(i)` for `0..count`, a few at a time, retrying each a few times (a sandbox session
+/// may not show its QR yet when its scan comes).
+async fn for_each<F, Fut>(
+    server: &Arc<Server>,
+    account: &Arc<Account>,
+    count: usize,
+    step: F,
+) -> BenchResult<()>
+where
+    F: Fn(Arc<Server>, Arc<Account>, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = BenchResult<()>> + Send,
+{
+    let permits = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        let (server, account, step, permits) = (
+            server.clone(),
+            account.clone(),
+            step.clone(),
+            permits.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
+            let mut last = Ok(());
+            for attempt in 0..5u64 {
+                last = step(server.clone(), account.clone(), i).await;
+                if last.is_ok() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+            }
+            last
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| e.to_string())??;
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! Rows of results, as printed in the terminal and as written to `docs/benchmarks.md`, and the
+//! machine they were measured on.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+/// One measured figure beside its baseline from the same run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub bench: String,
+    pub db: String,
+    pub measure: String,
+    pub figure: String,
+    pub baseline: String,
+    pub ratio: String,
+    pub target: String,
+    /// `None` when there is no target for this row or it was not measured.
+    pub met: Option<bool>,
+    pub note: String,
+}
+
+impl Row {
+    pub fn new(bench: &str, db: &str, measure: &str) -> Row {
+        Row {
+            bench: bench.into(),
+            db: db.into(),
+            measure: measure.into(),
+            figure: "—".into(),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "—".into(),
+            met: None,
+            note: String::new(),
+        }
+    }
+
+    pub fn figure(mut self, figure: String, baseline: String, ratio: f64) -> Row {
+        self.figure = figure;
+        self.baseline = baseline;
+        self.ratio = if ratio.is_finite() {
+            format!("{ratio:.2}×")
+        } else {
+            "—".into()
+        };
+        self
+    }
+
+    pub fn target(mut self, target: &str, met: bool) -> Row {
+        self.target = target.into();
+        self.met = Some(met);
+        self
+    }
+
+    /// A target shown for comparison only: no verdict.
+    pub fn informational(mut self, target: &str) -> Row {
+        self.target = target.into();
+        self.met = None;
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Row {
+        self.note = note.into();
+        self
+    }
+
+    fn verdict(&self) -> &'static str {
+        match self.met {
+            Some(true) => "met",
+            Some(false) => "MISSED",
+            None => "",
+        }
+    }
+}
+
+pub fn print_header() {
+    println!(
+        "{:<16} {:<9} {:<34} {:>16} {:>20} {:>9} {:>18}  result",
+        "benchmark", "database", "measure", "figure", "baseline", "ratio", "target"
+    );
+}
+
+pub fn print_row(row: &Row) {
+    println!(
+        "{:<16} {:<9} {:<34} {:>16} {:>20} {:>9} {:>18}  {}",
+        row.bench,
+        row.db,
+        row.measure,
+        row.figure,
+        row.baseline,
+        row.ratio,
+        row.target,
+        row.verdict()
+    );
+    if !row.note.is_empty() {
+        println!("{:<16} {:<9} ↳ {}", "", "", row.note);
+    }
+}
+
+/// The machine the numbers come from.
+pub fn machine() -> Vec<(&'static str, String)> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get().to_string())
+        .unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let ram = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    let os = std::fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("PRETTY_NAME=")
+                .map(|v| v.trim_matches('"').to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let kernel = output("uname", &["-r"]);
+    let commit = output("git", &["rev-parse", "--short", "HEAD"]);
+    let dirty = !output("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    vec![
+        ("CPU", cpu),
+        ("cores", cores),
+        ("RAM", ram),
+        ("OS", format!("{os} (Linux {kernel})")),
+        ("rustc", output("rustc", &["--version"])),
+        (
+            "git commit",
+            if dirty {
+                format!("{commit} (with uncommitted changes)")
+            } else {
+                commit
+            },
+        ),
+        (
+            "date",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        ),
+    ]
+}
+
+fn output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// What each benchmark measures, in the words of its issue.
+pub const DESCRIPTIONS: [(&str, &str); 4] = [
+    ("sessions-memory", "Resident memory (`/proc/self/statm` of the process that holds the sessions) per session: 1,000 sandbox sessions created through the API in an organization on plan enterprise, scanned through the sandbox API and all connected; and 100 web-engine sessions that keep connecting to a local port that refuses connections. Baseline: the same process, server started, with zero sessions; ratio = RSS with the sessions ÷ baseline RSS."),
+    ("send-throughput", "`POST /api/v1/whatsapp/messages/send` (JSON `{to, text}`, a different recipient each time) against one connected sandbox session, 64 concurrent keep-alive connections, closed loop, `WASL_SEND_INTERVAL_MS=0`. Baseline: `GET /health` on the same server, measured the same way in the same run; ratio = send ÷ baseline. The load generator runs in the server's process and shares its cores."),
+    ("ingest", "Incoming messages persisted per second through the engine event path: `SessionObserver::message` on `wasl::messaging::Messaging` (contact upsert, message, conversation and events in one transaction), 16 concurrent tasks, 1,000 different customer numbers. Baseline: the same number of rows written straight into `messages` with sqlx as multi-row INSERTs, 500 rows per transaction; ratio = observer path ÷ raw insert."),
+    ("list-messages", "`GET /api/v1/whatsapp/messages?contact=<phone>&limit=50`, 1,000 sequential requests after 50 warm-up ones, with 1,000,000 stored messages (100,000 with `--quick`) of one organization and session over 100 contacts, 20% of them the target contact's. Baseline: `GET /health` on the same server, measured the same way; ratio = listing ÷ baseline."),
+];
+
+/// The whole of `docs/benchmarks.md`.
+pub fn markdown(rows: &[Row], quick: bool, command: &str) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Written by `{command}` (from `crates/bench`); rerun it to refresh this page. Every figure"
+    );
+    let _ = writeln!(
+        md,
+        "stands beside a baseline measured in the same run on the same machine, so the ratio"
+    );
+    let _ = writeln!(
+        md,
+        "means something even where the absolute numbers depend on the hardware. Timings are"
+    );
+    let _ = writeln!(
+        md,
+        "never asserted in tests; a missed target here is a finding, not a failure.\n"
+    );
+    if quick {
+        let _ = writeln!(
+            md,
+            "**This page comes from a `--quick` run (shorter runs, fewer stored messages).**\n"
+        );
+    }
+    let _ = writeln!(md, "## Machine\n\n| | |\n| --- | --- |");
+    for (k, v) in machine() {
+        let _ = writeln!(md, "| {k} | {v} |");
+    }
+    for (bench, description) in DESCRIPTIONS {
+        let bench_rows: Vec<&Row> = rows.iter().filter(|r| r.bench == bench).collect();
+        if bench_rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(md, "\n## {bench}\n\n{description}\n");
+        let _ = writeln!(
+            md,
+            "| database | measure | figure | baseline | ratio | target | result |"
+        );
+        let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: | --- |");
+        for r in &bench_rows {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                r.db,
+                r.measure,
+                r.figure,
+                r.baseline,
+                r.ratio,
+                r.target,
+                match r.met {
+                    Some(true) => "met",
+                    Some(false) => "**missed**",
+                    None => "",
+                }
+            );
+        }
+        let notes: Vec<&&Row> = bench_rows.iter().filter(|r| !r.note.is_empty()).collect();
+        if !notes.is_empty() {
+            md.push('\n');
+            for r in notes {
+                let _ = writeln!(md, "- {} / {}: {}", r.db, r.measure, r.note);
+            }
+        }
+    }
+    md
+}

@@ -1,0 +1,144 @@
+//! Live events over a WebSocket at `/api/v1/events` (SPEC §8), for the dashboard: the caller's
+//! organization's events only, each frame the same JSON a webhook receives. `?since=<event
+//! id>` first replays what was missed from the event log, so a client that reconnects loses
+//! nothing.
+
+use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::{header, request::Parts, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use wasl_domain::OrgId;
+use wasl_store::webhook_body;
+
+use super::error::{code, ApiError};
+use super::extract::{authenticate, ApiQuery};
+use super::i18n::Msg;
+use super::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(events))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// A sign-in token or API key, for clients that cannot set the Authorization header.
+    token: Option<String>,
+    /// Replay the events after this event id first.
+    since: Option<String>,
+}
+
+/// The upgrade, or a 400 in the envelope when the request is not a WebSocket handshake.
+pub struct Upgrade(WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        WebSocketUpgrade::from_request_parts(parts, state).await.map(Upgrade).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, code::VALIDATION_ERROR, Msg::ValidationFailed)
+                .with_details(serde_json::json!({ "reason": e.to_string(), "expected": "a WebSocket upgrade" }))
+        })
+    }
+}
+
+/// Opens the live event stream of the caller's organization.
+#[utoipa::path(get, path = "/api/v1/events", tag = "webhooks", security(("bearer" = [])), params(EventsQuery),
+    responses((status = 101, description = "WebSocket: one JSON event per text frame"), (status = 400), (status = 401)))]
+async fn events(
+    State(state): State<AppState>,
+    parts: HeaderToken,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+    upgrade: Upgrade,
+) -> Result<Response, ApiError> {
+    let token = parts.0.or(query.token).ok_or_else(ApiError::unauthorized)?;
+    let auth = authenticate(&state, &token).await?;
+    let since = query.since.filter(|s| !s.is_empty() && s.len() <= 64);
+    Ok(upgrade
+        .0
+        .on_upgrade(move |socket| stream(state, auth.org_id, since, socket)))
+}
+
+/// The bearer token of the Authorization header, if there is one.
+pub struct HeaderToken(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for HeaderToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(HeaderToken(
+            parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(|t| t.trim().to_owned()),
+        ))
+    }
+}
+
+async fn stream(state: AppState, org: OrgId, since: Option<String>, mut socket: WebSocket) {
+    // Subscribe before replaying, so nothing falls between the replay and the live feed.
+    let mut live = state.messaging.bus().subscribe();
+    let mut last = since.clone().unwrap_or_default();
+    if let Some(since) = since {
+        loop {
+            let batch = match state.store.events_after(&org, Some(&last), 500).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot replay events");
+                    break;
+                }
+            };
+            let done = batch.len() < 500;
+            for event in batch {
+                last = event.id.clone();
+                if socket
+                    .send(Frame::Text(webhook_body(&event).to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        let _ = since;
+    }
+    let mut heartbeat = tokio::time::interval(std::time::Duration::from_secs(25));
+    loop {
+        tokio::select! {
+            event = live.recv() => match event {
+                Ok(event) if event.organization_id == org && event.id > last => {
+                    if socket.send(Frame::Text(webhook_body(&event).to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    // Too slow to keep up: say so; the client can reconnect with `since`.
+                    let notice = serde_json::json!({ "type": "events.lagged", "data": { "missed": missed } });
+                    if socket.send(Frame::Text(notice.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Frame::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = heartbeat.tick() => {
+                if socket.send(Frame::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! The path a new organization takes through the dashboard: register, link a sandbox number,
+//! answer a customer with text and an image, watch receipts arrive, tag the contact, read the
+//! stats. Each step says what it waits for, so a failure names the missing behaviour.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::server::{self, TestServer};
+use crate::webdriver::Browser;
+
+mod chat;
+
+/// How new messages reach the page: the live events WebSocket when the server offers it, or
+/// polling when the browser cannot open one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    Events,
+    Polling,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewport {
+    Desktop,
+    Phone,
+}
+
+const CUSTOMER: &str = "966501234567";
+const SESSION: &str = "sales";
+const ENTER: &str = "\u{E007}";
+
+struct Words {
+    org: &'static str,
+    customer_name: &'static str,
+    first_message: &'static str,
+    reply: &'static str,
+    customer_reply: &'static str,
+    caption: &'static str,
+    tag: &'static str,
+}
+
+fn words(lang: &str) -> Words {
+    if lang == "ar" {
+        Words {
+            org: "متجر الورد",
+            customer_name: "أحمد",
+            first_message: "السلام عليكم، هل الورد الأحمر متوفر؟",
+            reply: "وعليكم السلام! نعم متوفر، والتوصيل اليوم.",
+            customer_reply: "ممتاز، شكراً جزيلاً",
+            caption: "صورة الباقة",
+            tag: "عميل",
+        }
+    } else {
+        Words {
+            org: "Rose Shop",
+            customer_name: "Ahmed",
+            first_message: "Hello, are the red roses in stock?",
+            reply: "Hi! Yes they are, with delivery today.",
+            customer_reply: "Great, thank you!",
+            caption: "The bouquet",
+            tag: "customer",
+        }
+    }
+}
+
+struct Journey {
+    server: TestServer,
+    browser: Browser,
+    lang: &'static str,
+    viewport: Viewport,
+    words: Words,
+    token: String,
+    live: Live,
+}
+
+pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
+    let server = server::spawn().await;
+    let (w, h) = match viewport {
+        Viewport::Desktop => (1280, 900),
+        Viewport::Phone => (390, 844),
+    };
+    let browser = Browser::start(w, h, viewport == Viewport::Phone).await;
+    if live == Live::Polling {
+        browser.without_websocket().await;
+    }
+    let mut j = Journey {
+        server,
+        browser,
+        lang,
+        viewport,
+        words: words(lang),
+        token: String::new(),
+        live,
+    };
+    j.step("sign up").await;
+    j.sign_up().await;
+    j.step("link a sandbox session").await;
+    j.link_session().await;
+    j.step("a customer writes").await;
+    j.customer_writes().await;
+    j.step("chat").await;
+    j.chat().await;
+    j.step("contacts").await;
+    j.contacts().await;
+    j.step("stats").await;
+    j.stats().await;
+    j.step("disconnect").await;
+    j.disconnect().await;
+    j.step("translations").await;
+    j.translations().await;
+    j.step("sign out").await;
+    j.sign_out().await;
+    j.browser.quit().await;
+}
+
+impl Journey {
+    async fn step(&self, name: &str) {
+        eprintln!("[{} {:?}] {name}", self.lang, self.viewport);
+    }
+
+    fn shot(&self, page: &str) -> String {
+        match self.viewport {
+            Viewport::Desktop => format!("{page}-{}", self.lang),
+            Viewport::Phone => format!("{page}-{}-mobile", self.lang),
+        }
+    }
+
+    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.server
+            .call(method, path, &self.token, body, self.lang)
+            .await
+    }
+
+    async fn sign_up(&mut self) {
+        let b = &self.browser;
+        b.goto(&self.server.url("/")).await;
+        b.wait_for("#login-form").await;
+        let dir = b
+            .exec("return document.documentElement.dir;", json!([]))
+            .await;
+        assert_eq!(dir, json!("rtl"), "Arabic, right to left, is the default");
+        if self.lang == "en" {
+            b.click("[data-action=toggle-lang]").await;
+            b.wait_until(
+                "the page to switch to English",
+                "return document.documentElement.lang === 'en' && document.documentElement.dir === 'ltr' \
+                 && !!document.querySelector('#login-form');",
+                json!([]),
+            )
+            .await;
+        }
+        if self.viewport == Viewport::Phone {
+            let width = b.exec("return window.innerWidth;", json!([])).await;
+            assert!(
+                width.as_i64().is_some_and(|w| w <= 400),
+                "phone-sized window, got {width}"
+            );
+        }
+
+        // A wrong password: the toast shows the API's own message in the UI's language.
+        b.fill("#login-form input[name=email]", "nobody@example.com")
+            .await;
+        b.fill("#login-form input[name=password]", "not the password")
+            .await;
+        b.click("#login-form button[type=submit]").await;
+        b.wait_for(".toast-error").await;
+        let res = self
+            .server
+            .client
+            .post(self.server.url("/api/v1/auth/login"))
+            .header("accept-language", self.lang)
+            .json(&json!({"email": "nobody@example.com", "password": "not the password"}))
+            .send()
+            .await
+            .expect("login call");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = res.json().await.expect("JSON");
+        let expected = body["message"].as_str().expect("message").to_owned();
+        let toasts = b.toasts().await;
+        assert!(
+            toasts.iter().any(|t| t.contains(&expected)),
+            "the error toast shows the API's localized message {expected:?}; toasts: {toasts:?}"
+        );
+        b.screenshot(&self.shot("login")).await;
+
+        b.click("[data-action=go-register]").await;
+        b.wait_for("#register-form").await;
+        b.fill(
+            "#register-form input[name=organizationName]",
+            self.words.org,
+        )
+        .await;
+        b.fill(
+            "#register-form input[name=name]",
+            if self.lang == "ar" {
+                "سارة"
+            } else {
+                "Sara"
+            },
+        )
+        .await;
+        let email = format!("owner-{}@example.com", uuid::Uuid::now_v7().simple());
+        b.fill("#register-form input[name=email]", &email).await;
+        b.fill("#register-form input[name=password]", "a long password")
+            .await;
+        b.screenshot(&self.shot("register")).await;
+        b.click("#register-form button[type=submit]").await;
+        b.wait_for(".page-head [data-action=new-session]").await;
+        let token = b
+            .exec("return localStorage.getItem('wasl.token');", json!([]))
+            .await;
+        self.token = token.as_str().expect("a token in localStorage").to_owned();
+        let lang = b
+            .exec("return document.documentElement.lang;", json!([]))
+            .await;
+        assert_eq!(lang, json!(self.lang), "the language choice persists");
+    }
+
+    async fn link_session(&self) {
+        let b = &self.browser;
+        if self.live == Live::Polling {
+            let mode = b
+                .exec(
+                    "return document.querySelector('.live-badge')?.dataset.live;",
+                    json!([]),
+                )
+                .await;
+            assert_eq!(mode, json!("off"), "without WebSocket the page polls");
+        }
+        b.wait_for(".session-grid .empty").await;
+        b.click(".page-head [data-action=new-session]").await;
+        b.fill("#new-session-form input[name=sessionName]", SESSION)
+            .await;
+        b.click("#new-session-form input[name=engine][value=sandbox]")
+            .await;
+        b.click("#new-session-form button[type=submit]").await;
+        b.wait_until(
+            "the pairing QR image",
+            "const i = document.querySelector('#pair-qr img'); \
+             return !!i && i.src.startsWith('data:image/png') && i.complete && i.naturalWidth > 0;",
+            json!([]),
+        )
+        .await;
+        b.screenshot(&self.shot("qr")).await;
+
+        b.fill(
+            "dialog form[data-form=sandbox-scan] input[name=phoneNumber]",
+            "+966 55 000 1234",
+        )
+        .await;
+        b.click("dialog form[data-form=sandbox-scan] button[type=submit]")
+            .await;
+        b.wait_until(
+            "the dialog to show the connected number",
+            "const p = document.querySelector('.pair[data-state=connected] .pair-phone'); \
+             return !!p && p.innerText.replace(/\\D/g, '') === '966550001234';",
+            json!([]),
+        )
+        .await;
+        b.click("[data-action=pair-done]").await;
+        b.wait_until(
+            "the dialog to close",
+            "return !document.querySelector('dialog[open]');",
+            json!([]),
+        )
+        .await;
+        b.wait_for(&format!(
+            ".session-card[data-session={SESSION}][data-status=connected]"
+        ))
+        .await;
+        let status = b
+            .text(&format!(".session-card[data-session={SESSION}] .badge"))
+            .await;
+        assert!(
+            status == "متصلة" || status == "Connected",
+            "status badge: {status}"
+        );
+        b.screenshot(&self.shot("sessions")).await;
+    }
+
+    async fn customer_writes(&self) {
+        let b = &self.browser;
+        let form = format!(".session-card[data-session={SESSION}] form[data-form=simulate]");
+        b.fill(&format!("{form} input[name=from]"), &format!("+{CUSTOMER}"))
+            .await;
+        b.fill(
+            &format!("{form} input[name=pushName]"),
+            self.words.customer_name,
+        )
+        .await;
+        b.fill(
+            &format!("{form} input[name=text]"),
+            self.words.first_message,
+        )
+        .await;
+        b.click(&format!("{form} button[type=submit]")).await;
+        b.wait_for(".toast-success").await;
+    }
+
+    async fn contacts(&self) {
+        let b = &self.browser;
+        b.click("a[data-nav=contacts]").await;
+        let row = format!(".contact-row[data-phone='{CUSTOMER}']");
+        b.wait_for(&row).await;
+        b.click(&row).await;
+        b.wait_for("#contact-form").await;
+        b.fill("#contact-form input[name=tag]", &format!("vip{ENTER}"))
+            .await;
+        b.fill(
+            "#contact-form input[name=tag]",
+            &format!("{}{ENTER}", self.words.tag),
+        )
+        .await;
+        b.fill("#contact-form input[name=linkedCustomer]", "CRM-1042")
+            .await;
+        b.click("#contact-form button[type=submit]").await;
+        b.wait_until(
+            "the tags on the contact's row",
+            "const r = document.querySelector(arguments[0]); if (!r || document.querySelector('dialog[open]')) return false; \
+             const chips = [...r.querySelectorAll('.chip')].map(c => c.innerText.trim()); \
+             return chips.includes('vip') && chips.includes(arguments[1]);",
+            json!([row, self.words.tag]),
+        )
+        .await;
+        let (status, body) = self
+            .api(
+                Method::GET,
+                &format!("/api/v1/whatsapp/contacts?search={CUSTOMER}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let contact = &body["data"]["contacts"][0];
+        assert_eq!(contact["tags"], json!(["vip", self.words.tag]), "{body}");
+        assert_eq!(contact["relatedCustomer"], json!("CRM-1042"), "{body}");
+        b.screenshot(&self.shot("contacts")).await;
+
+        // Search by tag finds the contact.
+        b.fill(".page-head .search-input", self.words.tag).await;
+        b.wait_until(
+            "the tag search to find the contact",
+            "return document.querySelectorAll('.contact-row:not(.contact-header)').length === 1 \
+             && !!document.querySelector(arguments[0]);",
+            json!([row]),
+        )
+        .await;
+    }
+
+    async fn stats(&self) {
+        let b = &self.browser;
+        b.click("a[data-nav=stats]").await;
+        let (status, body) = self.api(Method::GET, "/api/v1/whatsapp/stats", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let stats = &body["data"];
+        assert_eq!(stats["totalContacts"], json!(1), "{body}");
+        assert!(
+            stats["totalMessages"].as_i64().is_some_and(|n| n >= 4),
+            "{body}"
+        );
+        for key in ["totalMessages", "totalContacts", "activeSessions"] {
+            b.wait_until(
+                &format!("the {key} card to show {}", stats[key]),
+                "const v = document.querySelector(`.stat-card[data-stat=${arguments[0]}] .stat-value`); \
+                 return !!v && v.innerText.trim() === String(arguments[1]);",
+                json!([key, stats[key]]),
+            )
+            .await;
+        }
+        b.wait_until(
+            "bars in the messages-per-day chart",
+            "return document.querySelectorAll('svg.chart rect.bar').length > 0;",
+            json!([]),
+        )
+        .await;
+        b.screenshot(&self.shot("stats")).await;
+    }
+
+    async fn disconnect(&self) {
+        let b = &self.browser;
+        b.click("a[data-nav=sessions]").await;
+        let card = format!(".session-card[data-session={SESSION}]");
+        b.click(&format!("{card} [data-action=disconnect]")).await;
+        b.click("dialog [data-action=confirm]").await;
+        b.wait_for(&format!(
+            "{card}[data-status=logged_out] [data-action=relink]"
+        ))
+        .await;
+        let (_, body) = self
+            .api(
+                Method::GET,
+                &format!("/api/v1/whatsapp/sessions/{SESSION}/status"),
+                None,
+            )
+            .await;
+        if let Some(reason) = body["data"]["session"]["lastDisconnectReason"].as_str() {
+            let shown = b.text(&format!("{card} .reason")).await;
+            assert!(
+                shown.contains(reason),
+                "the card shows why: {shown:?} / {reason:?}"
+            );
+        }
+    }
+
+    async fn sign_out(&self) {
+        let b = &self.browser;
+        let button = match self.viewport {
+            Viewport::Desktop => "[data-action=logout]",
+            Viewport::Phone => "[data-action=logout-compact]",
+        };
+        b.click(button).await;
+        b.wait_for("#login-form").await;
+        let token = b
+            .exec("return localStorage.getItem('wasl.token');", json!([]))
+            .await;
+        assert_eq!(token, Value::Null, "signing out forgets the token");
+    }
+
+    async fn translations(&self) {
+        let v = self
+            .browser
+            .exec(
+                "const i = window.__waslI18n; return {missing: [...i.missing], ar: i.keys.ar, en: i.keys.en};",
+                json!([]),
+            )
+            .await;
+        assert_eq!(v["missing"], json!([]), "labels without a translation");
+        let mut ar: Vec<String> = serde_json::from_value(v["ar"].clone()).expect("keys");
+        let mut en: Vec<String> = serde_json::from_value(v["en"].clone()).expect("keys");
+        ar.sort();
+        en.sort();
+        assert_eq!(ar, en, "Arabic and English cover the same labels");
+        let errors = self
+            .browser
+            .exec("return window.__waslErrors;", json!([]))
+            .await;
+        assert_eq!(
+            errors,
+            json!([]),
+            "uncaught errors or Content-Security-Policy violations"
+        );
+    }
+}
