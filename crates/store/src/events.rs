@@ -107,9 +107,10 @@ impl Store {
         kind: &str,
         payload: serde_json::Value,
     ) -> Result<StoredEvent, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let event = insert_event(&mut tx, org, kind, payload, crate::rows::now_millis()).await?;
-        tx.commit().await?;
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
+        let event = insert_event(tx, org, kind, payload, crate::rows::now_millis()).await?;
+        w.commit().await?;
         Ok(event)
     }
 

@@ -64,6 +64,22 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// SQLite has one writer at a time. Queuing write transactions here, in the process, is
+    /// much faster than letting them collide in SQLite's busy handler (which sleeps), and it
+    /// avoids the snapshot errors a read transaction gets when it upgrades to a write.
+    write_gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction, holding the SQLite write gate until it ends.
+pub(crate) struct WriteTx {
+    pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -106,9 +122,27 @@ impl Store {
                 .await
                 .map_err(StoreError::connect)?,
         };
-        let store = Store { pool, dialect };
+        let write_gate =
+            (dialect == Dialect::Sqlite).then(|| std::sync::Arc::new(tokio::sync::Mutex::new(())));
+        let store = Store {
+            pool,
+            dialect,
+            write_gate,
+        };
         migrate::run(&store).await?;
         Ok(store)
+    }
+
+    /// Begins a transaction that will write.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
+        Ok(WriteTx {
+            tx: self.pool.begin().await?,
+            _gate: gate,
+        })
     }
 
     pub fn dialect(&self) -> Dialect {

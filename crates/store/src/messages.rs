@@ -76,9 +76,10 @@ impl Store {
         new_contact_id: &str,
         render: &dyn EventRenderer,
     ) -> Result<Option<Recorded>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
         let (contact, created) = touch_contact(
-            &mut tx,
+            tx,
             &m.organization_id,
             &m.contact_phone,
             push_name,
@@ -118,7 +119,7 @@ impl Store {
             .bind(m.attempts)
             .bind(m.related_user.clone())
             .bind(m.created_at)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(|e| StoreError::unique(e, "idempotency"))?;
         if inserted.rows_affected() == 0 {
@@ -141,7 +142,7 @@ impl Store {
         .bind(&m.id)
         .bind(m.created_at)
         .bind(unread)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let mut stored = m.clone();
         stored.contact_id.clone_from(&contact.id);
@@ -153,7 +154,7 @@ impl Store {
         };
         events.push(
             insert_event(
-                &mut tx,
+                tx,
                 &m.organization_id,
                 contact_event,
                 render.contact(&contact),
@@ -164,7 +165,7 @@ impl Store {
         if m.direction == Direction::Incoming {
             events.push(
                 insert_event(
-                    &mut tx,
+                    tx,
                     &m.organization_id,
                     "message.received",
                     render.message(&stored),
@@ -173,7 +174,7 @@ impl Store {
                 .await?,
             );
         }
-        tx.commit().await?;
+        w.commit().await?;
         Ok(Some(Recorded {
             message: stored,
             contact,

@@ -155,7 +155,8 @@ impl Store {
              WHERE id = $4 AND status IN ({})",
             placeholders.join(", ")
         );
-        let mut tx = self.pool.begin().await?;
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
         let mut query = sqlx::query(&sql)
             .bind(status.as_str())
             .bind(at)
@@ -164,13 +165,13 @@ impl Store {
         for s in allowed {
             query = query.bind(*s);
         }
-        if query.execute(&mut *tx).await?.rows_affected() == 0 {
+        if query.execute(&mut **tx).await?.rows_affected() == 0 {
             return Ok(None);
         }
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-        let updated = message(&sqlx::query(&sql).bind(id).fetch_one(&mut *tx).await?)?;
-        let events = vec![insert_event(&mut tx, org, event, render.message(&updated), at).await?];
-        tx.commit().await?;
+        let updated = message(&sqlx::query(&sql).bind(id).fetch_one(&mut **tx).await?)?;
+        let events = vec![insert_event(tx, org, event, render.message(&updated), at).await?];
+        w.commit().await?;
         Ok(Some((updated, events)))
     }
 }

@@ -218,7 +218,7 @@ impl Store {
             return Ok(());
         }
         let now = now_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut w = self.begin_write().await?;
         for write in writes {
             let query = match write {
                 WebStateWrite::Put(r) => sqlx::query(
@@ -265,9 +265,9 @@ impl Store {
                 .bind(kind.as_str())
                 .bind(member.as_str()),
             };
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *w.tx).await?;
         }
-        tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 
@@ -280,7 +280,7 @@ impl Store {
         keys: &[String],
         num2: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut w = self.begin_write().await?;
         for chunk in keys.chunks(CHUNK) {
             let sql = format!(
                 "UPDATE web_engine_state SET num2 = $3, updated_at = $4
@@ -295,9 +295,9 @@ impl Store {
             for key in chunk {
                 query = query.bind(key);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *w.tx).await?;
         }
-        tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 

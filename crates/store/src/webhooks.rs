@@ -226,7 +226,8 @@ impl Store {
         attempt: &Attempt,
         outcome: AttemptOutcome,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
         sqlx::query(
             "INSERT INTO webhook_attempts (id, delivery_id, attempt, at, status_code, latency_ms, error)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -238,7 +239,7 @@ impl Store {
         .bind(attempt.status_code)
         .bind(attempt.latency_ms)
         .bind(attempt.error.clone())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let (status, next, delivered_at) = match outcome {
             AttemptOutcome::Delivered => ("delivered", attempt.at, Some(attempt.at)),
@@ -256,9 +257,9 @@ impl Store {
         .bind(attempt.error.clone())
         .bind(delivered_at)
         .bind(delivery_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
+        w.commit().await?;
         Ok(())
     }
 
