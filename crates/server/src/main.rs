@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
     } else {
         addr.to_string()
     };
-    println!("wasl is running on http://{shown}\n  API:      http://{shown}/api/v1\n  API docs: http://{shown}/api/docs\n  Health:   http://{shown}/health");
+    println!("wasl is running on http://{shown}\n  Dashboard: http://{shown}/dashboard/whatsapp\n  API:       http://{shown}/api/v1\n  API docs:  http://{shown}/api/docs\n  Health:    http://{shown}/health");
     match wasl::launch_with_tcp_listener(settings, listener, wasl::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
