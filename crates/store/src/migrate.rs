@@ -11,61 +11,32 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "sessions",
-        sql: include_str!("../migrations/sqlite/0002_sessions.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "web_engine_state",
-        sql: include_str!("../migrations/sqlite/0003_web_engine_state.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "messaging",
-        sql: include_str!("../migrations/sqlite/0004_messaging.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "webhooks",
-        sql: include_str!("../migrations/sqlite/0005_webhooks.sql"),
-    },
-];
+/// Every migration, in order, for one dialect's folder. Both dialects list the same versions
+/// and names; only the SQL files differ.
+macro_rules! migrations {
+    ($dialect:literal) => {
+        &[
+            migration!($dialect, 1, "foundation", "0001_foundation.sql"),
+            migration!($dialect, 2, "sessions", "0002_sessions.sql"),
+            migration!($dialect, 3, "web_engine_state", "0003_web_engine_state.sql"),
+            migration!($dialect, 4, "messaging", "0004_messaging.sql"),
+            migration!($dialect, 5, "webhooks", "0005_webhooks.sql"),
+        ]
+    };
+}
 
-const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sql: include_str!("../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "sessions",
-        sql: include_str!("../migrations/postgres/0002_sessions.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "web_engine_state",
-        sql: include_str!("../migrations/postgres/0003_web_engine_state.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "messaging",
-        sql: include_str!("../migrations/postgres/0004_messaging.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "webhooks",
-        sql: include_str!("../migrations/postgres/0005_webhooks.sql"),
-    },
-];
+macro_rules! migration {
+    ($dialect:literal, $version:literal, $name:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../migrations/", $dialect, "/", $file)),
+        }
+    };
+}
+
+const SQLITE: &[Migration] = migrations!("sqlite");
+const POSTGRES: &[Migration] = migrations!("postgres");
 
 /// An arbitrary constant: several wasl nodes starting at once migrate one after another.
 const PG_MIGRATION_LOCK: i64 = 0x7761_736c;
