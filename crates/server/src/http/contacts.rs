@@ -162,14 +162,33 @@ fn parse_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseErr
     Ok(Some(clean))
 }
 
-async fn session_filter(
-    state: &AppState,
-    auth: &Auth,
-    name: Option<&str>,
-) -> Result<Option<wasl_domain::SessionId>, ApiError> {
-    match name.filter(|n| !n.is_empty()) {
-        Some(name) => Ok(Some(find_session(state, auth, name).await?.id)),
-        None => Ok(None),
+/// A listing's page, session and search, checked.
+struct ListFilter {
+    page: wasl_store::PageRequest,
+    session: Option<wasl_domain::SessionId>,
+    search: Option<String>,
+}
+
+impl ListQuery {
+    async fn parse(self, state: &AppState, auth: &Auth) -> Result<ListFilter, ApiError> {
+        let page = PageQuery {
+            page: self.page,
+            limit: self.limit,
+        }
+        .parse()?;
+        let session = match self.session_name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => Some(find_session(state, auth, name).await?.id),
+            None => None,
+        };
+        let search = self
+            .search
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        Ok(ListFilter {
+            page,
+            session,
+            search,
+        })
     }
 }
 
@@ -181,13 +200,12 @@ async fn list_contacts(
     auth: Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiOk<ContactList>, ApiError> {
-    let page = PageQuery {
-        page: q.page,
-        limit: q.limit,
-    }
-    .parse()?;
-    let session = session_filter(&state, &auth, q.session_name.as_deref()).await?;
-    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let ListFilter {
+        page,
+        session,
+        search,
+    } = q.parse(&state, &auth).await?;
+    let search = search.as_deref();
     let contacts = state
         .store
         .list_contacts(&auth.org_id, session.as_ref(), search, page)
@@ -258,13 +276,12 @@ async fn list_conversations(
     auth: Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiOk<ConversationList>, ApiError> {
-    let page = PageQuery {
-        page: q.page,
-        limit: q.limit,
-    }
-    .parse()?;
-    let session = session_filter(&state, &auth, q.session_name.as_deref()).await?;
-    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let ListFilter {
+        page,
+        session,
+        search,
+    } = q.parse(&state, &auth).await?;
+    let search = search.as_deref();
     let found = state
         .store
         .list_conversations(&auth.org_id, session.as_ref(), search, page)
