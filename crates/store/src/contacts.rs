@@ -1,5 +1,5 @@
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use wasl_domain::search::fold;
 use wasl_domain::{Contact, OrgId, SessionId};
 
@@ -10,7 +10,7 @@ pub(crate) const CONTACT_COLUMNS: &str =
     c.notes, c.last_message_at, c.related_user, c.related_customer, c.created_at, c.updated_at";
 
 /// The same columns, unprefixed, for RETURNING.
-const CONTACT_COLUMNS_BARE: &str =
+pub(crate) const CONTACT_COLUMNS_BARE: &str =
     "id, organization_id, phone_number, name, profile_pic_url, is_blocked, tags,
     notes, last_message_at, related_user, related_customer, created_at, updated_at";
 
@@ -41,41 +41,6 @@ pub(crate) fn search_text(name: Option<&str>, phone: &str, tags: &[String]) -> S
         phone,
         tags.join(" ")
     ))
-}
-
-/// Makes sure the contact exists and notes the message time; a push name fills an empty name
-/// but never replaces one a person chose. Returns the contact and whether it was new.
-pub(crate) async fn touch_contact(
-    tx: &mut Transaction<'static, Any>,
-    org: &OrgId,
-    phone: &str,
-    push_name: Option<&str>,
-    new_id: &str,
-    at: i64,
-) -> Result<(Contact, bool), StoreError> {
-    let sql = format!(
-        "INSERT INTO contacts AS c (id, organization_id, phone_number, name, search_text, created_at, updated_at, last_message_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
-         ON CONFLICT (organization_id, phone_number) DO UPDATE SET
-            last_message_at = CASE WHEN c.last_message_at IS NULL OR c.last_message_at < $6 THEN $6 ELSE c.last_message_at END,
-            name = COALESCE(c.name, excluded.name),
-            search_text = CASE WHEN c.name IS NULL AND excluded.name IS NOT NULL
-                               THEN excluded.search_text || ' ' || c.search_text ELSE c.search_text END,
-            updated_at = $6
-         RETURNING {CONTACT_COLUMNS_BARE}"
-    );
-    let row = sqlx::query(&sql)
-        .bind(new_id)
-        .bind(org.as_str())
-        .bind(phone)
-        .bind(push_name)
-        .bind(search_text(push_name, phone, &[]))
-        .bind(at)
-        .fetch_one(&mut **tx)
-        .await?;
-    let contact = contact(&row)?;
-    let created = contact.id == new_id;
-    Ok((contact, created))
 }
 
 /// The changes a person makes to a contact; `None` leaves a field as it is.

@@ -4,6 +4,7 @@
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Message, OrgId, Session};
 
+use crate::bulk::{placeholders, rows_per_statement, values_clause};
 use crate::{Store, StoreError};
 
 /// Renders models into the JSON that events carry (the API's own shapes), so the store can
@@ -65,38 +66,130 @@ pub(crate) async fn insert_event(
     payload: serde_json::Value,
     at: i64,
 ) -> Result<StoredEvent, StoreError> {
-    let event = StoredEvent {
+    let event = new_event(org, kind, payload, at);
+    insert_events(tx, std::slice::from_ref(&event)).await?;
+    Ok(event)
+}
+
+/// A new event, not yet stored.
+pub(crate) fn new_event(
+    org: &OrgId,
+    kind: &str,
+    payload: serde_json::Value,
+    at: i64,
+) -> StoredEvent {
+    StoredEvent {
         id: new_event_id(),
         organization_id: org.clone(),
         kind: kind.to_owned(),
         payload,
         created_at: at,
-    };
-    sqlx::query("INSERT INTO events (id, organization_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&event.id)
-        .bind(org.as_str())
-        .bind(kind)
-        .bind(event.payload.to_string())
-        .bind(at)
-        .execute(&mut **tx)
-        .await?;
-    // One delivery per subscribed webhook, in the same transaction: an event that happened is
-    // always delivered, and one that did not happen (rolled back) never is.
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_id, event_type, body, status,
-                                         attempts, next_attempt_at, created_at)
-         SELECT $1 || ':' || w.id, w.id, w.organization_id, $1, $2, $3, 'pending', 0, $4, $4
-         FROM webhooks w WHERE w.organization_id = $5 AND w.is_active = 1 AND w.events LIKE $6",
-    )
-    .bind(&event.id)
-    .bind(kind)
-    .bind(webhook_body(&event).to_string())
-    .bind(at)
-    .bind(org.as_str())
-    .bind(format!("%\"{kind}\"%"))
-    .execute(&mut **tx)
-    .await?;
-    Ok(event)
+    }
+}
+
+/// Writes events and, in the same transaction, one delivery per subscribed webhook: an event
+/// that happened is always delivered, and one that did not happen (rolled back) never is.
+pub(crate) async fn insert_events(
+    tx: &mut Transaction<'static, Any>,
+    events: &[StoredEvent],
+) -> Result<(), StoreError> {
+    const EVENT_COLUMNS: usize = 5;
+    for chunk in events.chunks(rows_per_statement(EVENT_COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO events (id, organization_id, type, payload, created_at) VALUES {}",
+            values_clause(chunk.len(), EVENT_COLUMNS, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(&event.id)
+                .bind(event.organization_id.as_str())
+                .bind(&event.kind)
+                .bind(event.payload.to_string())
+                .bind(event.created_at);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    let subscribers = active_webhooks(tx, events).await?;
+    if subscribers.is_empty() {
+        return Ok(());
+    }
+    let deliveries: Vec<(&StoredEvent, &str)> = events
+        .iter()
+        .flat_map(|event| {
+            subscribers
+                .iter()
+                .filter(move |w| w.organization_id == event.organization_id.as_str())
+                .filter(move |w| w.events.iter().any(|kind| *kind == event.kind))
+                .map(move |w| (event, w.id.as_str()))
+        })
+        .collect();
+    const DELIVERY_COLUMNS: usize = 10;
+    for chunk in deliveries.chunks(rows_per_statement(DELIVERY_COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_id, event_type, body, status,
+                                             attempts, next_attempt_at, created_at)
+             VALUES {}",
+            values_clause(chunk.len(), DELIVERY_COLUMNS, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for (event, webhook_id) in chunk {
+            query = query
+                .bind(format!("{}:{webhook_id}", event.id))
+                .bind(*webhook_id)
+                .bind(event.organization_id.as_str())
+                .bind(&event.id)
+                .bind(&event.kind)
+                .bind(webhook_body(event).to_string())
+                .bind("pending")
+                .bind(0_i64)
+                .bind(event.created_at)
+                .bind(event.created_at);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+struct Subscriber {
+    id: String,
+    organization_id: String,
+    events: Vec<String>,
+}
+
+/// The active webhooks of the organizations these events belong to.
+async fn active_webhooks(
+    tx: &mut Transaction<'static, Any>,
+    events: &[StoredEvent],
+) -> Result<Vec<Subscriber>, StoreError> {
+    let mut orgs: Vec<&str> = events.iter().map(|e| e.organization_id.as_str()).collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    if orgs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, organization_id, events FROM webhooks WHERE is_active = 1 AND organization_id IN ({})",
+        placeholders(orgs.len(), 1)
+    );
+    let mut query = sqlx::query(&sql);
+    for org in &orgs {
+        query = query.bind(*org);
+    }
+    query
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| {
+            let events: String = row.try_get("events")?;
+            Ok(Subscriber {
+                id: row.try_get("id")?,
+                organization_id: row.try_get("organization_id")?,
+                events: serde_json::from_str(&events)
+                    .map_err(|e| StoreError::Corrupt(format!("webhook events: {e}")))?,
+            })
+        })
+        .collect()
 }
 
 impl Store {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod api_keys;
+mod bulk;
 pub mod cipher;
 mod contacts;
 mod conversations;
@@ -15,6 +16,7 @@ mod migrate;
 mod organizations;
 mod outbox;
 mod page;
+mod record;
 mod rows;
 mod sessions;
 mod stats;
@@ -33,6 +35,7 @@ pub use error::StoreError;
 pub use events::{webhook_body, EventRenderer, StoredEvent};
 pub use messages::{MessageFilter, Recorded};
 pub use page::{Page, PageRequest};
+pub use record::{NewMessage, RecordOutcome};
 pub use sessions::SessionChange;
 pub use stats::Stats;
 pub use users::UserUpdate;

@@ -6,8 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, SessionId};
 
-use crate::contacts::touch_contact;
-use crate::events::{insert_event, EventRenderer, StoredEvent};
+use crate::events::StoredEvent;
 use crate::{Page, PageRequest, Store, StoreError};
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, organization_id, session_id, message_id, contact_id, contact_phone, from_number,
@@ -66,122 +65,6 @@ pub struct MessageFilter {
 }
 
 impl Store {
-    /// Stores a message in a transaction with its contact, conversation and events.
-    /// `Ok(None)` when this WhatsApp id was already stored for the session (a duplicate), or,
-    /// for an outgoing message, `Conflict("idempotency")` when its key was used before.
-    pub async fn record_message(
-        &self,
-        m: &Message,
-        push_name: Option<&str>,
-        new_contact_id: &str,
-        render: &dyn EventRenderer,
-    ) -> Result<Option<Recorded>, StoreError> {
-        let mut w = self.begin_write().await?;
-        let tx = &mut w.tx;
-        let (contact, created) = touch_contact(
-            tx,
-            &m.organization_id,
-            &m.contact_phone,
-            push_name,
-            new_contact_id,
-            m.created_at,
-        )
-        .await?;
-        let sql = format!(
-            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
-             ON CONFLICT (session_id, message_id) DO NOTHING"
-        );
-        let inserted = sqlx::query(&sql)
-            .bind(&m.id)
-            .bind(m.organization_id.as_str())
-            .bind(m.session_id.as_str())
-            .bind(&m.message_id)
-            .bind(&contact.id)
-            .bind(&m.contact_phone)
-            .bind(&m.from)
-            .bind(&m.to)
-            .bind(m.direction.as_str())
-            .bind(&m.kind)
-            .bind(m.text.clone())
-            .bind(m.caption.clone())
-            .bind(m.media_path.clone())
-            .bind(m.mime_type.clone())
-            .bind(m.filename.clone())
-            .bind(m.media_size)
-            .bind(i64::from(m.ptt))
-            .bind(m.status.as_str())
-            .bind(m.sent_at)
-            .bind(m.delivered_at)
-            .bind(m.read_at)
-            .bind(m.error_message.clone())
-            .bind(m.idempotency_key.clone())
-            .bind(m.attempts)
-            .bind(m.related_user.clone())
-            .bind(m.created_at)
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| StoreError::unique(e, "idempotency"))?;
-        if inserted.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let unread = i64::from(m.direction == Direction::Incoming);
-        sqlx::query(
-            "INSERT INTO conversations (organization_id, session_id, contact_id, last_message_id, last_message_at, unread_count)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (session_id, contact_id) DO UPDATE SET
-                last_message_id = CASE WHEN conversations.last_message_at <= excluded.last_message_at
-                                       THEN excluded.last_message_id ELSE conversations.last_message_id END,
-                last_message_at = CASE WHEN conversations.last_message_at <= excluded.last_message_at
-                                       THEN excluded.last_message_at ELSE conversations.last_message_at END,
-                unread_count = conversations.unread_count + excluded.unread_count",
-        )
-        .bind(m.organization_id.as_str())
-        .bind(m.session_id.as_str())
-        .bind(&contact.id)
-        .bind(&m.id)
-        .bind(m.created_at)
-        .bind(unread)
-        .execute(&mut **tx)
-        .await?;
-        let mut stored = m.clone();
-        stored.contact_id.clone_from(&contact.id);
-        let mut events = Vec::new();
-        let contact_event = if created {
-            "contact.created"
-        } else {
-            "contact.updated"
-        };
-        events.push(
-            insert_event(
-                tx,
-                &m.organization_id,
-                contact_event,
-                render.contact(&contact),
-                m.created_at,
-            )
-            .await?,
-        );
-        if m.direction == Direction::Incoming {
-            events.push(
-                insert_event(
-                    tx,
-                    &m.organization_id,
-                    "message.received",
-                    render.message(&stored),
-                    m.created_at,
-                )
-                .await?,
-            );
-        }
-        w.commit().await?;
-        Ok(Some(Recorded {
-            message: stored,
-            contact,
-            events,
-        }))
-    }
-
     pub async fn message(&self, org: &OrgId, id: &str) -> Result<Option<Message>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE organization_id = $1 AND id = $2"
@@ -236,12 +119,7 @@ impl Store {
             add("direction", direction.as_str().to_owned());
         }
         let conditions = conditions.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) FROM messages WHERE {conditions}");
-        let mut count = sqlx::query(&count_sql);
-        for v in &values {
-            count = count.bind(v.as_str());
-        }
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get(0)?;
+        let total = self.count_messages(org, filter).await?;
         let n = values.len();
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
@@ -261,5 +139,37 @@ impl Store {
             .map(message)
             .collect::<Result<_, _>>()?;
         Ok(Page { items, total })
+    }
+
+    /// How many messages a listing has, from the conversations' counters: a sum over a few
+    /// rows, where a `COUNT(*)` would read every message of a busy contact.
+    async fn count_messages(&self, org: &OrgId, filter: &MessageFilter) -> Result<i64, StoreError> {
+        let counted = match filter.direction {
+            None => "v.incoming_count + v.outgoing_count",
+            Some(Direction::Incoming) => "v.incoming_count",
+            Some(Direction::Outgoing) => "v.outgoing_count",
+        };
+        let mut conditions = vec!["v.organization_id = $1".to_owned()];
+        let mut values: Vec<&str> = vec![org.as_str()];
+        if let Some(session) = &filter.session {
+            values.push(session.as_str());
+            conditions.push(format!("v.session_id = ${}", values.len()));
+        }
+        let join = if let Some(phone) = &filter.contact_phone {
+            values.push(phone.as_str());
+            conditions.push(format!("c.phone_number = ${}", values.len()));
+            "JOIN contacts c ON c.id = v.contact_id"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM({counted}), 0) AS BIGINT) FROM conversations v {join} WHERE {}",
+            conditions.join(" AND ")
+        );
+        let mut query = sqlx::query(&sql);
+        for v in values {
+            query = query.bind(v);
+        }
+        Ok(query.fetch_one(&self.pool).await?.try_get(0)?)
     }
 }

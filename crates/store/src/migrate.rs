@@ -21,6 +21,12 @@ macro_rules! migrations {
             migration!($dialect, 3, "web_engine_state", "0003_web_engine_state.sql"),
             migration!($dialect, 4, "messaging", "0004_messaging.sql"),
             migration!($dialect, 5, "webhooks", "0005_webhooks.sql"),
+            migration!(
+                $dialect,
+                6,
+                "conversation_counts",
+                "0006_conversation_counts.sql"
+            ),
         ]
     };
 }

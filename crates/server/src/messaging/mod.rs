@@ -5,6 +5,7 @@
 mod bus;
 pub mod media;
 mod outbox;
+mod recorder;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,10 +15,11 @@ use async_trait::async_trait;
 use tokio::sync::{watch, Notify};
 use wasl_domain::{Direction, Message, MessageStatus, OrgId, PhoneNumber, Session, SessionId};
 use wasl_engine::{Connection, IncomingMessage, MessageKind, ReceiptStatus};
-use wasl_store::{EventRenderer, Store, StoreError};
+use wasl_store::{EventRenderer, NewMessage, RecordOutcome, Store, StoreError};
 
 pub use bus::EventBus;
 use media::MediaStore;
+use recorder::Recorder;
 
 use crate::clock::now_millis;
 use crate::sessions::SessionObserver;
@@ -35,7 +37,26 @@ pub struct Messaging {
     renderer: Arc<dyn EventRenderer>,
     bus: EventBus,
     pace: SendPace,
+    recorder: Recorder,
     wakers: Mutex<HashMap<SessionId, Arc<Notify>>>,
+    /// Who each session belongs to and its number, kept from the status changes the session
+    /// manager reports, so storing an incoming message needs no session lookup.
+    sessions: Mutex<HashMap<SessionId, SessionOwner>>,
+}
+
+#[derive(Clone)]
+struct SessionOwner {
+    organization_id: OrgId,
+    phone_number: Option<String>,
+}
+
+impl From<&Session> for SessionOwner {
+    fn from(session: &Session) -> Self {
+        SessionOwner {
+            organization_id: session.organization_id.clone(),
+            phone_number: session.phone_number.clone(),
+        }
+    }
 }
 
 /// An outgoing message as the API hands it over.
@@ -66,13 +87,16 @@ impl Messaging {
         bus: EventBus,
         pace: SendPace,
     ) -> Self {
+        let recorder = Recorder::start(store.clone(), renderer.clone());
         Messaging {
             store,
             media,
             renderer,
             bus,
             pace,
+            recorder,
             wakers: Mutex::default(),
+            sessions: Mutex::default(),
         }
     }
 
@@ -147,22 +171,23 @@ impl Messaging {
             related_user: draft.related_user,
             created_at: now_millis(),
         };
-        let contact_id = uuid::Uuid::now_v7().to_string();
-        match self
-            .store
-            .record_message(&message, None, &contact_id, self.renderer.as_ref())
-            .await
-        {
-            Ok(Some(recorded)) => {
+        let media_path = message.media_path.clone();
+        let item = NewMessage {
+            message,
+            push_name: None,
+            new_contact_id: uuid::Uuid::now_v7().to_string(),
+        };
+        match self.recorder.record(item).await {
+            Ok(RecordOutcome::Stored(recorded)) => {
                 self.bus.publish(recorded.events);
-                self.waker(&message.session_id).notify_one();
+                self.waker(&recorded.message.session_id).notify_one();
                 Ok(Accepted::New(recorded.message))
             }
-            Ok(None) => Err(StoreError::Corrupt(
+            Ok(RecordOutcome::Duplicate) => Err(StoreError::Corrupt(
                 "a new message id was already taken".into(),
             )),
-            Err(StoreError::Conflict("idempotency")) => {
-                if let Some(path) = &message.media_path {
+            Ok(RecordOutcome::IdempotencyTaken) => {
+                if let Some(path) = &media_path {
                     self.media.remove(path).await;
                 }
                 let key = draft.idempotency_key.unwrap_or_default();
@@ -171,8 +196,31 @@ impl Messaging {
                     .map(Accepted::Existing)
                     .ok_or(StoreError::Conflict("idempotency"))
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                if let Some(path) = &media_path {
+                    self.media.remove(path).await;
+                }
+                Err(e)
+            }
         }
+    }
+
+    /// The session's organization and number, from memory when the session manager has
+    /// reported it, else from the store.
+    async fn session_owner(&self, id: &SessionId) -> Result<Option<SessionOwner>, StoreError> {
+        if let Some(owner) = self.sessions_cache().get(id) {
+            return Ok(Some(owner.clone()));
+        }
+        let Some(session) = self.store.session_by_id(id).await? else {
+            return Ok(None);
+        };
+        let owner = SessionOwner::from(&session);
+        self.sessions_cache().insert(id.clone(), owner.clone());
+        Ok(Some(owner))
+    }
+
+    fn sessions_cache(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, SessionOwner>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn record_incoming(
@@ -180,7 +228,7 @@ impl Messaging {
         session_id: &SessionId,
         incoming: IncomingMessage,
     ) -> Result<(), StoreError> {
-        let Some(session) = self.store.session_by_id(session_id).await? else {
+        let Some(session) = self.session_owner(session_id).await? else {
             return Ok(());
         };
         let id = uuid::Uuid::now_v7().to_string();
@@ -203,7 +251,7 @@ impl Messaging {
         let message = Message {
             id,
             organization_id: session.organization_id.clone(),
-            session_id: session.id.clone(),
+            session_id: session_id.clone(),
             message_id: incoming.message_id,
             contact_id: String::new(),
             contact_phone: incoming.from.as_str().to_owned(),
@@ -228,27 +276,27 @@ impl Messaging {
             related_user: None,
             created_at: now_millis(),
         };
-        let contact_id = uuid::Uuid::now_v7().to_string();
-        match self
-            .store
-            .record_message(
-                &message,
-                incoming.push_name.as_deref(),
-                &contact_id,
-                self.renderer.as_ref(),
-            )
-            .await?
-        {
-            Some(recorded) => self.bus.publish(recorded.events),
-            None => {
-                // The same WhatsApp message again: already stored once.
-                if let Some(path) = &media_path {
-                    self.media.remove(path).await;
-                }
-                tracing::debug!(session = %session.id, "duplicate incoming message ignored");
+        let item = NewMessage {
+            message,
+            push_name: incoming.push_name,
+            new_contact_id: uuid::Uuid::now_v7().to_string(),
+        };
+        let result = match self.recorder.record(item).await {
+            Ok(RecordOutcome::Stored(recorded)) => {
+                self.bus.publish(recorded.events);
+                return Ok(());
             }
+            Ok(RecordOutcome::Duplicate | RecordOutcome::IdempotencyTaken) => {
+                tracing::debug!(session = %session_id, "duplicate incoming message ignored");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        // Not stored (a duplicate, or an error the caller retries): its media file goes.
+        if let Some(path) = &media_path {
+            self.media.remove(path).await;
         }
-        Ok(())
+        result
     }
 
     async fn record_session_event(&self, org: &OrgId, kind: &str, payload: serde_json::Value) {
@@ -262,6 +310,8 @@ impl Messaging {
 #[async_trait]
 impl SessionObserver for Messaging {
     async fn status(&self, session: &Session) {
+        self.sessions_cache()
+            .insert(session.id.clone(), SessionOwner::from(session));
         self.record_session_event(
             &session.organization_id,
             "session.status",

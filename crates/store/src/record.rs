@@ -1,0 +1,405 @@
+//! Storing messages in batches: many messages (incoming and accepted outgoing ones) share one
+//! transaction and one multi-row statement per table — contacts, messages, conversations,
+//! events and webhook deliveries — so the cost of a commit and of each statement is paid once
+//! per batch instead of once per message. Each message's outcome is still its own: a
+//! duplicate or a reused idempotency key never fails the others.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{Any, Row, Transaction};
+use wasl_domain::{Contact, Direction, Message};
+
+use crate::bulk::{placeholders, rows_per_statement, values_clause};
+use crate::contacts::{contact, search_text, CONTACT_COLUMNS_BARE};
+use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
+use crate::messages::MESSAGE_COLUMNS;
+use crate::{Recorded, Store, StoreError};
+
+/// A message to store, with what its contact needs if it is new.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub message: Message,
+    /// The name the customer gave themselves on WhatsApp (incoming messages).
+    pub push_name: Option<String>,
+    /// The id the contact gets if this message creates it.
+    pub new_contact_id: String,
+}
+
+/// What became of one message of a batch.
+#[derive(Debug, Clone)]
+pub enum RecordOutcome {
+    /// Stored, with its contact and the events written for it.
+    Stored(Recorded),
+    /// This WhatsApp id was already stored for the session: nothing was written.
+    Duplicate,
+    /// An outgoing message whose idempotency key was used before: nothing was written.
+    IdempotencyTaken,
+}
+
+type ContactKey = (String, String);
+
+fn contact_key(m: &Message) -> ContactKey {
+    (
+        m.organization_id.as_str().to_owned(),
+        m.contact_phone.clone(),
+    )
+}
+
+impl Store {
+    /// Stores a batch of messages in one transaction, each with its contact, conversation,
+    /// events and webhook deliveries. Outcomes come back in the batch's order.
+    pub async fn record_messages(
+        &self,
+        batch: &[NewMessage],
+        render: &dyn EventRenderer,
+    ) -> Result<Vec<RecordOutcome>, StoreError> {
+        let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; batch.len()];
+        let mut seen = HashSet::new();
+        for (i, item) in batch.iter().enumerate() {
+            let m = &item.message;
+            if !seen.insert((m.session_id.as_str(), m.message_id.as_str())) {
+                outcomes[i] = Some(RecordOutcome::Duplicate);
+            }
+        }
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
+        let known = already_stored(tx, batch, &outcomes).await?;
+        for (i, item) in batch.iter().enumerate() {
+            let m = &item.message;
+            if known.contains(&(m.session_id.as_str().to_owned(), m.message_id.clone())) {
+                outcomes[i] = Some(RecordOutcome::Duplicate);
+            }
+        }
+        let candidates: Vec<usize> = (0..batch.len())
+            .filter(|&i| outcomes[i].is_none())
+            .collect();
+        if candidates.is_empty() {
+            return Ok(outcomes.into_iter().flatten().collect());
+        }
+        let contacts = upsert_contacts(tx, batch, &candidates).await?;
+        let inserted = insert_messages(tx, batch, &candidates, &contacts).await?;
+        let stored: Vec<usize> = candidates
+            .iter()
+            .copied()
+            .filter(|&i| inserted.contains(batch[i].message.id.as_str()))
+            .collect();
+        for &i in &candidates {
+            if !inserted.contains(batch[i].message.id.as_str()) {
+                outcomes[i] = Some(if batch[i].message.idempotency_key.is_some() {
+                    RecordOutcome::IdempotencyTaken
+                } else {
+                    RecordOutcome::Duplicate
+                });
+            }
+        }
+        upsert_conversations(tx, batch, &stored, &contacts).await?;
+
+        // Events: the contact's (once per contact per batch, with its state after the batch)
+        // and `message.received` for each incoming message, given to the first message that
+        // caused them so that each event is published exactly once.
+        let mut events_of: Vec<Vec<StoredEvent>> = vec![Vec::new(); batch.len()];
+        let mut announced = HashSet::new();
+        for &i in &stored {
+            let m = &batch[i].message;
+            let key = contact_key(m);
+            let (contact, created) = &contacts[&key];
+            if announced.insert(key) {
+                let kind = if *created {
+                    "contact.created"
+                } else {
+                    "contact.updated"
+                };
+                events_of[i].push(new_event(
+                    &m.organization_id,
+                    kind,
+                    render.contact(contact),
+                    m.created_at,
+                ));
+            }
+            if m.direction == Direction::Incoming {
+                let mut message = m.clone();
+                message.contact_id.clone_from(&contact.id);
+                events_of[i].push(new_event(
+                    &m.organization_id,
+                    "message.received",
+                    render.message(&message),
+                    m.created_at,
+                ));
+            }
+        }
+        let all: Vec<StoredEvent> = events_of.iter().flatten().cloned().collect();
+        insert_events(tx, &all).await?;
+        w.commit().await?;
+
+        for i in stored {
+            let mut message = batch[i].message.clone();
+            let (contact, _) = &contacts[&contact_key(&message)];
+            message.contact_id.clone_from(&contact.id);
+            outcomes[i] = Some(RecordOutcome::Stored(Recorded {
+                message,
+                contact: contact.clone(),
+                events: std::mem::take(&mut events_of[i]),
+            }));
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(RecordOutcome::Duplicate))
+            .collect())
+    }
+
+    /// Stores one message (see [`Store::record_messages`]). `Ok(None)` for a duplicate,
+    /// `Conflict("idempotency")` when an outgoing message's key was used before.
+    pub async fn record_message(
+        &self,
+        m: &Message,
+        push_name: Option<&str>,
+        new_contact_id: &str,
+        render: &dyn EventRenderer,
+    ) -> Result<Option<Recorded>, StoreError> {
+        let item = NewMessage {
+            message: m.clone(),
+            push_name: push_name.map(str::to_owned),
+            new_contact_id: new_contact_id.to_owned(),
+        };
+        match self.record_messages(&[item], render).await?.pop() {
+            Some(RecordOutcome::Stored(recorded)) => Ok(Some(recorded)),
+            Some(RecordOutcome::IdempotencyTaken) => Err(StoreError::Conflict("idempotency")),
+            Some(RecordOutcome::Duplicate) | None => Ok(None),
+        }
+    }
+}
+
+/// The (session, WhatsApp id) pairs of this batch's incoming messages that are already
+/// stored, one indexed query per session. Outgoing messages carry ids chosen just now, so only
+/// incoming ones (which WhatsApp may deliver again) are looked up.
+async fn already_stored(
+    tx: &mut Transaction<'static, Any>,
+    batch: &[NewMessage],
+    outcomes: &[Option<RecordOutcome>],
+) -> Result<HashSet<(String, String)>, StoreError> {
+    let mut by_session: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (item, outcome) in batch.iter().zip(outcomes) {
+        let m = &item.message;
+        if outcome.is_none() && m.direction == Direction::Incoming {
+            by_session
+                .entry(m.session_id.as_str())
+                .or_default()
+                .push(m.message_id.as_str());
+        }
+    }
+    let mut known = HashSet::new();
+    for (session, ids) in by_session {
+        for chunk in ids.chunks(rows_per_statement(1) - 1) {
+            let sql = format!(
+                "SELECT message_id FROM messages WHERE session_id = $1 AND message_id IN ({})",
+                placeholders(chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&sql).bind(session);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut **tx).await? {
+                known.insert((session.to_owned(), row.try_get::<String, _>(0)?));
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// Makes sure every contact of the batch exists and notes its latest message time; a push
+/// name fills an empty name but never replaces one a person chose. Rows go in a fixed order
+/// so concurrent batches on PostgreSQL lock contacts in the same order.
+async fn upsert_contacts(
+    tx: &mut Transaction<'static, Any>,
+    batch: &[NewMessage],
+    candidates: &[usize],
+) -> Result<HashMap<ContactKey, (Contact, bool)>, StoreError> {
+    struct Touch<'a> {
+        new_id: &'a str,
+        push_name: Option<&'a str>,
+        at: i64,
+    }
+    let mut touches: std::collections::BTreeMap<ContactKey, Touch> = Default::default();
+    for &i in candidates {
+        let item = &batch[i];
+        let m = &item.message;
+        let touch = touches.entry(contact_key(m)).or_insert(Touch {
+            new_id: &item.new_contact_id,
+            push_name: None,
+            at: m.created_at,
+        });
+        touch.at = touch.at.max(m.created_at);
+        if touch.push_name.is_none() {
+            touch.push_name = item.push_name.as_deref();
+        }
+    }
+    let touches: Vec<(ContactKey, Touch)> = touches.into_iter().collect();
+    const COLUMNS: usize = 8;
+    let mut contacts = HashMap::with_capacity(touches.len());
+    for chunk in touches.chunks(rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO contacts AS c (id, organization_id, phone_number, name, search_text, created_at, updated_at, last_message_at)
+             VALUES {}
+             ON CONFLICT (organization_id, phone_number) DO UPDATE SET
+                last_message_at = CASE WHEN c.last_message_at IS NULL OR c.last_message_at < excluded.last_message_at
+                                       THEN excluded.last_message_at ELSE c.last_message_at END,
+                name = COALESCE(c.name, excluded.name),
+                search_text = CASE WHEN c.name IS NULL AND excluded.name IS NOT NULL
+                                   THEN excluded.search_text || ' ' || c.search_text ELSE c.search_text END,
+                updated_at = excluded.updated_at
+             RETURNING {CONTACT_COLUMNS_BARE}",
+            values_clause(chunk.len(), COLUMNS, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for ((org, phone), touch) in chunk {
+            query = query
+                .bind(touch.new_id)
+                .bind(org.as_str())
+                .bind(phone.as_str())
+                .bind(touch.push_name)
+                .bind(search_text(touch.push_name, phone, &[]))
+                .bind(touch.at)
+                .bind(touch.at)
+                .bind(touch.at);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let contact = contact(&row)?;
+            let key = (
+                contact.organization_id.as_str().to_owned(),
+                contact.phone_number.clone(),
+            );
+            let created = touches
+                .binary_search_by(|(k, _)| k.cmp(&key))
+                .is_ok_and(|at| touches[at].1.new_id == contact.id);
+            contacts.insert(key, (contact, created));
+        }
+    }
+    Ok(contacts)
+}
+
+/// Inserts the messages; returns the ids actually inserted. `ON CONFLICT DO NOTHING` without
+/// a target covers both unique keys: a WhatsApp id seen before and an idempotency key used
+/// before (which the caller tells apart by the key).
+async fn insert_messages(
+    tx: &mut Transaction<'static, Any>,
+    batch: &[NewMessage],
+    candidates: &[usize],
+    contacts: &HashMap<ContactKey, (Contact, bool)>,
+) -> Result<HashSet<String>, StoreError> {
+    const COLUMNS: usize = 26;
+    let mut inserted = HashSet::with_capacity(candidates.len());
+    for chunk in candidates.chunks(rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+            values_clause(chunk.len(), COLUMNS, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for &i in chunk {
+            let m = &batch[i].message;
+            let contact_id = contacts
+                .get(&contact_key(m))
+                .map(|(c, _)| c.id.clone())
+                .ok_or_else(|| StoreError::Corrupt("a message's contact was not stored".into()))?;
+            query = query
+                .bind(m.id.clone())
+                .bind(m.organization_id.as_str().to_owned())
+                .bind(m.session_id.as_str().to_owned())
+                .bind(m.message_id.clone())
+                .bind(contact_id)
+                .bind(m.contact_phone.clone())
+                .bind(m.from.clone())
+                .bind(m.to.clone())
+                .bind(m.direction.as_str())
+                .bind(m.kind.clone())
+                .bind(m.text.clone())
+                .bind(m.caption.clone())
+                .bind(m.media_path.clone())
+                .bind(m.mime_type.clone())
+                .bind(m.filename.clone())
+                .bind(m.media_size)
+                .bind(i64::from(m.ptt))
+                .bind(m.status.as_str())
+                .bind(m.sent_at)
+                .bind(m.delivered_at)
+                .bind(m.read_at)
+                .bind(m.error_message.clone())
+                .bind(m.idempotency_key.clone())
+                .bind(m.attempts)
+                .bind(m.related_user.clone())
+                .bind(m.created_at);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            inserted.insert(row.try_get::<String, _>(0)?);
+        }
+    }
+    Ok(inserted)
+}
+
+/// Moves each conversation's last message and its counters (unread, and messages by
+/// direction, which listings use for their totals).
+async fn upsert_conversations(
+    tx: &mut Transaction<'static, Any>,
+    batch: &[NewMessage],
+    stored: &[usize],
+    contacts: &HashMap<ContactKey, (Contact, bool)>,
+) -> Result<(), StoreError> {
+    #[derive(Default)]
+    struct Tally<'a> {
+        organization_id: &'a str,
+        last_id: &'a str,
+        last_at: i64,
+        incoming: i64,
+        outgoing: i64,
+    }
+    let mut tallies: std::collections::BTreeMap<(&str, &str), Tally> = Default::default();
+    for &i in stored {
+        let m = &batch[i].message;
+        let Some((contact, _)) = contacts.get(&contact_key(m)) else {
+            continue;
+        };
+        let tally = tallies
+            .entry((m.session_id.as_str(), contact.id.as_str()))
+            .or_default();
+        tally.organization_id = m.organization_id.as_str();
+        if tally.last_id.is_empty() || m.created_at >= tally.last_at {
+            tally.last_id = &m.id;
+            tally.last_at = m.created_at;
+        }
+        match m.direction {
+            Direction::Incoming => tally.incoming += 1,
+            Direction::Outgoing => tally.outgoing += 1,
+        }
+    }
+    let tallies: Vec<_> = tallies.into_iter().collect();
+    const COLUMNS: usize = 8;
+    for chunk in tallies.chunks(rows_per_statement(COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO conversations (organization_id, session_id, contact_id, last_message_id, last_message_at,
+                                        unread_count, incoming_count, outgoing_count)
+             VALUES {}
+             ON CONFLICT (session_id, contact_id) DO UPDATE SET
+                last_message_id = CASE WHEN conversations.last_message_at <= excluded.last_message_at
+                                       THEN excluded.last_message_id ELSE conversations.last_message_id END,
+                last_message_at = CASE WHEN conversations.last_message_at <= excluded.last_message_at
+                                       THEN excluded.last_message_at ELSE conversations.last_message_at END,
+                unread_count = conversations.unread_count + excluded.unread_count,
+                incoming_count = conversations.incoming_count + excluded.incoming_count,
+                outgoing_count = conversations.outgoing_count + excluded.outgoing_count",
+            values_clause(chunk.len(), COLUMNS, 1)
+        );
+        let mut query = sqlx::query(&sql);
+        for ((session, contact), tally) in chunk {
+            query = query
+                .bind(tally.organization_id)
+                .bind(*session)
+                .bind(*contact)
+                .bind(tally.last_id)
+                .bind(tally.last_at)
+                .bind(tally.incoming)
+                .bind(tally.incoming)
+                .bind(tally.outgoing);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
