@@ -18,7 +18,9 @@ use crate::raw::{self, Owner, RawMessage};
 use crate::report::Row;
 
 const BENCH: &str = "ingest";
-const TASKS: usize = 16;
+/// Concurrent deliveries, as many sessions receiving at once would make them (one session's
+/// supervisor stores its messages one after another).
+const TASKS: usize = 64;
 const CUSTOMERS: u64 = 1_000;
 const BATCH: usize = 500;
 const SESSION_PHONE: &str = "966500000002";

@@ -4,7 +4,7 @@
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Message, OrgId, Session};
 
-use crate::bulk::{placeholders, rows_per_statement, values_clause};
+use crate::bulk::{rows_per_statement, Binds};
 use crate::{Store, StoreError};
 
 /// Renders models into the JSON that events carry (the API's own shapes), so the store can
@@ -97,7 +97,7 @@ pub(crate) async fn insert_events(
     for chunk in events.chunks(rows_per_statement(EVENT_COLUMNS)) {
         let sql = format!(
             "INSERT INTO events (id, organization_id, type, payload, created_at) VALUES {}",
-            values_clause(chunk.len(), EVENT_COLUMNS, 1)
+            Binds::for_tx(tx).rows(chunk.len(), EVENT_COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for event in chunk {
@@ -130,7 +130,7 @@ pub(crate) async fn insert_events(
             "INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_id, event_type, body, status,
                                              attempts, next_attempt_at, created_at)
              VALUES {}",
-            values_clause(chunk.len(), DELIVERY_COLUMNS, 1)
+            Binds::for_tx(tx).rows(chunk.len(), DELIVERY_COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for (event, webhook_id) in chunk {
@@ -170,7 +170,7 @@ async fn active_webhooks(
     }
     let sql = format!(
         "SELECT id, organization_id, events FROM webhooks WHERE is_active = 1 AND organization_id IN ({})",
-        placeholders(orgs.len(), 1)
+        Binds::for_tx(tx).list(orgs.len())
     );
     let mut query = sqlx::query(&sql);
     for org in &orgs {

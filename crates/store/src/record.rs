@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Direction, Message};
 
-use crate::bulk::{placeholders, rows_per_statement, values_clause};
+use crate::bulk::{rows_per_statement, Binds};
 use crate::contacts::{contact, search_text, CONTACT_COLUMNS_BARE};
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
 use crate::messages::MESSAGE_COLUMNS;
@@ -97,7 +97,8 @@ impl Store {
         // Events: the contact's (once per contact per batch, with its state after the batch)
         // and `message.received` for each incoming message, given to the first message that
         // caused them so that each event is published exactly once.
-        let mut events_of: Vec<Vec<StoredEvent>> = vec![Vec::new(); batch.len()];
+        let mut events: Vec<StoredEvent> = Vec::with_capacity(stored.len() * 2);
+        let mut event_owner: Vec<usize> = Vec::with_capacity(stored.len() * 2);
         let mut announced = HashSet::new();
         for &i in &stored {
             let m = &batch[i].message;
@@ -109,28 +110,33 @@ impl Store {
                 } else {
                     "contact.updated"
                 };
-                events_of[i].push(new_event(
+                events.push(new_event(
                     &m.organization_id,
                     kind,
                     render.contact(contact),
                     m.created_at,
                 ));
+                event_owner.push(i);
             }
             if m.direction == Direction::Incoming {
                 let mut message = m.clone();
                 message.contact_id.clone_from(&contact.id);
-                events_of[i].push(new_event(
+                events.push(new_event(
                     &m.organization_id,
                     "message.received",
                     render.message(&message),
                     m.created_at,
                 ));
+                event_owner.push(i);
             }
         }
-        let all: Vec<StoredEvent> = events_of.iter().flatten().cloned().collect();
-        insert_events(tx, &all).await?;
+        insert_events(tx, &events).await?;
         w.commit().await?;
 
+        let mut events_of: HashMap<usize, Vec<StoredEvent>> = HashMap::new();
+        for (event, owner) in events.into_iter().zip(event_owner) {
+            events_of.entry(owner).or_default().push(event);
+        }
         for i in stored {
             let mut message = batch[i].message.clone();
             let (contact, _) = &contacts[&contact_key(&message)];
@@ -138,7 +144,7 @@ impl Store {
             outcomes[i] = Some(RecordOutcome::Stored(Recorded {
                 message,
                 contact: contact.clone(),
-                events: std::mem::take(&mut events_of[i]),
+                events: events_of.remove(&i).unwrap_or_default(),
             }));
         }
         Ok(outcomes
@@ -190,9 +196,11 @@ async fn already_stored(
     let mut known = HashSet::new();
     for (session, ids) in by_session {
         for chunk in ids.chunks(rows_per_statement(1) - 1) {
+            let mut binds = Binds::for_tx(tx);
             let sql = format!(
-                "SELECT message_id FROM messages WHERE session_id = $1 AND message_id IN ({})",
-                placeholders(chunk.len(), 2)
+                "SELECT message_id FROM messages WHERE session_id = {} AND message_id IN ({})",
+                binds.one(),
+                binds.list(chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(session);
             for id in chunk {
@@ -248,7 +256,7 @@ async fn upsert_contacts(
                                    THEN excluded.search_text || ' ' || c.search_text ELSE c.search_text END,
                 updated_at = excluded.updated_at
              RETURNING {CONTACT_COLUMNS_BARE}",
-            values_clause(chunk.len(), COLUMNS, 1)
+            Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for ((org, phone), touch) in chunk {
@@ -291,7 +299,7 @@ async fn insert_messages(
     for chunk in candidates.chunks(rows_per_statement(COLUMNS)) {
         let sql = format!(
             "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-            values_clause(chunk.len(), COLUMNS, 1)
+            Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for &i in chunk {
@@ -385,7 +393,7 @@ async fn upsert_conversations(
                 unread_count = conversations.unread_count + excluded.unread_count,
                 incoming_count = conversations.incoming_count + excluded.incoming_count,
                 outgoing_count = conversations.outgoing_count + excluded.outgoing_count",
-            values_clause(chunk.len(), COLUMNS, 1)
+            Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for ((session, contact), tally) in chunk {

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
-use wasl_store::{EventRenderer, NewMessage, RecordOutcome, Store, StoreError};
+use tokio::sync::{mpsc, oneshot, Mutex};
+use wasl_store::{Dialect, EventRenderer, NewMessage, RecordOutcome, Store, StoreError};
 
 /// Large enough to share a commit among many messages, small enough that one batch's
 /// transaction stays short for the readers beside it.
@@ -31,7 +31,16 @@ impl Recorder {
     /// Starts the recording task; it ends when the last `Recorder` handle is dropped.
     pub(super) fn start(store: Store, renderer: Arc<dyn EventRenderer>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, renderer, queue));
+        // SQLite has one writer, so one recorder; PostgreSQL commits several transactions at
+        // once, so a few recorders keep it busy while each waits for its commit to be flushed.
+        let recorders = match store.dialect() {
+            Dialect::Sqlite => 1,
+            Dialect::Postgres => 4,
+        };
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..recorders {
+            tokio::spawn(run(store.clone(), renderer.clone(), queue.clone()));
+        }
         Recorder { jobs }
     }
 
@@ -50,9 +59,15 @@ fn stopped() -> StoreError {
     StoreError::Corrupt("the message recorder has stopped".into())
 }
 
-async fn run(store: Store, renderer: Arc<dyn EventRenderer>, mut queue: mpsc::Receiver<Job>) {
+async fn run(
+    store: Store,
+    renderer: Arc<dyn EventRenderer>,
+    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    // The queue is locked only while taking a batch, so the next recorder takes the messages
+    // that queued up while this one writes.
+    while queue.lock().await.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (items, replies): (Vec<NewMessage>, Vec<_>) =
             jobs.drain(..).map(|job| (job.item, job.reply)).unzip();
         match store.record_messages(&items, renderer.as_ref()).await {
