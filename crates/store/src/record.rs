@@ -38,6 +38,16 @@ pub enum RecordOutcome {
 
 type ContactKey = (String, String);
 
+/// What storing messages did to a contact. A message alone (its time) is not news about the
+/// contact: `contact.updated` is for a change a CRM would want, here a name learned from the
+/// customer's WhatsApp profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContactChange {
+    Created,
+    Named,
+    None,
+}
+
 fn contact_key(m: &Message) -> ContactKey {
     (
         m.organization_id.as_str().to_owned(),
@@ -94,22 +104,22 @@ impl Store {
         }
         upsert_conversations(tx, batch, &stored, &contacts).await?;
 
-        // Events: the contact's (once per contact per batch, with its state after the batch)
-        // and `message.received` for each incoming message, given to the first message that
-        // caused them so that each event is published exactly once.
+        // Events: the contact's when it was created or named (once per contact per batch, with
+        // its state after the batch) and `message.received` for each incoming message, given
+        // to the first message that caused them so that each event is published exactly once.
         let mut events: Vec<StoredEvent> = Vec::with_capacity(stored.len() * 2);
         let mut event_owner: Vec<usize> = Vec::with_capacity(stored.len() * 2);
         let mut announced = HashSet::new();
         for &i in &stored {
             let m = &batch[i].message;
             let key = contact_key(m);
-            let (contact, created) = &contacts[&key];
-            if announced.insert(key) {
-                let kind = if *created {
-                    "contact.created"
-                } else {
-                    "contact.updated"
-                };
+            let (contact, change) = &contacts[&key];
+            let kind = match change {
+                ContactChange::Created => Some("contact.created"),
+                ContactChange::Named => Some("contact.updated"),
+                ContactChange::None => None,
+            };
+            if let Some(kind) = kind.filter(|_| announced.insert(key)) {
                 events.push(new_event(
                     &m.organization_id,
                     kind,
@@ -221,7 +231,7 @@ async fn upsert_contacts(
     tx: &mut Transaction<'static, Any>,
     batch: &[NewMessage],
     candidates: &[usize],
-) -> Result<HashMap<ContactKey, (Contact, bool)>, StoreError> {
+) -> Result<HashMap<ContactKey, (Contact, ContactChange)>, StoreError> {
     struct Touch<'a> {
         new_id: &'a str,
         push_name: Option<&'a str>,
@@ -254,7 +264,8 @@ async fn upsert_contacts(
                 name = COALESCE(c.name, excluded.name),
                 search_text = CASE WHEN c.name IS NULL AND excluded.name IS NOT NULL
                                    THEN excluded.search_text || ' ' || c.search_text ELSE c.search_text END,
-                updated_at = excluded.updated_at
+                updated_at = CASE WHEN c.name IS NULL AND excluded.name IS NOT NULL
+                                  THEN excluded.updated_at ELSE c.updated_at END
              RETURNING {CONTACT_COLUMNS_BARE}",
             Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
         );
@@ -276,10 +287,18 @@ async fn upsert_contacts(
                 contact.organization_id.as_str().to_owned(),
                 contact.phone_number.clone(),
             );
-            let created = touches
-                .binary_search_by(|(k, _)| k.cmp(&key))
-                .is_ok_and(|at| touches[at].1.new_id == contact.id);
-            contacts.insert(key, (contact, created));
+            let change = match touches.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(at) if touches[at].1.new_id == contact.id => ContactChange::Created,
+                // `updated_at` moves only when the push name filled an empty name.
+                Ok(at)
+                    if contact.updated_at == touches[at].1.at
+                        && contact.name.as_deref() == touches[at].1.push_name =>
+                {
+                    ContactChange::Named
+                }
+                _ => ContactChange::None,
+            };
+            contacts.insert(key, (contact, change));
         }
     }
     Ok(contacts)
@@ -292,7 +311,7 @@ async fn insert_messages(
     tx: &mut Transaction<'static, Any>,
     batch: &[NewMessage],
     candidates: &[usize],
-    contacts: &HashMap<ContactKey, (Contact, bool)>,
+    contacts: &HashMap<ContactKey, (Contact, ContactChange)>,
 ) -> Result<HashSet<String>, StoreError> {
     const COLUMNS: usize = 26;
     let mut inserted = HashSet::with_capacity(candidates.len());
@@ -349,7 +368,7 @@ async fn upsert_conversations(
     tx: &mut Transaction<'static, Any>,
     batch: &[NewMessage],
     stored: &[usize],
-    contacts: &HashMap<ContactKey, (Contact, bool)>,
+    contacts: &HashMap<ContactKey, (Contact, ContactChange)>,
 ) -> Result<(), StoreError> {
     #[derive(Default)]
     struct Tally<'a> {
