@@ -12,6 +12,7 @@ mod ingest;
 mod listing;
 mod load;
 mod memory;
+mod mixed_load;
 mod raw;
 mod report;
 mod send;
@@ -23,15 +24,16 @@ use std::process::{Command, ExitCode, Stdio};
 use harness::Db;
 use report::Row;
 
-const BENCHES: [&str; 4] = [
+const BENCHES: [&str; 5] = [
     "sessions-memory",
     "send-throughput",
     "ingest",
     "list-messages",
+    "mixed-load",
 ];
 const ROW_PREFIX: &str = "WASL-BENCH-ROW ";
 const USAGE: &str =
-    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages]";
+    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|mixed-load]";
 
 struct Args {
     quick: bool,
@@ -91,6 +93,7 @@ async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
         "send-throughput" => send::run(db, quick).await,
         "ingest" => ingest::run(db, quick).await,
         "list-messages" => listing::run(db, quick).await,
+        "mixed-load" => mixed_load::run(db, quick).await,
         _ => Err(format!("unknown benchmark {name}")),
     };
     let (rows, code) = match result {

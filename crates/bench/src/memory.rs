@@ -36,38 +36,7 @@ async fn sandbox(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
     let account = Arc::new(server.enterprise_org("memory@bench.sa").await?);
     server.session_statuses(&account).await?;
     let before = rss_bytes()?;
-    for_each(
-        &server,
-        &account,
-        SANDBOX_SESSIONS,
-        |server, account, i| async move {
-            let (status, _) = server.create_session(&account, &name(i), "sandbox").await?;
-            expect_created(status, i)
-        },
-    )
-    .await?;
-    server
-        .wait_for_sessions(&account, "qr", SANDBOX_SESSIONS, Duration::from_secs(300))
-        .await?;
-    for_each(
-        &server,
-        &account,
-        SANDBOX_SESSIONS,
-        |server, account, i| async move {
-            server
-                .scan(&account, &name(i), &format!("9665{i:08}"))
-                .await
-        },
-    )
-    .await?;
-    server
-        .wait_for_sessions(
-            &account,
-            "connected",
-            SANDBOX_SESSIONS,
-            Duration::from_secs(300),
-        )
-        .await?;
+    connect_sandbox_sessions(&server, &account, SANDBOX_SESSIONS).await?;
     eprintln!(
         "  {}: {SANDBOX_SESSIONS} sandbox sessions connected",
         db.name()
@@ -154,8 +123,38 @@ async fn web(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
     Ok(rows)
 }
 
-fn name(i: usize) -> String {
+/// Creates `count` sandbox sessions named by [`session_name`], scans each and waits until all
+/// are connected.
+pub async fn connect_sandbox_sessions(
+    server: &Arc<Server>,
+    account: &Arc<Account>,
+    count: usize,
+) -> BenchResult<()> {
+    for_each(server, account, count, |server, account, i| async move {
+        let (status, _) = server.create_session(&account, &name(i), "sandbox").await?;
+        expect_created(status, i)
+    })
+    .await?;
+    server
+        .wait_for_sessions(account, "qr", count, Duration::from_secs(300))
+        .await?;
+    for_each(server, account, count, |server, account, i| async move {
+        server
+            .scan(&account, &name(i), &format!("9665{i:08}"))
+            .await
+    })
+    .await?;
+    server
+        .wait_for_sessions(account, "connected", count, Duration::from_secs(300))
+        .await
+}
+
+pub fn session_name(i: usize) -> String {
     format!("s{i:04}")
+}
+
+fn name(i: usize) -> String {
+    session_name(i)
 }
 
 fn mb(bytes: u64) -> f64 {

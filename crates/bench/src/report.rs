@@ -162,11 +162,12 @@ fn output(program: &str, args: &[&str]) -> String {
 }
 
 /// What each benchmark measures, in the words of its issue.
-pub const DESCRIPTIONS: [(&str, &str); 4] = [
+pub const DESCRIPTIONS: [(&str, &str); 5] = [
     ("sessions-memory", "Resident memory (`/proc/self/statm` of the process that holds the sessions) per session: 1,000 sandbox sessions created through the API in an organization on plan enterprise, scanned through the sandbox API and all connected; and 100 web-engine sessions that keep connecting to a local port that refuses connections. Baseline: the same process, server started, with zero sessions; ratio = RSS with the sessions ÷ baseline RSS."),
     ("send-throughput", "`POST /api/v1/whatsapp/messages/send` (JSON `{to, text}`, a different recipient each time) against one connected sandbox session, 64 concurrent keep-alive connections, closed loop, `WASL_SEND_INTERVAL_MS=0`. Baseline: `GET /health` on the same server, measured the same way in the same run; ratio = send ÷ baseline. The load generator runs in the server's process and shares its cores."),
     ("ingest", "Incoming messages persisted per second through the engine event path: `SessionObserver::message` on `wasl::messaging::Messaging` (contact upsert, message, conversation and events, stored by the group-commit recorder), 64 concurrent tasks (as many sessions receiving at once), 1,000 different customer numbers. Baseline: the same number of rows written straight into `messages` with sqlx as multi-row INSERTs, 500 rows per transaction; ratio = observer path ÷ raw insert."),
     ("list-messages", "`GET /api/v1/whatsapp/messages?contact=<phone>&limit=50`, 1,000 sequential requests after 50 warm-up ones, with 1,000,000 stored messages (100,000 with `--quick`) of one organization and session over 100 contacts, 20% of them the target contact's. Baseline: `GET /health` on the same server, measured the same way; ratio = listing ÷ baseline."),
+    ("mixed-load", "1,000 connected sandbox sessions in one organization, then 50 concurrent API clients for 3 minutes (20 s with `--quick`), closed loop, each request a send (40%), a listing of one session's conversation with one customer (30%) or a customer's message arriving through the sandbox control API (30%), spread over every session and 20,000 customers. Baselines: `GET /health` from the same 50 clients just before (latency ratio = p99 ÷ /health p99), and for memory the highest RSS of the first minute (ratio = highest RSS of the last minute ÷ it)."),
 ];
 
 /// The whole of `docs/benchmarks.md`.

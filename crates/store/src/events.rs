@@ -120,7 +120,7 @@ pub(crate) async fn insert_events(
             subscribers
                 .iter()
                 .filter(move |w| w.organization_id == event.organization_id.as_str())
-                .filter(move |w| w.events.iter().any(|kind| *kind == event.kind))
+                .filter(move |w| w.events.contains(&event.kind))
                 .map(move |w| (event, w.id.as_str()))
         })
         .collect();

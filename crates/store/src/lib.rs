@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use events::{webhook_body, EventRenderer, StoredEvent};
 pub use messages::{MessageFilter, Recorded};
 pub use page::{Page, PageRequest};
-pub use record::{NewMessage, RecordOutcome};
+pub use record::{BatchOutcome, MessageRef, Moved, NewMessage, RecordOutcome, StatusMove};
 pub use sessions::SessionChange;
 pub use stats::Stats;
 pub use users::UserUpdate;
@@ -99,13 +99,13 @@ impl std::fmt::Debug for Store {
 }
 
 /// Pool options for SQLite, with the settings every connection needs.
-fn sqlite_pool(connections: u32) -> AnyPoolOptions {
+fn sqlite_pool(connections: u32, cache_kib: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(10))
         // A local file does not drop connections; a ping before every query only costs.
         .test_before_acquire(false)
-        .after_connect(|conn, _meta| {
+        .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // WAL lets readers go on beside the writer; `synchronous = NORMAL` in WAL mode
                 // still survives a crash of the process.
@@ -113,9 +113,10 @@ fn sqlite_pool(connections: u32) -> AnyPoolOptions {
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
                 conn.execute("PRAGMA busy_timeout = 10000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
-                // A larger page cache (32 MB, allocated only as pages are used) keeps the
-                // indexes a write touches in memory instead of re-reading them.
-                conn.execute("PRAGMA cache_size = -32768").await?;
+                // The writer's larger page cache keeps the indexes a write touches in memory;
+                // readers keep SQLite's default and lean on the operating system's cache.
+                conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
+                    .await?;
                 // No checkpoint on commit: it would run on the writer and stall every write
                 // queued behind it. `checkpoint_wal` does it beside the writer instead.
                 conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
@@ -158,8 +159,8 @@ impl Store {
             // transactions get a connection of their own: its page cache stays warm, where a
             // pool connection's cache is thrown away whenever another connection writes.
             Dialect::Sqlite => {
-                let readers = sqlite_pool(8).connect_with(options.clone());
-                let writer = sqlite_pool(1).connect_with(options);
+                let readers = sqlite_pool(8, 2_000).connect_with(options.clone());
+                let writer = sqlite_pool(1, 32_768).connect_with(options);
                 (
                     readers.await.map_err(StoreError::connect)?,
                     Some(writer.await.map_err(StoreError::connect)?),
@@ -169,6 +170,9 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    // No ping before every query (a round trip each): a connection PostgreSQL
+                    // dropped fails its query, is discarded, and the next one is fresh.
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await
                     .map_err(StoreError::connect)?,

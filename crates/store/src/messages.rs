@@ -155,15 +155,17 @@ impl Store {
             values.push(session.as_str());
             conditions.push(format!("v.session_id = ${}", values.len()));
         }
-        let join = if let Some(phone) = &filter.contact_phone {
+        if let Some(phone) = &filter.contact_phone {
             values.push(phone.as_str());
-            conditions.push(format!("c.phone_number = ${}", values.len()));
-            "JOIN contacts c ON c.id = v.contact_id"
-        } else {
-            ""
-        };
+            // A subquery, not a join: the contact is one row found by its unique key, and the
+            // planner must not walk every conversation of the organization to find it.
+            conditions.push(format!(
+                "v.contact_id = (SELECT id FROM contacts WHERE organization_id = $1 AND phone_number = ${})",
+                values.len()
+            ));
+        }
         let sql = format!(
-            "SELECT CAST(COALESCE(SUM({counted}), 0) AS BIGINT) FROM conversations v {join} WHERE {}",
+            "SELECT CAST(COALESCE(SUM({counted}), 0) AS BIGINT) FROM conversations v WHERE {}",
             conditions.join(" AND ")
         );
         let mut query = sqlx::query(&sql);

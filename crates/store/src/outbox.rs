@@ -2,8 +2,9 @@
 
 use wasl_domain::{Message, MessageStatus, OrgId, SessionId};
 
-use crate::events::{insert_event, EventRenderer, StoredEvent};
+use crate::events::{EventRenderer, StoredEvent};
 use crate::messages::{message, MESSAGE_COLUMNS};
+use crate::record::StatusMove;
 use crate::{rows::now_millis, Store, StoreError};
 
 impl Store {
@@ -38,16 +39,8 @@ impl Store {
         at: i64,
         render: &dyn EventRenderer,
     ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        self.move_status(
-            org,
-            id,
-            MessageStatus::Sent,
-            at,
-            None,
-            "message.sent",
-            render,
-        )
-        .await
+        self.move_status(StatusMove::sent(org, id, at), render)
+            .await
     }
 
     /// The message can never be sent: `failed` with the reason.
@@ -58,16 +51,8 @@ impl Store {
         error: &str,
         render: &dyn EventRenderer,
     ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        self.move_status(
-            org,
-            id,
-            MessageStatus::Failed,
-            now_millis(),
-            Some(error),
-            "message.status",
-            render,
-        )
-        .await
+        self.move_status(StatusMove::failed(org, id, error, now_millis()), render)
+            .await
     }
 
     /// A temporary failure: try again at `next_attempt_at`.
@@ -97,81 +82,7 @@ impl Store {
         at: i64,
         render: &dyn EventRenderer,
     ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND message_id = $2"
-        );
-        let Some(current) = sqlx::query(&sql)
-            .bind(session.as_str())
-            .bind(message_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(message)
-            .transpose()?
-        else {
-            return Ok(None);
-        };
-        self.move_status(
-            &current.organization_id,
-            &current.id,
-            status,
-            at,
-            None,
-            "message.status",
-            render,
-        )
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn move_status(
-        &self,
-        org: &OrgId,
-        id: &str,
-        status: MessageStatus,
-        at: i64,
-        error: Option<&str>,
-        event: &str,
-        render: &dyn EventRenderer,
-    ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        // Only forward: pending → sent → delivered → read; failed only from pending.
-        let allowed: &[&str] = match status {
-            MessageStatus::Sent => &["pending"],
-            MessageStatus::Delivered => &["pending", "sent"],
-            MessageStatus::Read => &["pending", "sent", "delivered"],
-            MessageStatus::Failed => &["pending"],
-            MessageStatus::Pending => &[],
-        };
-        if allowed.is_empty() {
-            return Ok(None);
-        }
-        let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 5)).collect();
-        let sql = format!(
-            "UPDATE messages SET status = $1,
-                sent_at = CASE WHEN sent_at IS NULL AND $1 <> 'failed' THEN $2 ELSE sent_at END,
-                delivered_at = CASE WHEN delivered_at IS NULL AND $1 IN ('delivered', 'read') THEN $2 ELSE delivered_at END,
-                read_at = CASE WHEN $1 = 'read' THEN $2 ELSE read_at END,
-                error_message = CASE WHEN $1 = 'failed' THEN $3 WHEN $1 = 'sent' THEN NULL ELSE error_message END
-             WHERE id = $4 AND status IN ({})",
-            placeholders.join(", ")
-        );
-        let mut w = self.begin_write().await?;
-        let tx = &mut w.tx;
-        let mut query = sqlx::query(&sql)
-            .bind(status.as_str())
-            .bind(at)
-            .bind(error)
-            .bind(id);
-        for s in allowed {
-            query = query.bind(*s);
-        }
-        if query.execute(&mut **tx).await?.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-        let updated = message(&sqlx::query(&sql).bind(id).fetch_one(&mut **tx).await?)?;
-        let events = vec![insert_event(tx, org, event, render.message(&updated), at).await?];
-        w.commit().await?;
-        Ok(Some((updated, events)))
+        self.move_status(StatusMove::receipt(session, message_id, status, at), render)
+            .await
     }
 }

@@ -7,12 +7,12 @@
 use std::collections::{HashMap, HashSet};
 
 use sqlx::{Any, Row, Transaction};
-use wasl_domain::{Contact, Direction, Message};
+use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, SessionId};
 
 use crate::bulk::{rows_per_statement, Binds};
 use crate::contacts::{contact, search_text, CONTACT_COLUMNS_BARE};
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
-use crate::messages::MESSAGE_COLUMNS;
+use crate::messages::{message, MESSAGE_COLUMNS};
 use crate::{Recorded, Store, StoreError};
 
 /// A message to store, with what its contact needs if it is new.
@@ -29,7 +29,7 @@ pub struct NewMessage {
 #[derive(Debug, Clone)]
 pub enum RecordOutcome {
     /// Stored, with its contact and the events written for it.
-    Stored(Recorded),
+    Stored(Box<Recorded>),
     /// This WhatsApp id was already stored for the session: nothing was written.
     Duplicate,
     /// An outgoing message whose idempotency key was used before: nothing was written.
@@ -55,6 +55,93 @@ fn contact_key(m: &Message) -> ContactKey {
     )
 }
 
+/// Which message a status move is about.
+#[derive(Debug, Clone)]
+pub enum MessageRef {
+    /// wasl's id, within the organization.
+    Id { org: OrgId, id: String },
+    /// WhatsApp's id, within the session (receipts name messages this way).
+    WhatsApp {
+        session: SessionId,
+        message_id: String,
+    },
+}
+
+/// A message's status moving forward (pending → sent → delivered → read, or pending → failed),
+/// with the event that announces it.
+#[derive(Debug, Clone)]
+pub struct StatusMove {
+    pub message: MessageRef,
+    pub status: MessageStatus,
+    pub at: i64,
+    pub error: Option<String>,
+    pub event: &'static str,
+}
+
+impl StatusMove {
+    /// The engine accepted the message.
+    pub fn sent(org: &OrgId, id: &str, at: i64) -> Self {
+        StatusMove {
+            message: MessageRef::Id {
+                org: org.clone(),
+                id: id.to_owned(),
+            },
+            status: MessageStatus::Sent,
+            at,
+            error: None,
+            event: "message.sent",
+        }
+    }
+
+    /// The message can never be sent.
+    pub fn failed(org: &OrgId, id: &str, error: &str, at: i64) -> Self {
+        StatusMove {
+            message: MessageRef::Id {
+                org: org.clone(),
+                id: id.to_owned(),
+            },
+            status: MessageStatus::Failed,
+            at,
+            error: Some(error.to_owned()),
+            event: "message.status",
+        }
+    }
+
+    /// WhatsApp reports the message delivered or read.
+    pub fn receipt(session: &SessionId, message_id: &str, status: MessageStatus, at: i64) -> Self {
+        StatusMove {
+            message: MessageRef::WhatsApp {
+                session: session.clone(),
+                message_id: message_id.to_owned(),
+            },
+            status,
+            at,
+            error: None,
+            event: "message.status",
+        }
+    }
+}
+
+/// A message after its status moved, with the events written for it.
+pub type Moved = (Message, Vec<StoredEvent>);
+
+/// What a batch wrote: one outcome per recorded message and per status move (`None` when the
+/// move did not apply: unknown message, or not a step forward), in the batch's order.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub recorded: Vec<RecordOutcome>,
+    pub moved: Vec<Option<Moved>>,
+}
+
+/// The recording half of a batch, before its events are written and the batch committed.
+struct Recording {
+    outcomes: Vec<Option<RecordOutcome>>,
+    stored: Vec<usize>,
+    contacts: HashMap<ContactKey, (Contact, ContactChange)>,
+    events: Vec<StoredEvent>,
+    owners: Vec<usize>,
+}
+
 impl Store {
     /// Stores a batch of messages in one transaction, each with its contact, conversation,
     /// events and webhook deliveries. Outcomes come back in the batch's order.
@@ -63,104 +150,82 @@ impl Store {
         batch: &[NewMessage],
         render: &dyn EventRenderer,
     ) -> Result<Vec<RecordOutcome>, StoreError> {
-        let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; batch.len()];
-        let mut seen = HashSet::new();
-        for (i, item) in batch.iter().enumerate() {
-            let m = &item.message;
-            if !seen.insert((m.session_id.as_str(), m.message_id.as_str())) {
-                outcomes[i] = Some(RecordOutcome::Duplicate);
-            }
-        }
+        Ok(self.write_batch(batch, &[], render).await?.recorded)
+    }
+
+    /// Writes new messages and status moves in one transaction: one commit for all of them.
+    pub async fn write_batch(
+        &self,
+        records: &[NewMessage],
+        moves: &[StatusMove],
+        render: &dyn EventRenderer,
+    ) -> Result<BatchOutcome, StoreError> {
         let mut w = self.begin_write().await?;
         let tx = &mut w.tx;
-        let known = already_stored(tx, batch, &outcomes).await?;
-        for (i, item) in batch.iter().enumerate() {
-            let m = &item.message;
-            if known.contains(&(m.session_id.as_str().to_owned(), m.message_id.clone())) {
-                outcomes[i] = Some(RecordOutcome::Duplicate);
+        let mut recording = record_in_tx(tx, records, render).await?;
+        let mut moved = Vec::with_capacity(moves.len());
+        let mut move_events = Vec::with_capacity(moves.len());
+        for change in moves {
+            match move_in_tx(tx, change).await? {
+                Some(message) => {
+                    let event = new_event(
+                        &message.organization_id,
+                        change.event,
+                        render.message(&message),
+                        change.at,
+                    );
+                    move_events.push(Some(event));
+                    moved.push(Some(message));
+                }
+                None => {
+                    move_events.push(None);
+                    moved.push(None);
+                }
             }
         }
-        let candidates: Vec<usize> = (0..batch.len())
-            .filter(|&i| outcomes[i].is_none())
-            .collect();
-        if candidates.is_empty() {
-            return Ok(outcomes.into_iter().flatten().collect());
-        }
-        let contacts = upsert_contacts(tx, batch, &candidates).await?;
-        let inserted = insert_messages(tx, batch, &candidates, &contacts).await?;
-        let stored: Vec<usize> = candidates
+        let written: Vec<StoredEvent> = recording
+            .events
             .iter()
-            .copied()
-            .filter(|&i| inserted.contains(batch[i].message.id.as_str()))
+            .chain(move_events.iter().flatten())
+            .cloned()
             .collect();
-        for &i in &candidates {
-            if !inserted.contains(batch[i].message.id.as_str()) {
-                outcomes[i] = Some(if batch[i].message.idempotency_key.is_some() {
-                    RecordOutcome::IdempotencyTaken
-                } else {
-                    RecordOutcome::Duplicate
-                });
-            }
+        if written.is_empty() && recording.stored.is_empty() && moved.iter().all(Option::is_none) {
+            // Nothing changed (duplicates, moves that did not apply): nothing to commit.
+            drop(w);
+        } else {
+            insert_events(tx, &written).await?;
+            w.commit().await?;
         }
-        upsert_conversations(tx, batch, &stored, &contacts).await?;
-
-        // Events: the contact's when it was created or named (once per contact per batch, with
-        // its state after the batch) and `message.received` for each incoming message, given
-        // to the first message that caused them so that each event is published exactly once.
-        let mut events: Vec<StoredEvent> = Vec::with_capacity(stored.len() * 2);
-        let mut event_owner: Vec<usize> = Vec::with_capacity(stored.len() * 2);
-        let mut announced = HashSet::new();
-        for &i in &stored {
-            let m = &batch[i].message;
-            let key = contact_key(m);
-            let (contact, change) = &contacts[&key];
-            let kind = match change {
-                ContactChange::Created => Some("contact.created"),
-                ContactChange::Named => Some("contact.updated"),
-                ContactChange::None => None,
-            };
-            if let Some(kind) = kind.filter(|_| announced.insert(key)) {
-                events.push(new_event(
-                    &m.organization_id,
-                    kind,
-                    render.contact(contact),
-                    m.created_at,
-                ));
-                event_owner.push(i);
-            }
-            if m.direction == Direction::Incoming {
-                let mut message = m.clone();
-                message.contact_id.clone_from(&contact.id);
-                events.push(new_event(
-                    &m.organization_id,
-                    "message.received",
-                    render.message(&message),
-                    m.created_at,
-                ));
-                event_owner.push(i);
-            }
-        }
-        insert_events(tx, &events).await?;
-        w.commit().await?;
 
         let mut events_of: HashMap<usize, Vec<StoredEvent>> = HashMap::new();
-        for (event, owner) in events.into_iter().zip(event_owner) {
+        for (event, owner) in std::mem::take(&mut recording.events)
+            .into_iter()
+            .zip(std::mem::take(&mut recording.owners))
+        {
             events_of.entry(owner).or_default().push(event);
         }
-        for i in stored {
-            let mut message = batch[i].message.clone();
-            let (contact, _) = &contacts[&contact_key(&message)];
+        for &i in &recording.stored {
+            let mut message = records[i].message.clone();
+            let (contact, _) = &recording.contacts[&contact_key(&message)];
             message.contact_id.clone_from(&contact.id);
-            outcomes[i] = Some(RecordOutcome::Stored(Recorded {
+            recording.outcomes[i] = Some(RecordOutcome::Stored(Box::new(Recorded {
                 message,
                 contact: contact.clone(),
                 events: events_of.remove(&i).unwrap_or_default(),
-            }));
+            })));
         }
-        Ok(outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or(RecordOutcome::Duplicate))
-            .collect())
+        Ok(BatchOutcome {
+            recorded: recording
+                .outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or(RecordOutcome::Duplicate))
+                .collect(),
+            moved: moved
+                .into_iter()
+                .zip(move_events)
+                .map(|(m, e)| m.map(|m| (m, e.into_iter().collect())))
+                .collect(),
+        })
     }
 
     /// Stores one message (see [`Store::record_messages`]). `Ok(None)` for a duplicate,
@@ -178,11 +243,177 @@ impl Store {
             new_contact_id: new_contact_id.to_owned(),
         };
         match self.record_messages(&[item], render).await?.pop() {
-            Some(RecordOutcome::Stored(recorded)) => Ok(Some(recorded)),
+            Some(RecordOutcome::Stored(recorded)) => Ok(Some(*recorded)),
             Some(RecordOutcome::IdempotencyTaken) => Err(StoreError::Conflict("idempotency")),
             Some(RecordOutcome::Duplicate) | None => Ok(None),
         }
     }
+
+    /// Moves one message's status (see [`StatusMove`]).
+    pub async fn move_status(
+        &self,
+        change: StatusMove,
+        render: &dyn EventRenderer,
+    ) -> Result<Option<Moved>, StoreError> {
+        Ok(self
+            .write_batch(&[], std::slice::from_ref(&change), render)
+            .await?
+            .moved
+            .pop()
+            .flatten())
+    }
+}
+
+async fn record_in_tx(
+    tx: &mut Transaction<'static, Any>,
+    batch: &[NewMessage],
+    render: &dyn EventRenderer,
+) -> Result<Recording, StoreError> {
+    let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; batch.len()];
+    let mut recording = Recording {
+        outcomes: Vec::new(),
+        stored: Vec::new(),
+        contacts: HashMap::new(),
+        events: Vec::new(),
+        owners: Vec::new(),
+    };
+    if batch.is_empty() {
+        return Ok(recording);
+    }
+    let mut seen = HashSet::new();
+    for (i, item) in batch.iter().enumerate() {
+        let m = &item.message;
+        if !seen.insert((m.session_id.as_str(), m.message_id.as_str())) {
+            outcomes[i] = Some(RecordOutcome::Duplicate);
+        }
+    }
+    let known = already_stored(tx, batch, &outcomes).await?;
+    for (i, item) in batch.iter().enumerate() {
+        let m = &item.message;
+        if known.contains(&(m.session_id.as_str().to_owned(), m.message_id.clone())) {
+            outcomes[i] = Some(RecordOutcome::Duplicate);
+        }
+    }
+    let candidates: Vec<usize> = (0..batch.len())
+        .filter(|&i| outcomes[i].is_none())
+        .collect();
+    if candidates.is_empty() {
+        recording.outcomes = outcomes;
+        return Ok(recording);
+    }
+    let contacts = upsert_contacts(tx, batch, &candidates).await?;
+    let inserted = insert_messages(tx, batch, &candidates, &contacts).await?;
+    let stored: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| inserted.contains(batch[i].message.id.as_str()))
+        .collect();
+    for &i in &candidates {
+        if !inserted.contains(batch[i].message.id.as_str()) {
+            outcomes[i] = Some(if batch[i].message.idempotency_key.is_some() {
+                RecordOutcome::IdempotencyTaken
+            } else {
+                RecordOutcome::Duplicate
+            });
+        }
+    }
+    upsert_conversations(tx, batch, &stored, &contacts).await?;
+
+    // Events: the contact's when it was created or named (once per contact per batch, with
+    // its state after the batch) and `message.received` for each incoming message, given to
+    // the first message that caused them so that each event is published exactly once.
+    let mut announced = HashSet::new();
+    for &i in &stored {
+        let m = &batch[i].message;
+        let key = contact_key(m);
+        let (contact, change) = &contacts[&key];
+        let kind = match change {
+            ContactChange::Created => Some("contact.created"),
+            ContactChange::Named => Some("contact.updated"),
+            ContactChange::None => None,
+        };
+        if let Some(kind) = kind.filter(|_| announced.insert(key)) {
+            recording.events.push(new_event(
+                &m.organization_id,
+                kind,
+                render.contact(contact),
+                m.created_at,
+            ));
+            recording.owners.push(i);
+        }
+        if m.direction == Direction::Incoming {
+            let mut message = m.clone();
+            message.contact_id.clone_from(&contact.id);
+            recording.events.push(new_event(
+                &m.organization_id,
+                "message.received",
+                render.message(&message),
+                m.created_at,
+            ));
+            recording.owners.push(i);
+        }
+    }
+    recording.outcomes = outcomes;
+    recording.stored = stored;
+    recording.contacts = contacts;
+    Ok(recording)
+}
+
+/// Applies one status move; the message as it is afterwards, or `None` when the move does
+/// not apply. Statuses only go forward: pending → sent → delivered → read, and failed only
+/// from pending.
+async fn move_in_tx(
+    tx: &mut Transaction<'static, Any>,
+    change: &StatusMove,
+) -> Result<Option<Message>, StoreError> {
+    let allowed: &[&str] = match change.status {
+        MessageStatus::Sent => &["pending"],
+        MessageStatus::Delivered => &["pending", "sent"],
+        MessageStatus::Read => &["pending", "sent", "delivered"],
+        MessageStatus::Failed => &["pending"],
+        MessageStatus::Pending => &[],
+    };
+    if allowed.is_empty() {
+        return Ok(None);
+    }
+    // Numbered placeholders are fine here: a handful of values, not a batch's worth.
+    let which = match &change.message {
+        MessageRef::Id { .. } => "organization_id = $4 AND id = $5",
+        MessageRef::WhatsApp { .. } => "session_id = $4 AND message_id = $5",
+    };
+    let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 6)).collect();
+    let sql = format!(
+        "UPDATE messages SET status = $1,
+            sent_at = CASE WHEN sent_at IS NULL AND $1 <> 'failed' THEN $2 ELSE sent_at END,
+            delivered_at = CASE WHEN delivered_at IS NULL AND $1 IN ('delivered', 'read') THEN $2 ELSE delivered_at END,
+            read_at = CASE WHEN $1 = 'read' THEN $2 ELSE read_at END,
+            error_message = CASE WHEN $1 = 'failed' THEN $3 WHEN $1 = 'sent' THEN NULL ELSE error_message END
+         WHERE {which} AND status IN ({})
+         RETURNING {MESSAGE_COLUMNS}",
+        placeholders.join(", ")
+    );
+    let (key_a, key_b) = match &change.message {
+        MessageRef::Id { org, id } => (org.as_str(), id.as_str()),
+        MessageRef::WhatsApp {
+            session,
+            message_id,
+        } => (session.as_str(), message_id.as_str()),
+    };
+    let mut query = sqlx::query(&sql)
+        .bind(change.status.as_str())
+        .bind(change.at)
+        .bind(change.error.as_deref())
+        .bind(key_a)
+        .bind(key_b);
+    for s in allowed {
+        query = query.bind(*s);
+    }
+    query
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(message)
+        .transpose()
 }
 
 /// The (session, WhatsApp id) pairs of this batch's incoming messages that are already

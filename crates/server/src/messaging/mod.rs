@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use tokio::sync::{watch, Notify};
 use wasl_domain::{Direction, Message, MessageStatus, OrgId, PhoneNumber, Session, SessionId};
 use wasl_engine::{Connection, IncomingMessage, MessageKind, ReceiptStatus};
-use wasl_store::{EventRenderer, NewMessage, RecordOutcome, Store, StoreError};
+use wasl_store::{EventRenderer, NewMessage, RecordOutcome, StatusMove, Store, StoreError};
 
 pub use bus::EventBus;
 use media::MediaStore;
@@ -350,8 +350,8 @@ impl SessionObserver for Messaging {
             ReceiptStatus::Read => MessageStatus::Read,
         };
         match self
-            .store
-            .apply_receipt(session, message_id, status, at, self.renderer.as_ref())
+            .recorder
+            .move_status(StatusMove::receipt(session, message_id, status, at))
             .await
         {
             Ok(Some((_, events))) => self.bus.publish(events),
@@ -369,8 +369,8 @@ impl SessionObserver for Messaging {
         let waker = self.waker(&session.id);
         tokio::spawn(outbox::run(
             self.store.clone(),
+            self.recorder.clone(),
             self.media.clone(),
-            self.renderer.clone(),
             self.bus.clone(),
             self.pace,
             session.clone(),

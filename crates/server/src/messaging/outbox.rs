@@ -9,9 +9,10 @@ use rand::Rng;
 use tokio::sync::{watch, Notify};
 use wasl_domain::{Message, PhoneNumber, Session};
 use wasl_engine::{Connection, EngineError, Media, MessageKind, OutgoingContent, OutgoingMessage};
-use wasl_store::{EventRenderer, Store};
+use wasl_store::{StatusMove, Store};
 
 use super::media::MediaStore;
+use super::recorder::Recorder;
 use super::{EventBus, SendPace};
 use crate::clock::now_millis;
 
@@ -21,8 +22,8 @@ const MAX_ATTEMPTS: i64 = 8;
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     store: Store,
+    recorder: Recorder,
     media: MediaStore,
-    renderer: Arc<dyn EventRenderer>,
     bus: EventBus,
     pace: SendPace,
     session: Session,
@@ -55,8 +56,8 @@ pub(super) async fn run(
                 return;
             }
             match deliver(&media, connection.as_ref(), &message).await {
-                Ok(at) => match store
-                    .mark_sent(&message.organization_id, &message.id, at, renderer.as_ref())
+                Ok(at) => match recorder
+                    .move_status(StatusMove::sent(&message.organization_id, &message.id, at))
                     .await
                 {
                     Ok(Some((_, events))) => bus.publish(events),
@@ -69,7 +70,7 @@ pub(super) async fn run(
                 Err(EngineError::Transient(reason)) => {
                     let attempts = message.attempts + 1;
                     if attempts >= MAX_ATTEMPTS {
-                        fail(&store, renderer.as_ref(), &bus, &message, &reason).await;
+                        fail(&recorder, &bus, &message, &reason).await;
                     } else {
                         let delay = 1_000i64.saturating_mul(1 << attempts.min(10));
                         if let Err(e) = store
@@ -80,21 +81,20 @@ pub(super) async fn run(
                         }
                     }
                 }
-                Err(e) => fail(&store, renderer.as_ref(), &bus, &message, &e.to_string()).await,
+                Err(e) => fail(&recorder, &bus, &message, &e.to_string()).await,
             }
         }
     }
 }
 
-async fn fail(
-    store: &Store,
-    renderer: &dyn EventRenderer,
-    bus: &EventBus,
-    message: &Message,
-    reason: &str,
-) {
-    match store
-        .mark_failed(&message.organization_id, &message.id, reason, renderer)
+async fn fail(recorder: &Recorder, bus: &EventBus, message: &Message, reason: &str) {
+    match recorder
+        .move_status(StatusMove::failed(
+            &message.organization_id,
+            &message.id,
+            reason,
+            now_millis(),
+        ))
         .await
     {
         Ok(Some((_, events))) => bus.publish(events),

@@ -1,0 +1,272 @@
+//! mixed-load: wasl as a busy organization uses it. 1,000 connected sandbox sessions, then 50
+//! concurrent API clients for several minutes, each request one of: a send (40%), a listing
+//! (30%) or a customer's message arriving through the sandbox (30%), spread over all the
+//! sessions. Reported: errors (target none), latency percentiles per kind beside `/health`
+//! measured by the same clients just before, and resident memory sampled through the run
+//! (target: flat, the last minute no higher than the first by more than 10%).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{rss_bytes, Account, BenchResult, Db, Fresh, Server};
+use crate::load;
+use crate::memory::{connect_sandbox_sessions, session_name};
+use crate::report::Row;
+
+const BENCH: &str = "mixed-load";
+const SESSIONS: usize = 1_000;
+const CLIENTS: usize = 50;
+const CUSTOMERS: u64 = 20_000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Send,
+    List,
+    Incoming,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Send, Kind::List, Kind::Incoming];
+
+    fn of(i: u64) -> Kind {
+        match i % 10 {
+            0..=3 => Kind::Send,
+            4..=6 => Kind::List,
+            _ => Kind::Incoming,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Send => "send",
+            Kind::List => "listing",
+            Kind::Incoming => "incoming",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    /// Latencies in microseconds, per kind.
+    latencies: [Vec<u64>; 3],
+    errors: [u64; 3],
+    first_error: Option<String>,
+}
+
+fn quantile_ms(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64 / 1000.0
+}
+
+pub async fn run(db: Db, quick: bool) -> BenchResult<Vec<Row>> {
+    let fresh = Fresh::create(db).await?;
+    let result = measure(db, &fresh, quick).await;
+    fresh.remove().await;
+    result
+}
+
+async fn measure(db: Db, fresh: &Fresh, quick: bool) -> BenchResult<Vec<Row>> {
+    let duration = Duration::from_secs(if quick { 20 } else { 180 });
+    let server = Arc::new(Server::start(fresh, &[]).await?);
+    let account = Arc::new(server.enterprise_org("load@bench.sa").await?);
+    connect_sandbox_sessions(&server, &account, SESSIONS).await?;
+    eprintln!("  {}: {SESSIONS} sandbox sessions connected", db.name());
+
+    let health_url = Arc::new(server.url("/health"));
+    let health = load::run(CLIENTS, Duration::from_secs(5), 200_000, {
+        let client = server.client.clone();
+        move |_| {
+            let (client, url) = (client.clone(), health_url.clone());
+            async move { load::get_ok(&client, &url, None).await }
+        }
+    })
+    .await;
+
+    // Memory is sampled every 5 s while the clients run.
+    let samples: Arc<Mutex<Vec<(Duration, u64)>>> = Arc::default();
+    let running = Arc::new(AtomicBool::new(true));
+    let started = Instant::now();
+    let sampler = {
+        let (samples, running) = (samples.clone(), running.clone());
+        tokio::spawn(async move {
+            while running.load(Ordering::Relaxed) {
+                if let Ok(rss) = rss_bytes() {
+                    lock(&samples).push((started.elapsed(), rss));
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        })
+    };
+    let next = Arc::new(AtomicU64::new(0));
+    let tally: Arc<Mutex<Tally>> = Arc::default();
+    let deadline = started + duration;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (server, account, next, tally) =
+                (server.clone(), account.clone(), next.clone(), tally.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let kind = Kind::of(i);
+                    let sent = Instant::now();
+                    let outcome = request(&server, &account, kind, i).await;
+                    let micros = sent.elapsed().as_micros() as u64;
+                    let mut t = lock(&tally);
+                    let k = kind as usize;
+                    match outcome {
+                        Ok(()) => t.latencies[k].push(micros),
+                        Err(e) => {
+                            t.errors[k] += 1;
+                            t.first_error.get_or_insert(e);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.map_err(|e| e.to_string())?;
+    }
+    let elapsed = started.elapsed();
+    running.store(false, Ordering::Relaxed);
+    let _ = sampler.await;
+    let samples = lock(&samples).clone();
+    drop(account);
+    let server = Arc::into_inner(server).ok_or("the server is still shared")?;
+    server.stop().await?;
+
+    let mut tally = Arc::into_inner(tally)
+        .ok_or("the tally is still shared")?
+        .into_inner()
+        .map_err(|e| e.to_string())?;
+    for l in &mut tally.latencies {
+        l.sort_unstable();
+    }
+    let total: usize = tally.latencies.iter().map(Vec::len).sum();
+    let errors: u64 = tally.errors.iter().sum();
+    let mut rows = Vec::new();
+    rows.push(
+        Row::new(BENCH, db.name(), "errors")
+            .figure(
+                format!("{errors}"),
+                format!("{} requests", total as u64 + errors),
+                0.0,
+            )
+            .target("0", errors == 0)
+            .note(format!(
+                "{SESSIONS} connected sandbox sessions, {CLIENTS} clients for {:.0} s, {:.0} requests/s in all (40% sends, 30% listings, 30% incoming messages over {CUSTOMERS} customers){}",
+                elapsed.as_secs_f64(),
+                total as f64 / elapsed.as_secs_f64(),
+                tally
+                    .first_error
+                    .as_deref()
+                    .map(|e| format!("; first error: {e}"))
+                    .unwrap_or_default()
+            )),
+    );
+    for kind in Kind::ALL {
+        let l = &tally.latencies[kind as usize];
+        rows.push(
+            Row::new(
+                BENCH,
+                db.name(),
+                &format!("{} p50 / p99 latency (ms)", kind.name()),
+            )
+            .figure(
+                format!("{:.1} / {:.1}", quantile_ms(l, 0.5), quantile_ms(l, 0.99)),
+                format!("{:.1} / {:.1} (/health)", health.p50(), health.p99()),
+                quantile_ms(l, 0.99) / health.p99(),
+            )
+            .note(format!(
+                "{} answered, {:.0}/s, {} errors",
+                l.len(),
+                l.len() as f64 / elapsed.as_secs_f64(),
+                tally.errors[kind as usize]
+            )),
+        );
+    }
+    rows.push(memory_row(db, &samples, duration));
+    Ok(rows)
+}
+
+/// Flat memory: the highest RSS of the last minute (the last third for short runs) against
+/// the highest of the first minute.
+fn memory_row(db: Db, samples: &[(Duration, u64)], duration: Duration) -> Row {
+    let window = Duration::from_secs(60).min(duration / 3);
+    let early = samples
+        .iter()
+        .filter(|(t, _)| *t <= window)
+        .map(|(_, r)| *r)
+        .max()
+        .unwrap_or(0);
+    let late = samples
+        .iter()
+        .filter(|(t, _)| *t >= duration.saturating_sub(window))
+        .map(|(_, r)| *r)
+        .max()
+        .unwrap_or(0);
+    let growth = late as f64 / early.max(1) as f64;
+    let trace: Vec<String> = samples
+        .iter()
+        .step_by((samples.len() / 12).max(1))
+        .map(|(t, r)| format!("{:.0}s {:.0} MB", t.as_secs_f64(), *r as f64 / 1048576.0))
+        .collect();
+    Row::new(BENCH, db.name(), "RSS, last window ÷ first window")
+        .figure(
+            format!("{:.1} MB", late as f64 / 1048576.0),
+            format!(
+                "{:.1} MB (first {:.0} s)",
+                early as f64 / 1048576.0,
+                window.as_secs_f64()
+            ),
+            growth,
+        )
+        .target("≤ 1.10×", growth <= 1.10)
+        .note(format!("samples every 5 s: {}", trace.join(", ")))
+}
+
+async fn request(server: &Server, account: &Account, kind: Kind, i: u64) -> Result<(), String> {
+    let session = session_name((i as usize * 7919) % SESSIONS);
+    let customer = format!("9665{:08}", 30_000_000 + (i * 31) % CUSTOMERS);
+    let (method, path, body, expect) = match kind {
+        Kind::Send => (
+            reqwest::Method::POST,
+            "/api/v1/whatsapp/messages/send".to_owned(),
+            Some(
+                json!({"to": customer, "text": format!("طلبك رقم {i} جاهز للاستلام"), "sessionName": session}),
+            ),
+            StatusCode::CREATED,
+        ),
+        Kind::List => (
+            reqwest::Method::GET,
+            format!("/api/v1/whatsapp/messages?sessionName={session}&contact={customer}&limit=20"),
+            None,
+            StatusCode::OK,
+        ),
+        Kind::Incoming => (
+            reqwest::Method::POST,
+            format!("/api/v1/whatsapp/sandbox/{session}/incoming"),
+            Some(
+                json!({"from": customer, "type": "text", "text": format!("متى يصل الطلب {i}؟"), "pushName": "عميل"}),
+            ),
+            StatusCode::OK,
+        ),
+    };
+    let (status, answer) = server.call(method, &path, &account.token, body).await?;
+    if status == expect {
+        Ok(())
+    } else {
+        Err(format!("{} {path}: {status} {answer}", kind.name()))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
