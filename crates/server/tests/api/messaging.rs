@@ -310,6 +310,30 @@ on_both_databases! {
         assert_eq!(list["data"]["pagination"]["total"], json!(1), "nothing refused was stored");
     }
 
+    async fn contact_events_say_what_changed(app: TestApp) {
+        let owner = linked(&app, "contact-events@acme.sa", "966500000550").await;
+        // The deliveries list shows which events were written; nobody needs to answer.
+        let (status, body) = app.post("/api/v1/webhooks", &owner.token, json!({"url": "http://127.0.0.1:9/hook", "events": ["contact.created", "contact.updated"]})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let webhook = body["data"]["webhook"]["id"].as_str().expect("id").to_owned();
+        // A new customer without a profile name, then the name, then another name (which must
+        // not replace the first), then a plain message.
+        for push_name in [None, Some("فاطمة"), Some("اسم آخر"), None] {
+            let mut message = json!({"from": "966557700001", "type": "text", "text": "مرحبا"});
+            if let Some(name) = push_name {
+                message["pushName"] = json!(name);
+            }
+            incoming(&app, &owner.token, message).await;
+        }
+        wait_for_count(&app, &owner.token, "contact=966557700001", 4).await;
+        let (_, deliveries) = app.get(&format!("/api/v1/webhooks/{webhook}/deliveries"), &owner.token).await;
+        let mut kinds: Vec<&str> = deliveries["data"]["deliveries"].as_array().expect("list").iter().filter_map(|d| d["eventType"].as_str()).collect();
+        kinds.sort_unstable();
+        assert_eq!(kinds, ["contact.created", "contact.updated"], "created once, updated once when named: {deliveries}");
+        let contact = wait_for_contact(&app, &owner.token, "966557700001").await;
+        assert_eq!(contact["name"], json!("فاطمة"), "{contact}");
+    }
+
     async fn listings_page_and_filter(app: TestApp) {
         let owner = linked(&app, "lists@acme.sa", "966500000500").await;
         for i in 0..3 {
