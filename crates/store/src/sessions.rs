@@ -47,6 +47,40 @@ impl Store {
     /// Creates the session, or, when `(organization, name)` exists, hands it back untouched so
     /// the caller can decide (409, or pair again).
     pub async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.insert_session_within(s, None)
+            .await?
+            .map_err(|_| StoreError::Conflict("session limit"))
+    }
+
+    /// Creates the session unless the organization already has `limit` active sessions, in
+    /// which case nothing is written and the count comes back as `Err(active)`. The count and
+    /// the insert are one transaction, with the organization locked on PostgreSQL (SQLite's
+    /// writes are serialized anyway), so two creates at once cannot both pass the limit.
+    pub async fn insert_session_within(
+        &self,
+        s: &Session,
+        limit: Option<u32>,
+    ) -> Result<Result<(), i64>, StoreError> {
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
+        if self.dialect == crate::Dialect::Postgres {
+            sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+                .bind(s.organization_id.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+        if let Some(limit) = limit {
+            let active: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM sessions WHERE organization_id = $1 AND is_active = 1",
+            )
+            .bind(s.organization_id.as_str())
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+            if active >= i64::from(limit) {
+                return Ok(Err(active));
+            }
+        }
         let sql = format!("INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
         sqlx::query(&sql)
             .bind(s.id.as_str())
@@ -62,10 +96,11 @@ impl Store {
             .bind(i64::from(s.is_active))
             .bind(s.created_at)
             .bind(s.updated_at)
-            .execute(&self.pool)
+            .execute(&mut **tx)
             .await
             .map_err(|e| StoreError::unique(e, "session"))?;
-        Ok(())
+        w.commit().await?;
+        Ok(Ok(()))
     }
 
     pub async fn session(

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_domain::{EngineKind, PhoneNumber, Session, SessionId, SessionName, SessionStatus};
+use wasl_domain::{
+    EngineKind, Organization, PhoneNumber, Session, SessionId, SessionName, SessionStatus,
+};
 
 use super::error::{code, ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
@@ -153,7 +155,7 @@ async fn create_session(
                 .ok_or_else(ApiError::not_found)?
         }
         None => {
-            check_plan(&state, &auth).await?;
+            let org = organization(&state, &auth).await?;
             let now = now_millis();
             let session = Session {
                 id: SessionId::new(&auth.org_id, &name),
@@ -170,7 +172,10 @@ async fn create_session(
                 created_at: now,
                 updated_at: now,
             };
-            state.store.insert_session(&session).await?;
+            let limit = org.plan.session_limit();
+            if let Err(active) = state.store.insert_session_within(&session, limit).await? {
+                return Err(plan_limit_reached(&org, limit.unwrap_or(0), active));
+            }
             session
         }
     };
@@ -185,26 +190,34 @@ async fn create_session(
     ))
 }
 
-async fn check_plan(state: &AppState, auth: &Auth) -> Result<(), ApiError> {
-    let org = state
+async fn organization(state: &AppState, auth: &Auth) -> Result<Organization, ApiError> {
+    state
         .store
         .organization(&auth.org_id)
         .await?
-        .ok_or_else(ApiError::invalid_token)?;
+        .ok_or_else(ApiError::invalid_token)
+}
+
+async fn check_plan(state: &AppState, auth: &Auth) -> Result<(), ApiError> {
+    let org = organization(state, auth).await?;
     if let Some(limit) = org.plan.session_limit() {
         let active = state.store.count_active_sessions(&auth.org_id).await?;
         if active >= i64::from(limit) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                code::PLAN_LIMIT_REACHED,
-                Msg::PlanLimitReached,
-            )
-            .with_details(
-                serde_json::json!({ "plan": org.plan.as_str(), "limit": limit, "active": active }),
-            ));
+            return Err(plan_limit_reached(&org, limit, active));
         }
     }
     Ok(())
+}
+
+fn plan_limit_reached(org: &Organization, limit: u32, active: i64) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        code::PLAN_LIMIT_REACHED,
+        Msg::PlanLimitReached,
+    )
+    .with_details(
+        serde_json::json!({ "plan": org.plan.as_str(), "limit": limit, "active": active }),
+    )
 }
 
 /// The organization's sessions with their live status.

@@ -135,6 +135,14 @@ on_both_databases! {
         assert_eq!(app.delete("/api/v1/whatsapp/sessions/support", &owner.token).await.0, StatusCode::OK);
         assert_eq!(create_sandbox(&app, &owner, "fourth").await.0, StatusCode::CREATED);
         assert_error(&create_sandbox(&app, &owner, "support").await, StatusCode::FORBIDDEN, "PLAN_LIMIT_REACHED");
+
+        // Many different sessions created at once by a free organization: exactly one fits.
+        let racer = app.register("race@acme.sa").await;
+        let names: Vec<String> = (0..8).map(|i| format!("line{i}")).collect();
+        let racing: Vec<_> = names.iter().map(|name| create_sandbox(&app, &racer, name)).collect();
+        let statuses: Vec<StatusCode> = futures_util::future::join_all(racing).await.into_iter().map(|(s, _)| s).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::FORBIDDEN), "{statuses:?}");
     }
 
     async fn sessions_are_checked_and_tenant_scoped(app: TestApp) {
