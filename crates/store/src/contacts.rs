@@ -3,6 +3,7 @@ use sqlx::Row;
 use wasl_domain::search::fold;
 use wasl_domain::{Contact, OrgId, SessionId};
 
+use crate::events::{insert_event, EventRenderer, StoredEvent};
 use crate::{rows::now_millis, Page, PageRequest, Store, StoreError};
 
 pub(crate) const CONTACT_COLUMNS: &str =
@@ -85,15 +86,30 @@ impl Store {
     }
 
     /// Applies a person's changes; returns the contact as it now is.
+    /// Applies a person's changes to a contact and records `contact.updated`, in one write
+    /// transaction: the contact is read, changed and announced without another write (a
+    /// message naming the contact) slipping in between.
     pub async fn update_contact(
         &self,
         org: &OrgId,
         id: &str,
         update: &ContactUpdate,
-    ) -> Result<Option<Contact>, StoreError> {
-        let Some(mut c) = self.contact(org, id).await? else {
+        render: &dyn EventRenderer,
+    ) -> Result<Option<(Contact, StoredEvent)>, StoreError> {
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.id = $2"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
             return Ok(None);
         };
+        let mut c = contact(&row)?;
         if let Some(name) = &update.name {
             c.name.clone_from(name);
         }
@@ -109,6 +125,7 @@ impl Store {
         if let Some(blocked) = update.is_blocked {
             c.is_blocked = blocked;
         }
+        c.updated_at = now_millis();
         let tags =
             serde_json::to_string(&c.tags).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
@@ -121,12 +138,15 @@ impl Store {
         .bind(c.related_customer.clone())
         .bind(i64::from(c.is_blocked))
         .bind(search_text(c.name.as_deref(), &c.phone_number, &c.tags))
-        .bind(now_millis())
+        .bind(c.updated_at)
         .bind(org.as_str())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut **tx)
         .await?;
-        self.contact(org, id).await
+        let event =
+            insert_event(tx, org, "contact.updated", render.contact(&c), c.updated_at).await?;
+        w.commit().await?;
+        Ok(Some((c, event)))
     }
 
     /// Contacts, most recently active first; `search` matches folded name, phone and tags;

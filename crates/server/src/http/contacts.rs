@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use wasl_domain::ParseError;
-use wasl_store::{ContactUpdate, EventRenderer};
+use wasl_store::ContactUpdate;
 
 use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
@@ -243,23 +243,12 @@ async fn update_contact(
         related_customer,
         is_blocked: body.is_blocked,
     };
-    let contact = state
+    let (contact, event) = state
         .store
-        .update_contact(&auth.org_id, &id, &update)
+        .update_contact(&auth.org_id, &id, &update, &ApiRenderer)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    match state
-        .store
-        .record_event(
-            &auth.org_id,
-            "contact.updated",
-            ApiRenderer.contact(&contact),
-        )
-        .await
-    {
-        Ok(event) => state.messaging.bus().publish([event]),
-        Err(e) => tracing::error!(error = %e, "cannot record contact.updated"),
-    }
+    state.messaging.bus().publish([event]);
     Ok(ApiOk::ok(
         Msg::ContactUpdated,
         ContactData {
