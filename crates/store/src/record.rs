@@ -165,8 +165,8 @@ impl Store {
         let mut recording = record_in_tx(tx, records, render).await?;
         let mut moved = Vec::with_capacity(moves.len());
         let mut move_events = Vec::with_capacity(moves.len());
-        for change in moves {
-            match move_in_tx(tx, change).await? {
+        for (change, result) in moves.iter().zip(move_all(tx, moves).await?) {
+            match result {
                 Some(message) => {
                     let event = new_event(
                         &message.organization_id,
@@ -357,6 +357,124 @@ async fn record_in_tx(
     recording.stored = stored;
     recording.contacts = contacts;
     Ok(recording)
+}
+
+/// Applies a batch's status moves with one statement per kind of move (sent, delivered, read,
+/// failed; by wasl's id or by WhatsApp's), in that order, so a delivered and a read receipt
+/// for one message in one batch both apply. Results come back in the moves' order; a message
+/// moved twice the same way is reported moved once.
+async fn move_all(
+    tx: &mut Transaction<'static, Any>,
+    moves: &[StatusMove],
+) -> Result<Vec<Option<Message>>, StoreError> {
+    let mut results: Vec<Option<Message>> = vec![None; moves.len()];
+    if moves.len() == 1 {
+        results[0] = move_in_tx(tx, &moves[0]).await?;
+        return Ok(results);
+    }
+    for status in [
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Read,
+        MessageStatus::Failed,
+    ] {
+        for by_id in [true, false] {
+            let group: Vec<usize> = (0..moves.len())
+                .filter(|&i| {
+                    moves[i].status == status
+                        && matches!(moves[i].message, MessageRef::Id { .. }) == by_id
+                })
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            for chunk in group.chunks(1_000) {
+                let updated = move_group(tx, moves, chunk, status, by_id).await?;
+                for message in updated {
+                    let found = chunk.iter().copied().find(|&i| {
+                        results[i].is_none()
+                            && match &moves[i].message {
+                                MessageRef::Id { id, .. } => *id == message.id,
+                                MessageRef::WhatsApp {
+                                    session,
+                                    message_id,
+                                } => {
+                                    *session == message.session_id
+                                        && *message_id == message.message_id
+                                }
+                            }
+                    });
+                    if let Some(i) = found {
+                        results[i] = Some(message);
+                    }
+                }
+            }
+        }
+    }
+    Ok(results)
+}
+
+/// One `UPDATE … FROM (VALUES …)` for moves of one kind. Only the values are bound; the
+/// status and the statuses it may come from are this code's own words, written in the SQL.
+async fn move_group(
+    tx: &mut Transaction<'static, Any>,
+    moves: &[StatusMove],
+    chunk: &[usize],
+    status: MessageStatus,
+    by_id: bool,
+) -> Result<Vec<Message>, StoreError> {
+    let (set, allowed) = match status {
+        MessageStatus::Sent => (
+            "status = 'sent', sent_at = COALESCE(sent_at, v.column3), error_message = NULL",
+            "'pending'",
+        ),
+        MessageStatus::Delivered => (
+            "status = 'delivered', sent_at = COALESCE(sent_at, v.column3),
+             delivered_at = COALESCE(delivered_at, v.column3)",
+            "'pending', 'sent'",
+        ),
+        MessageStatus::Read => (
+            "status = 'read', sent_at = COALESCE(sent_at, v.column3),
+             delivered_at = COALESCE(delivered_at, v.column3), read_at = v.column3",
+            "'pending', 'sent', 'delivered'",
+        ),
+        MessageStatus::Failed => ("status = 'failed', error_message = v.column4", "'pending'"),
+        MessageStatus::Pending => return Ok(Vec::new()),
+    };
+    let key = if by_id {
+        "messages.organization_id = v.column1 AND messages.id = v.column2"
+    } else {
+        "messages.session_id = v.column1 AND messages.message_id = v.column2"
+    };
+    let sql = format!(
+        "UPDATE messages SET {set}
+         FROM (VALUES {}) AS v
+         WHERE {key} AND messages.status IN ({allowed})
+         RETURNING {MESSAGE_COLUMNS}",
+        Binds::for_tx(tx).rows(chunk.len(), 4)
+    );
+    let mut query = sqlx::query(&sql);
+    for &i in chunk {
+        let change = &moves[i];
+        let (a, b) = match &change.message {
+            MessageRef::Id { org, id } => (org.as_str(), id.as_str()),
+            MessageRef::WhatsApp {
+                session,
+                message_id,
+            } => (session.as_str(), message_id.as_str()),
+        };
+        query = query
+            .bind(a.to_owned())
+            .bind(b.to_owned())
+            .bind(change.at)
+            .bind(change.error.clone().unwrap_or_default());
+    }
+    query
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(message)
+        .collect()
 }
 
 /// Applies one status move; the message as it is afterwards, or `None` when the move does
