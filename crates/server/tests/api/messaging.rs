@@ -310,6 +310,40 @@ on_both_databases! {
         assert_eq!(list["data"]["pagination"]["total"], json!(1), "nothing refused was stored");
     }
 
+    async fn many_receipts_at_once_all_apply(app: TestApp) {
+        let owner = linked(&app, "receipts@acme.sa", "966500000560").await;
+        // Sent together, delivered together, read together: the moves share batches.
+        let sends: Vec<_> = (0..24).map(|i| app.post("/api/v1/whatsapp/messages/send", &owner.token, json!({"to": format!("96655880{i:04}"), "text": "تم الشحن"}))).collect();
+        let mut sent = Vec::new();
+        for (status, body) in futures_util::future::join_all(sends).await {
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            sent.push(body["data"]["message"].clone());
+        }
+        let all = |list: &Value, what: &str| list["data"]["messages"].as_array().is_some_and(|ms| ms.len() == 24 && ms.iter().all(|m| m["status"] == what));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (_, list) = app.get("/api/v1/whatsapp/messages?direction=outgoing&limit=100", &owner.token).await;
+            if all(&list, "delivered") { break; }
+            assert!(std::time::Instant::now() < deadline, "not all delivered: {list}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let reads: Vec<_> = sent.iter().map(|m| app.post("/api/v1/whatsapp/sandbox/default/read", &owner.token, json!({"messageId": m["messageId"]}))).collect();
+        for (status, body) in futures_util::future::join_all(reads).await {
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        loop {
+            let (_, list) = app.get("/api/v1/whatsapp/messages?direction=outgoing&limit=100", &owner.token).await;
+            if all(&list, "read") {
+                for m in list["data"]["messages"].as_array().expect("list") {
+                    assert!(m["sentAt"].is_string() && m["deliveredAt"].is_string() && m["readAt"].is_string(), "{m}");
+                }
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not all read: {list}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     async fn contact_events_say_what_changed(app: TestApp) {
         let owner = linked(&app, "contact-events@acme.sa", "966500000550").await;
         // The deliveries list shows which events were written; nobody needs to answer.
