@@ -43,6 +43,9 @@ pub enum DisconnectReason {
     Banned(String),
     /// Nobody scanned the QR in time.
     QrTimeout,
+    /// WhatsApp refused the connection or the pairing for good (outdated client, a failed
+    /// pairing, a login failure other than a logout or a ban).
+    Rejected(String),
     /// We closed the connection (shutdown).
     Closed,
 }
@@ -62,6 +65,7 @@ impl DisconnectReason {
             }
             DisconnectReason::Banned(detail) => format!("number banned by WhatsApp: {detail}"),
             DisconnectReason::QrTimeout => "the QR code was not scanned in time".to_owned(),
+            DisconnectReason::Rejected(detail) => format!("refused by WhatsApp: {detail}"),
             DisconnectReason::Closed => "closed".to_owned(),
         }
     }

@@ -26,6 +26,8 @@ use crate::messaging::{media::MediaStore, EventBus, Messaging, SendPace};
 use crate::sessions::{BackoffPolicy, Engines, SessionManager};
 use crate::settings::Settings;
 use wasl_engine::sandbox::{SandboxConfig, SandboxEngine};
+use wasl_engine_web::{WebConfig, WebEngine};
+use wasl_store::cipher::Cipher;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
@@ -75,18 +77,18 @@ pub async fn launch_with_options(
             interval: settings.send_interval,
         },
     ));
+    let cipher = Arc::new(wasl_store::cipher::Cipher::new(
+        settings.master_key.expose(),
+    ));
     let sessions = SessionManager::new(
         store.clone(),
-        engines(&settings),
+        engines(&settings, &store, &cipher),
         BackoffPolicy {
             base: settings.reconnect_base,
             max: settings.reconnect_max,
         },
         messaging.clone(),
     );
-    let cipher = Arc::new(wasl_store::cipher::Cipher::new(
-        settings.master_key.expose(),
-    ));
     let dispatcher = webhooks::Dispatcher::new(
         store.clone(),
         cipher.clone(),
@@ -126,10 +128,17 @@ pub async fn launch_with_options(
     Ok(())
 }
 
-/// The engines this server runs, as the settings ask.
-fn engines(settings: &Settings) -> Engines {
+/// The engines this server runs, as the settings ask. The web engine keeps its protocol
+/// state in wasl's database, sealed with the master key.
+fn engines(settings: &Settings, store: &Store, cipher: &Arc<Cipher>) -> Engines {
     Engines {
-        web: None,
+        web: Some(Arc::new(WebEngine::new(
+            store.clone(),
+            cipher.clone(),
+            WebConfig {
+                socket_url: settings.web_socket_url.clone(),
+            },
+        ))),
         sandbox: settings.sandbox_enabled.then(|| {
             Arc::new(SandboxEngine::new(SandboxConfig {
                 delivery_delay: settings.sandbox_delivery_delay,

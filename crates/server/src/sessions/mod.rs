@@ -167,6 +167,20 @@ impl SessionManager {
         let mut resumed = 0;
         for session in self.inner.store.active_sessions().await? {
             if session.phone_number.is_some() {
+                // The stored status is what the last run saw (a crash leaves `connected`).
+                // Until the engine reports otherwise the honest answer is `connecting`, and it
+                // is written before the API serves anyone.
+                if session.status != SessionStatus::Connecting {
+                    self.inner
+                        .change(
+                            &session.id,
+                            SessionChange {
+                                status: Some(SessionStatus::Connecting),
+                                ..Default::default()
+                            },
+                        )
+                        .await;
+                }
                 match self.start(&session) {
                     Ok(()) => resumed += 1,
                     Err(e) => {

@@ -10,4 +10,5 @@ mod conventions;
 mod messaging;
 mod sessions;
 mod users;
+mod web_engine;
 mod webhooks;
