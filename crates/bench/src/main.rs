@@ -89,7 +89,8 @@ async fn main() -> ExitCode {
 async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
     let result = match name {
         "sessions-memory" => memory::run(db, quick).await,
-        "sessions-memory-web" => memory::run_web(db, quick).await,
+        "sessions-memory-web" => memory::run_web(db, memory::WebStandIn::Refusing).await,
+        "sessions-memory-web-silent" => memory::run_web(db, memory::WebStandIn::Silent).await,
         "send-throughput" => send::run(db, quick).await,
         "ingest" => ingest::run(db, quick).await,
         "list-messages" => listing::run(db, quick).await,
@@ -99,8 +100,12 @@ async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
     let (rows, code) = match result {
         Ok(rows) => (rows, ExitCode::SUCCESS),
         Err(e) => (
-            vec![Row::new(name.trim_end_matches("-web"), db.name(), "(run)")
-                .note(format!("failed: {e}"))],
+            vec![Row::new(
+                name.split("-web").next().unwrap_or(name),
+                db.name(),
+                "(run)",
+            )
+            .note(format!("failed: {e}"))],
             ExitCode::FAILURE,
         ),
     };
@@ -197,7 +202,11 @@ async fn run_parent(args: &Args) -> ExitCode {
 /// their own, each against its own zero-session baseline.
 fn parts(bench: &str) -> Vec<&str> {
     match bench {
-        "sessions-memory" => vec!["sessions-memory", "sessions-memory-web"],
+        "sessions-memory" => vec![
+            "sessions-memory",
+            "sessions-memory-web",
+            "sessions-memory-web-silent",
+        ],
         other => vec![other],
     }
 }

@@ -24,9 +24,21 @@ pub async fn run(db: Db, _quick: bool) -> BenchResult<Vec<Row>> {
     result
 }
 
-pub async fn run_web(db: Db, _quick: bool) -> BenchResult<Vec<Row>> {
+/// Where the web sessions of a run are pointed: WhatsApp cannot be reached from a benchmark.
+#[derive(Debug, Clone, Copy)]
+pub enum WebStandIn {
+    /// A closed port: every attempt is refused at once, and the session lives mostly in its
+    /// backoff between attempts.
+    Refusing,
+    /// A server that takes the WebSocket and then never answers WhatsApp's handshake: every
+    /// session holds a live client (its protocol state loaded, a socket open) until the
+    /// handshake times out, the heaviest moment of a connecting session.
+    Silent,
+}
+
+pub async fn run_web(db: Db, stand_in: WebStandIn) -> BenchResult<Vec<Row>> {
     let fresh = Fresh::create(db).await?;
-    let result = web(db, &fresh).await;
+    let result = web(db, &fresh, stand_in).await;
     fresh.remove().await;
     result
 }
@@ -61,17 +73,22 @@ async fn sandbox(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
     Ok(vec![row])
 }
 
-async fn web(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
-    // A port that was just free and is closed again: every connection attempt is refused.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("find a closed port: {e}"))?;
-    let url = format!("ws://127.0.0.1:{}/ws/chat", closed.port());
+async fn web(db: Db, fresh: &Fresh, stand_in: WebStandIn) -> BenchResult<Vec<Row>> {
+    let (url, measure, described) = match stand_in {
+        WebStandIn::Refusing => (
+            refusing_url().await?,
+            "RSS per connecting web session (refused)",
+            "pointed at a port that refuses connections",
+        ),
+        WebStandIn::Silent => (
+            silent_server().await?,
+            "RSS per connecting web session (handshake pending)",
+            "each holding a WebSocket to a server that never answers the handshake",
+        ),
+    };
     let server = Arc::new(Server::start(fresh, &[("WASL_WEB_SOCKET_URL", url)]).await?);
     let account = Arc::new(server.enterprise_org("web@bench.sa").await?);
     server.session_statuses(&account).await?;
-    let measure = "RSS per connecting web session";
     let before = rss_bytes()?;
     let (status, _) = server.create_session(&account, &name(0), "web").await?;
     let rows = if status != StatusCode::CREATED {
@@ -112,7 +129,7 @@ async fn web(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
             )
             .target("≤ 1 MB", per_session <= 1024.0 * 1024.0)
             .note(format!(
-                "RSS {:.1} MB → {:.1} MB with {WEB_SESSIONS} web sessions pointed at a refusing port, 5 s after creation; statuses then: {by_status:?}",
+                "RSS {:.1} MB → {:.1} MB with {WEB_SESSIONS} web sessions {described}, 5 s after creation; statuses then: {by_status:?}",
                 mb(before),
                 mb(after)
             ))]
@@ -121,6 +138,38 @@ async fn web(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
     let server = Arc::into_inner(server).ok_or("the server is still shared")?;
     server.stop().await?;
     Ok(rows)
+}
+
+/// A port that was just free and is closed again: every connection attempt is refused.
+async fn refusing_url() -> BenchResult<String> {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("find a closed port: {e}"))?;
+    Ok(format!("ws://127.0.0.1:{}/ws/chat", closed.port()))
+}
+
+/// A WebSocket server that accepts every connection, completes the upgrade and then reads
+/// and ignores whatever comes, so WhatsApp's handshake never gets its answer.
+async fn silent_server() -> BenchResult<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("bind the silent server: {e}"))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| format!("silent server address: {e}"))?
+        .port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use futures_util::StreamExt;
+                if let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await {
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+            });
+        }
+    });
+    Ok(format!("ws://127.0.0.1:{port}/ws/chat"))
 }
 
 /// Creates `count` sandbox sessions named by [`session_name`], scans each and waits until all
