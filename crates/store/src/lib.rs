@@ -9,6 +9,7 @@ mod bulk;
 pub mod cipher;
 mod contacts;
 mod conversations;
+mod deliveries;
 mod error;
 mod events;
 mod messages;
@@ -31,6 +32,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use contacts::ContactUpdate;
+pub use deliveries::AttemptRecord;
 pub use error::StoreError;
 pub use events::{webhook_body, EventRenderer, StoredEvent};
 pub use messages::{MessageFilter, Recorded};
@@ -205,10 +207,15 @@ impl Store {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
         };
-        let tx = match &self.writer {
-            Some(writer) => writer.begin().await?,
-            None => self.pool.begin().await?,
-        };
+        let pool = self.writer.as_ref().unwrap_or(&self.pool).clone();
+        // `BEGIN` runs in a task of its own, which finishes even if the caller is dropped
+        // meanwhile. Cancelled half-way, sqlx's PostgreSQL driver forgets a `BEGIN` the server
+        // has already run, and the connection goes back to the pool inside a transaction that
+        // is never ended: every later statement on it holds its row locks for good. Callers
+        // are cancelled in ordinary life (a client that hangs up, an engine's timeout).
+        let tx = tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("beginning a transaction failed: {e}")))??;
         Ok(WriteTx { tx, _turn: turn })
     }
 

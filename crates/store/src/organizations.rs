@@ -11,7 +11,8 @@ impl Store {
         organization: &Organization,
         owner: &NewUser,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
         sqlx::query(
             "INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -19,10 +20,10 @@ impl Store {
         .bind(organization.name.as_str())
         .bind(organization.plan.as_str())
         .bind(organization.created_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        crate::users::insert_user(&mut *tx, owner).await?;
-        tx.commit().await?;
+        crate::users::insert_user(&mut **tx, owner).await?;
+        w.commit().await?;
         Ok(())
     }
 
