@@ -99,7 +99,7 @@ pub async fn launch_with_options(
         },
     );
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
-    let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop));
+    let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop, messaging.bus().subscribe()));
     let resumed = sessions.resume_all().await?;
     tracing::info!(resumed, "sessions resumed");
     let state = AppState {

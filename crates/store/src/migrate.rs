@@ -27,6 +27,13 @@ macro_rules! migrations {
                 "conversation_counts",
                 "0006_conversation_counts.sql"
             ),
+            migration!(
+                $dialect,
+                7,
+                "partial_message_indexes",
+                "0007_partial_message_indexes.sql"
+            ),
+            migration!($dialect, 8, "webhook_lanes", "0008_webhook_lanes.sql"),
         ]
     };
 }
@@ -109,4 +116,36 @@ fn is_comment_only(statement: &str) -> bool {
     statement
         .lines()
         .all(|line| line.trim().is_empty() || line.trim().starts_with("--"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file in a dialect's folder is applied, in the order of its number: a migration
+    /// written but not listed would silently never run.
+    #[test]
+    fn every_migration_file_is_listed() {
+        for (dialect, listed) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dialect);
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .expect("the migrations folder")
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            files.sort();
+            assert_eq!(files.len(), listed.len(), "{dialect}: {files:?}");
+            for (i, (file, migration)) in files.iter().zip(listed).enumerate() {
+                let number: i64 = file[..4].parse().expect("a numbered file");
+                assert_eq!(number, migration.version, "{dialect}: {file}");
+                assert_eq!(number, i as i64 + 1, "{dialect}: numbers run without gaps");
+                let path = dir.join(file);
+                let sql = std::fs::read_to_string(&path).expect("readable");
+                assert_eq!(sql, migration.sql, "{dialect}: {file} is the listed file");
+            }
+        }
+    }
 }

@@ -55,7 +55,7 @@ pub enum AttemptOutcome {
 
 const WEBHOOK_COLUMNS: &str =
     "id, organization_id, url, events, secret_sealed, is_active, created_at, updated_at";
-const DELIVERY_COLUMNS: &str = "id, webhook_id, organization_id, event_id, event_type, body, status, attempts, next_attempt_at,
+pub(crate) const DELIVERY_COLUMNS: &str = "id, webhook_id, organization_id, event_id, event_type, body, status, attempts, next_attempt_at,
     last_status_code, last_error, created_at, delivered_at";
 
 fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
@@ -73,7 +73,7 @@ fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
     })
 }
 
-fn delivery(row: &AnyRow) -> Result<Delivery, StoreError> {
+pub(crate) fn delivery(row: &AnyRow) -> Result<Delivery, StoreError> {
     Ok(Delivery {
         id: row.try_get("id")?,
         webhook_id: row.try_get("webhook_id")?,
@@ -188,79 +188,6 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
-    }
-
-    /// Pending deliveries due at `now`, oldest first.
-    pub async fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1
-             ORDER BY next_attempt_at, id LIMIT $2"
-        ))
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(delivery)
-        .collect()
-    }
-
-    /// Claims a due delivery until `until`: if the process dies mid-attempt, the claim runs
-    /// out and the delivery is tried again (at-least-once). `false` when someone else has it.
-    pub async fn claim_delivery(&self, d: &Delivery, until: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3",
-        )
-        .bind(until)
-        .bind(&d.id)
-        .bind(d.next_attempt_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// Logs an attempt and moves the delivery on, in one transaction.
-    pub async fn record_attempt(
-        &self,
-        delivery_id: &str,
-        attempt: &Attempt,
-        outcome: AttemptOutcome,
-    ) -> Result<(), StoreError> {
-        let mut w = self.begin_write().await?;
-        let tx = &mut w.tx;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (id, delivery_id, attempt, at, status_code, latency_ms, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(format!("{delivery_id}#{}", attempt.attempt))
-        .bind(delivery_id)
-        .bind(attempt.attempt)
-        .bind(attempt.at)
-        .bind(attempt.status_code)
-        .bind(attempt.latency_ms)
-        .bind(attempt.error.clone())
-        .execute(&mut **tx)
-        .await?;
-        let (status, next, delivered_at) = match outcome {
-            AttemptOutcome::Delivered => ("delivered", attempt.at, Some(attempt.at)),
-            AttemptOutcome::RetryAt(at) => ("pending", at, None),
-            AttemptOutcome::Dead => ("dead", attempt.at, None),
-        };
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_status_code = $4,
-                last_error = $5, delivered_at = COALESCE($6, delivered_at) WHERE id = $7",
-        )
-        .bind(status)
-        .bind(attempt.attempt)
-        .bind(next)
-        .bind(attempt.status_code)
-        .bind(attempt.error.clone())
-        .bind(delivered_at)
-        .bind(delivery_id)
-        .execute(&mut **tx)
-        .await?;
-        w.commit().await?;
-        Ok(())
     }
 
     /// A webhook's deliveries, newest first, each with its attempts.

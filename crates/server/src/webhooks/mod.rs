@@ -1,23 +1,28 @@
 //! Delivering webhooks: durable, at-least-once, signed, retried for more than a day, and
 //! isolated so that a slow or dead receiver never holds up the others.
 //!
-//! Deliveries are created with their events (in the store). This worker finds the due ones,
-//! claims each for the length of an attempt, posts it, logs the attempt and schedules the
-//! next one. A crash mid-attempt leaves the claim to run out, and the delivery is tried again.
+//! Deliveries are created with their events (in the store). The dispatcher finds the webhooks
+//! that have deliveries due (on every new event, and on a short poll for retries coming due)
+//! and wakes each one's lane (`lane`): every webhook sends from a lane of its own. A lane
+//! claims deliveries for the length of an attempt, posts them, and hands the attempts to a
+//! log that writes them in batches (`attempt_log`). A crash mid-attempt leaves the claim to
+//! run out, and the delivery is tried again.
 
+mod attempt_log;
+mod lane;
 pub mod signature;
 pub mod target;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rand::Rng;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{broadcast, watch, Notify};
 use wasl_store::cipher::Cipher;
-use wasl_store::{Attempt, AttemptOutcome, Delivery, Store};
+use wasl_store::{Store, StoredEvent};
 
 use crate::clock::Clock;
+use attempt_log::AttemptLog;
 
 /// Waits after each failed attempt, as Standard Webhooks suggests: the last attempt comes
 /// about 27 hours after the event, then the delivery is dead.
@@ -33,13 +38,14 @@ pub const RETRY_SCHEDULE: [Duration; 7] = [
 
 /// One attempt may take this long before it counts as failed.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// At most this many attempts in flight at once, and per webhook, so one receiver that hangs
-/// holds a few slots at most.
-const MAX_IN_FLIGHT: usize = 64;
-const MAX_IN_FLIGHT_PER_WEBHOOK: usize = 4;
+/// New events come in bursts: looking for due deliveries once per burst, not once per event,
+/// keeps the dispatcher's queries few while adding only this much to a delivery's latency.
+const COALESCE: Duration = Duration::from_millis(5);
 
 pub struct WebhookSettings {
     pub allow_private: bool,
+    /// How often the dispatcher looks for deliveries that came due (retries), when no new
+    /// event has made it look.
     pub poll_interval: Duration,
 }
 
@@ -48,9 +54,15 @@ pub struct Dispatcher {
     cipher: Arc<Cipher>,
     clock: Arc<dyn Clock>,
     settings: WebhookSettings,
-    client: reqwest::Client,
-    slots: Arc<Semaphore>,
-    per_webhook: Mutex<HashMap<String, usize>>,
+    attempts: AttemptLog,
+    flush: Mutex<Option<attempt_log::Flush>>,
+    lanes: Mutex<HashMap<String, Lane>>,
+    stop_lanes: watch::Sender<bool>,
+}
+
+struct Lane {
+    wake: Arc<Notify>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// The associated data a webhook's sealed secret is bound to.
@@ -65,191 +77,96 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         settings: WebhookSettings,
     ) -> Arc<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(ATTEMPT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("wasl-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let (attempts, flush) = AttemptLog::start(store.clone());
         Arc::new(Dispatcher {
             store,
             cipher,
             clock,
             settings,
-            client,
-            slots: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-            per_webhook: Mutex::default(),
+            attempts,
+            flush: Mutex::new(Some(flush)),
+            lanes: Mutex::default(),
+            stop_lanes: watch::channel(false).0,
         })
     }
 
-    /// Runs until `stop` turns true.
-    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    fn lanes(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lane>> {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs until `stop` turns true; `events` (the live event bus) says when something new
+    /// may be due. Then stops the lanes and writes the attempts they finished.
+    pub async fn run(
+        self: Arc<Self>,
+        mut stop: watch::Receiver<bool>,
+        mut events: broadcast::Receiver<StoredEvent>,
+    ) {
         loop {
             if *stop.borrow() {
-                return;
+                break;
             }
-            if let Err(e) = self.clone().dispatch_due().await {
-                tracing::error!(error = %e, "cannot read due webhook deliveries");
+            if let Err(e) = self.wake_due().await {
+                tracing::error!(error = %e, "cannot look for due webhook deliveries");
             }
             tokio::select! {
                 () = tokio::time::sleep(self.settings.poll_interval) => {}
-                _ = stop.changed() => return,
+                event = events.recv() => {
+                    if matches!(event, Err(broadcast::error::RecvError::Closed)) {
+                        // No more live events: polling alone finds the deliveries.
+                        events = broadcast::channel(1).1;
+                    }
+                    tokio::time::sleep(COALESCE).await;
+                    while events.try_recv().is_ok() {}
+                }
+                _ = stop.changed() => break,
             }
         }
+        self.shutdown().await;
     }
 
-    /// Starts an attempt for every due delivery that has a free slot.
-    pub async fn dispatch_due(self: Arc<Self>) -> Result<usize, wasl_store::StoreError> {
-        let now = self.clock.now_millis();
-        let mut started = 0;
-        for delivery in self.store.due_deliveries(now, 200).await? {
-            if !self.take_webhook_slot(&delivery.webhook_id) {
-                continue;
-            }
-            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
-                self.release_webhook_slot(&delivery.webhook_id);
-                break;
-            };
-            // The claim outlasts the attempt's timeout, so nobody else starts it meanwhile.
-            let until = now + i64::try_from(ATTEMPT_TIMEOUT.as_millis() * 3).unwrap_or(30_000);
-            if !self.store.claim_delivery(&delivery, until).await? {
-                self.release_webhook_slot(&delivery.webhook_id);
-                continue;
-            }
-            started += 1;
-            let this = self.clone();
-            tokio::spawn(async move {
-                let webhook_id = delivery.webhook_id.clone();
-                this.attempt(delivery).await;
-                this.release_webhook_slot(&webhook_id);
-                drop(slot);
+    /// Wakes (or starts) the lane of every webhook with a delivery due now; how many.
+    pub async fn wake_due(self: &Arc<Self>) -> Result<usize, wasl_store::StoreError> {
+        let due = self
+            .store
+            .webhooks_with_due_deliveries(self.clock.now_millis())
+            .await?;
+        let mut lanes = self.lanes();
+        for webhook_id in &due {
+            let lane = lanes.entry(webhook_id.clone()).or_insert_with(|| {
+                let wake = Arc::new(Notify::new());
+                let task = tokio::spawn(lane::run(
+                    self.clone(),
+                    webhook_id.clone(),
+                    wake.clone(),
+                    self.stop_lanes.subscribe(),
+                ));
+                Lane { wake, task }
             });
+            lane.wake.notify_one();
         }
-        Ok(started)
+        Ok(due.len())
     }
 
-    fn take_webhook_slot(&self, webhook: &str) -> bool {
-        let mut busy = self.per_webhook.lock().unwrap_or_else(|e| e.into_inner());
-        let n = busy.entry(webhook.to_owned()).or_default();
-        if *n >= MAX_IN_FLIGHT_PER_WEBHOOK {
-            return false;
-        }
-        *n += 1;
-        true
-    }
-
-    fn release_webhook_slot(&self, webhook: &str) {
-        let mut busy = self.per_webhook.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = busy.get_mut(webhook) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                busy.remove(webhook);
-            }
-        }
-    }
-
-    async fn attempt(&self, delivery: Delivery) {
-        let number = delivery.attempts + 1;
-        let started = Instant::now();
-        let result = self.post(&delivery).await;
-        let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let at = self.clock.now_millis();
-        let (status_code, error) = match &result {
-            Ok(code) if (200..300).contains(code) => (Some(i64::from(*code)), None),
-            Ok(code) => (
-                Some(i64::from(*code)),
-                Some(format!("the receiver answered HTTP {code}")),
-            ),
-            Err(e) => (None, Some(e.clone())),
-        };
-        let outcome = if error.is_none() {
-            AttemptOutcome::Delivered
-        } else {
-            match RETRY_SCHEDULE.get(usize::try_from(delivery.attempts).unwrap_or(usize::MAX)) {
-                Some(wait) => {
-                    // ±10% jitter spreads retries of many deliveries that failed together.
-                    let jitter = rand::thread_rng().gen_range(0.9..1.1);
-                    AttemptOutcome::RetryAt(
-                        at + i64::try_from(wait.mul_f64(jitter).as_millis()).unwrap_or(i64::MAX),
-                    )
-                }
-                None => AttemptOutcome::Dead,
-            }
-        };
-        let attempt = Attempt {
-            attempt: number,
-            at,
-            status_code,
-            latency_ms,
-            error,
-        };
-        if let Err(e) = self
-            .store
-            .record_attempt(&delivery.id, &attempt, outcome)
-            .await
+    /// A lane ended (its webhook is gone): forget it, unless a new one has taken its place.
+    fn lane_ended(&self, webhook_id: &str, wake: &Arc<Notify>) {
+        let mut lanes = self.lanes();
+        if lanes
+            .get(webhook_id)
+            .is_some_and(|l| Arc::ptr_eq(&l.wake, wake))
         {
-            tracing::error!(delivery = %delivery.id, error = %e, "cannot record a webhook attempt; it will be retried");
-        }
-        match outcome {
-            AttemptOutcome::Delivered => {
-                tracing::debug!(delivery = %delivery.id, "webhook delivered")
-            }
-            AttemptOutcome::RetryAt(_) => {
-                tracing::info!(delivery = %delivery.id, attempt = number, error = ?attempt.error, "webhook attempt failed")
-            }
-            AttemptOutcome::Dead => {
-                tracing::warn!(delivery = %delivery.id, attempts = number, "webhook delivery is dead")
-            }
+            lanes.remove(webhook_id);
         }
     }
 
-    /// One signed POST; the HTTP status, or why there was none.
-    async fn post(&self, delivery: &Delivery) -> Result<u16, String> {
-        let webhook = self
-            .store
-            .webhook_by_id(&delivery.webhook_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("the webhook was deleted")?;
-        let secret = self
-            .cipher
-            .open(&secret_aad(&webhook.id), &webhook.secret_sealed)
-            .map_err(|e| format!("secret: {e}"))?;
-        let secret = String::from_utf8(secret).map_err(|_| "secret: not text".to_owned())?;
-        let key = signature::secret_key(&secret).ok_or("secret: not a whsec_ secret")?;
-        let (host, addrs) = target::resolve(&webhook.url, self.settings.allow_private)
-            .await
-            .map_err(|e| e.to_string())?;
-        let timestamp = self.clock.now_millis() / 1000;
-        let client = match addrs.first() {
-            // Connect to the address that was checked, not to a second DNS answer.
-            Some(addr) => reqwest::Client::builder()
-                .timeout(ATTEMPT_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .resolve(&host, *addr)
-                .build()
-                .unwrap_or_else(|_| self.client.clone()),
-            None => self.client.clone(),
-        };
-        let response = client
-            .post(&webhook.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &delivery.event_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header(
-                "webhook-signature",
-                signature::sign(&key, &delivery.event_id, timestamp, &delivery.body),
-            )
-            .body(delivery.body.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    "timed out after 10 s".to_owned()
-                } else {
-                    format!("request failed: {e}")
-                }
-            })?;
-        Ok(response.status().as_u16())
+    async fn shutdown(&self) {
+        let _ = self.stop_lanes.send(true);
+        let tasks: Vec<_> = self.lanes().drain().map(|(_, l)| l.task).collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+        let flush = self.flush.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(flush) = flush {
+            flush.flush().await;
+        }
     }
 }

@@ -193,6 +193,37 @@ async fn next_message(ws: &mut Socket) -> Value {
     }
 }
 
+/// A receiver that accepts connections and never answers: every attempt hangs until wasl's
+/// timeout. Returns its URL.
+async fn hanging_receiver() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    format!("http://{addr}/hook")
+}
+
+/// How many of the webhook's deliveries are `status`.
+async fn count_deliveries(app: &TestApp, owner: &Account, webhook: &str, status: &str) -> usize {
+    let (code, body) = app
+        .get(
+            &format!("/api/v1/webhooks/{webhook}/deliveries?limit=100"),
+            &owner.token,
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    body["data"]["deliveries"]
+        .as_array()
+        .map(|d| d.iter().filter(|d| d["status"] == status).count())
+        .unwrap_or(0)
+}
+
 on_both_databases! {
     async fn deliveries_are_signed_the_standard_way(app: TestApp) {
         let owner = linked(&app, "hooks@acme.sa", "966500000900").await;
@@ -296,6 +327,29 @@ on_both_databases! {
 
         let refused = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/events?token=nope", app.addr)).await;
         assert!(refused.is_err(), "a bad token gets no stream");
+    }
+
+    async fn a_hanging_receiver_never_holds_up_another(app: TestApp) {
+        let owner = linked(&app, "isolated@acme.sa", "966500000906").await;
+        let (status, body) = app.post("/api/v1/webhooks", &owner.token, json!({"url": hanging_receiver().await, "events": ["message.received"]})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let stuck = body["data"]["webhook"]["id"].as_str().expect("id").to_owned();
+        let healthy = Receiver::start(&[]).await;
+        let (webhook, _) = subscribe(&app, &owner, &healthy, &["message.received"]).await;
+        const MESSAGES: usize = 40;
+        for i in 0..MESSAGES {
+            customer_writes(&app, &owner, &format!("رسالة رقم {i}")).await;
+        }
+        // Every event reaches the healthy receiver while the other's first attempts hang
+        // (each lasts 10 s, longer than this wait may take).
+        let deadline = std::time::Instant::now() + Duration::from_secs(8);
+        while count_deliveries(&app, &owner, &webhook, "delivered").await < MESSAGES {
+            assert!(std::time::Instant::now() < deadline, "the healthy receiver got {} of {MESSAGES}: {} requests", count_deliveries(&app, &owner, &webhook, "delivered").await, healthy.requests().len());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(healthy.requests().len(), MESSAGES, "each event once");
+        assert_eq!(count_deliveries(&app, &owner, &stuck, "delivered").await, 0);
+        assert_eq!(count_deliveries(&app, &owner, &stuck, "pending").await, MESSAGES, "the hanging receiver's deliveries wait their turn");
     }
 
     async fn webhooks_are_validated_and_tenant_scoped(app: TestApp) {
