@@ -16,6 +16,7 @@ mod mixed_load;
 mod raw;
 mod report;
 mod send;
+mod webhook_delivery;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -24,16 +25,17 @@ use std::process::{Command, ExitCode, Stdio};
 use harness::Db;
 use report::Row;
 
-const BENCHES: [&str; 5] = [
+const BENCHES: [&str; 6] = [
     "sessions-memory",
     "send-throughput",
     "ingest",
     "list-messages",
+    "webhook-delivery",
     "mixed-load",
 ];
 const ROW_PREFIX: &str = "WASL-BENCH-ROW ";
 const USAGE: &str =
-    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|mixed-load]";
+    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load]";
 
 struct Args {
     quick: bool,
@@ -94,6 +96,7 @@ async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
         "send-throughput" => send::run(db, quick).await,
         "ingest" => ingest::run(db, quick).await,
         "list-messages" => listing::run(db, quick).await,
+        "webhook-delivery" => webhook_delivery::run(db, quick).await,
         "mixed-load" => mixed_load::run(db, quick).await,
         _ => Err(format!("unknown benchmark {name}")),
     };
