@@ -89,4 +89,10 @@ pub trait Connection: Send + Sync {
 
     /// Closes the connection without logging out (shutdown); it can be resumed later.
     async fn close(&self);
+
+    /// wasl has durably stored the customer's message `message_id`: the engine may confirm
+    /// its receipt to WhatsApp, which otherwise offers it again later.
+    fn acknowledge(&self, message_id: &str) {
+        let _ = message_id;
+    }
 }

@@ -25,7 +25,7 @@ use crate::http::state::AppState;
 use crate::messaging::{media::MediaStore, EventBus, Messaging, SendPace};
 use crate::sessions::{BackoffPolicy, Engines, SessionManager};
 use crate::settings::Settings;
-use wasl_engine::sandbox::{SandboxConfig, SandboxEngine};
+use wasl_engine::sandbox::{SandboxConfig, SandboxEngine, TransmissionLog};
 use wasl_engine_web::{WebConfig, WebEngine};
 use wasl_store::cipher::Cipher;
 
@@ -140,10 +140,19 @@ fn engines(settings: &Settings, store: &Store, cipher: &Arc<Cipher>) -> Engines 
             },
         ))),
         sandbox: settings.sandbox_enabled.then(|| {
-            Arc::new(SandboxEngine::new(SandboxConfig {
+            let config = SandboxConfig {
                 delivery_delay: settings.sandbox_delivery_delay,
                 ..SandboxConfig::default()
-            }))
+            };
+            // What the sandbox transmits is kept in the data dir, so that it survives a crash
+            // like a real number's history does.
+            Arc::new(match TransmissionLog::open(&settings.data_dir) {
+                Ok(log) => SandboxEngine::with_log(config, log),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot open the sandbox transmission log; keeping it in memory");
+                    SandboxEngine::new(config)
+                }
+            })
         }),
     }
 }

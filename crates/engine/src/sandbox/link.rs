@@ -1,36 +1,32 @@
 //! One simulated connection of a sandbox session.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use rand::Rng;
+use tokio::sync::oneshot;
 use wasl_domain::{PhoneNumber, SessionId};
 
+use super::log::{Sent, Transmission, TransmissionLog};
 use super::SandboxConfig;
 use crate::{
     Connection, DisconnectReason, EngineError, EngineEvent, EventSender, IncomingMessage,
     MessageKind, OutgoingContent, OutgoingMessage, ReceiptStatus, SentMessage, SessionTarget,
 };
 
-/// A message the sandbox "put on the wire".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmission {
-    pub message_id: String,
-    pub to: PhoneNumber,
-    pub kind: MessageKind,
-    pub at: i64,
-}
-
 struct LinkState {
     open: bool,
     phone: Option<PhoneNumber>,
-    transmitted: Vec<Transmission>,
+    /// Customers' messages handed to wasl and not yet confirmed stored, by id.
+    unconfirmed: HashMap<String, oneshot::Sender<()>>,
 }
 
 pub(super) struct SandboxLink {
     session: SessionId,
     events: EventSender,
     config: SandboxConfig,
+    log: Arc<TransmissionLog>,
     state: Mutex<LinkState>,
 }
 
@@ -46,16 +42,17 @@ impl SandboxLink {
         target: &SessionTarget,
         events: EventSender,
         config: SandboxConfig,
-        transmitted: Vec<Transmission>,
+        log: Arc<TransmissionLog>,
     ) -> Arc<Self> {
         let link = Arc::new(SandboxLink {
             session: target.id.clone(),
             events,
             config,
+            log,
             state: Mutex::new(LinkState {
                 open: true,
                 phone: target.phone_number.clone(),
-                transmitted,
+                unconfirmed: HashMap::new(),
             }),
         });
         match &target.phone_number {
@@ -90,6 +87,8 @@ impl SandboxLink {
                 return;
             }
             state.open = false;
+            // Whoever waits for these hears that they were not confirmed.
+            state.unconfirmed.clear();
         }
         self.emit(EngineEvent::Disconnected { reason });
     }
@@ -119,20 +118,24 @@ impl SandboxLink {
         }
     }
 
-    pub(super) fn deliver_incoming(&self, message: IncomingMessage) -> Result<(), EngineError> {
+    /// Hands a customer's message to wasl; the receiver resolves once wasl has stored it
+    /// (WhatsApp, too, keeps offering a message until the device acknowledges it).
+    pub(super) fn deliver_incoming(
+        &self,
+        message: IncomingMessage,
+    ) -> Result<oneshot::Receiver<()>, EngineError> {
         self.require_paired()?;
+        let (stored, confirmed) = oneshot::channel();
+        self.state()
+            .unconfirmed
+            .insert(message.message_id.clone(), stored);
         self.emit(EngineEvent::Message(message));
-        Ok(())
+        Ok(confirmed)
     }
 
     pub(super) fn mark_read(&self, message_id: &str) -> Result<(), EngineError> {
         self.require_paired()?;
-        if !self
-            .state()
-            .transmitted
-            .iter()
-            .any(|t| t.message_id == message_id)
-        {
+        if !self.log.was_sent(&self.session, message_id) {
             return Err(EngineError::Rejected(format!(
                 "no message {message_id} was sent by this session"
             )));
@@ -143,10 +146,6 @@ impl SandboxLink {
             at: now_millis(),
         });
         Ok(())
-    }
-
-    pub(super) fn transmitted(&self) -> Vec<Transmission> {
-        self.state().transmitted.clone()
     }
 }
 
@@ -186,31 +185,30 @@ impl Connection for SandboxLink {
             OutgoingContent::Text(_) => MessageKind::Text,
             OutgoingContent::Media { kind, .. } => *kind,
         };
-        let sent = {
-            let mut state = self.state();
+        let transmission = Transmission {
+            message_id: message.message_id.clone(),
+            to: message.to,
+            kind,
+            at: now_millis(),
+        };
+        let sent = match self.log.transmit(&self.session, transmission) {
+            Ok(Sent::First { at }) => SentMessage {
+                message_id: message.message_id,
+                at,
+            },
             // The same id again is a retry of something already on the wire: like WhatsApp,
             // the sandbox delivers it once.
-            if let Some(done) = state
-                .transmitted
-                .iter()
-                .find(|t| t.message_id == message.message_id)
-            {
+            Ok(Sent::Repeat { first_at }) => {
                 return Ok(SentMessage {
-                    message_id: done.message_id.clone(),
-                    at: done.at,
-                });
+                    message_id: message.message_id,
+                    at: first_at,
+                })
             }
-            let sent = SentMessage {
-                message_id: message.message_id.clone(),
-                at: now_millis(),
-            };
-            state.transmitted.push(Transmission {
-                message_id: sent.message_id.clone(),
-                to: message.to,
-                kind,
-                at: sent.at,
-            });
-            sent
+            Err(e) => {
+                return Err(EngineError::Transient(format!(
+                    "the sandbox cannot write its transmission log: {e}"
+                )))
+            }
         };
         // The recipient's phone confirms delivery a moment later, if the link is still up.
         let id = sent.message_id.clone();
@@ -251,5 +249,11 @@ impl Connection for SandboxLink {
 
     async fn close(&self) {
         self.end(DisconnectReason::Closed);
+    }
+
+    fn acknowledge(&self, message_id: &str) {
+        if let Some(waiting) = self.state().unconfirmed.remove(message_id) {
+            let _ = waiting.send(());
+        }
     }
 }

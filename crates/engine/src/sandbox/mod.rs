@@ -7,6 +7,7 @@
 //! `read`, `drop_connection`), exposed over HTTP by the server.
 
 mod link;
+pub mod log;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use wasl_domain::{EngineKind, PhoneNumber, SessionId};
 
 use crate::{Connection, Engine, EngineError, EventSender, IncomingMessage, SessionTarget};
 use link::SandboxLink;
-pub use link::Transmission;
+pub use log::{Transmission, TransmissionLog};
 
 #[derive(Debug, Clone, Copy)]
 pub struct SandboxConfig {
@@ -39,16 +40,27 @@ impl Default for SandboxConfig {
     }
 }
 
+/// How long a simulated customer's message waits for wasl to confirm it stored it.
+const STORE_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Default)]
 pub struct SandboxEngine {
     config: SandboxConfig,
+    log: Arc<TransmissionLog>,
     links: Mutex<HashMap<SessionId, Arc<SandboxLink>>>,
 }
 
 impl SandboxEngine {
+    /// A sandbox whose transmissions are remembered in memory only.
     pub fn new(config: SandboxConfig) -> Self {
+        Self::with_log(config, TransmissionLog::in_memory())
+    }
+
+    /// A sandbox that writes what it transmits to `log` (see [`log`]).
+    pub fn with_log(config: SandboxConfig, log: TransmissionLog) -> Self {
         SandboxEngine {
             config,
+            log: Arc::new(log),
             links: Mutex::default(),
         }
     }
@@ -68,13 +80,24 @@ impl SandboxEngine {
         self.link(session)?.pair(phone)
     }
 
-    /// A customer writes to the session's number.
-    pub fn incoming(
+    /// A customer writes to the session's number; returns once wasl has stored the message.
+    /// A message that is not confirmed in time (or whose connection broke meanwhile) is
+    /// `Transient`: the customer's phone would send it again, with the same id.
+    pub async fn incoming(
         &self,
         session: &SessionId,
         message: IncomingMessage,
     ) -> Result<(), EngineError> {
-        self.link(session)?.deliver_incoming(message)
+        let confirmed = self.link(session)?.deliver_incoming(message)?;
+        match tokio::time::timeout(STORE_TIMEOUT, confirmed).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(EngineError::Transient(
+                "the connection ended before wasl confirmed the message".into(),
+            )),
+            Err(_) => Err(EngineError::Transient(
+                "wasl did not confirm the message in time".into(),
+            )),
+        }
     }
 
     /// The customer reads a message the session sent.
@@ -91,14 +114,9 @@ impl SandboxEngine {
         Ok(())
     }
 
-    /// Every message the session has transmitted, oldest first.
+    /// The messages the session has transmitted (the newest ones remembered), oldest first.
     pub fn transmitted(&self, session: &SessionId) -> Vec<Transmission> {
-        self.links
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(session)
-            .map(|link| link.transmitted())
-            .unwrap_or_default()
+        self.log.sent(session)
     }
 }
 
@@ -113,14 +131,7 @@ impl Engine for SandboxEngine {
         target: &SessionTarget,
         events: EventSender,
     ) -> Result<Arc<dyn Connection>, EngineError> {
-        let previous = self
-            .links
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&target.id)
-            .map(|l| l.transmitted())
-            .unwrap_or_default();
-        let link = SandboxLink::open(target, events, self.config, previous);
+        let link = SandboxLink::open(target, events, self.config, self.log.clone());
         if let Some(old) = self
             .links
             .lock()
@@ -141,6 +152,7 @@ impl Engine for SandboxEngine {
         {
             link.end(crate::DisconnectReason::LoggedOut);
         }
+        self.log.forget(session);
         Ok(())
     }
 }

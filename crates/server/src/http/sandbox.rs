@@ -235,8 +235,10 @@ async fn incoming(
         media,
         timestamp: now_millis(),
     };
+    // Answered once the message is stored: a 200 means wasl has it, whatever happens next.
     engine
         .incoming(&session.id, message)
+        .await
         .map_err(engine_error)?;
     Ok(ApiOk::ok(Msg::SandboxIncoming, IncomingData { message_id }))
 }

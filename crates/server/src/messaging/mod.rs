@@ -329,19 +329,20 @@ impl SessionObserver for Messaging {
         .await;
     }
 
-    async fn message(&self, session: &SessionId, message: IncomingMessage) {
-        // Storing is retried a few times: an incoming message is acknowledged to WhatsApp only
-        // through the engine, and losing it silently is the one thing wasl must not do.
+    async fn message(&self, session: &SessionId, message: IncomingMessage) -> bool {
+        // Storing is retried a few times. A message that still cannot be stored is not
+        // acknowledged to WhatsApp (the engine is told so), which offers it again later.
         for attempt in 0..5u32 {
             match self.record_incoming(session, message.clone()).await {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(e) => {
                     tracing::error!(session = %session, error = %e, attempt, "cannot store an incoming message; retrying");
                     tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
                 }
             }
         }
-        tracing::error!(session = %session, message_id = %message.message_id, "an incoming message could not be stored");
+        tracing::error!(session = %session, message_id = %message.message_id, "an incoming message could not be stored; it is not acknowledged");
+        false
     }
 
     async fn receipt(&self, session: &SessionId, message_id: &str, status: ReceiptStatus, at: i64) {

@@ -14,8 +14,9 @@ pub trait SessionObserver: Send + Sync + 'static {
     async fn status(&self, session: &Session);
     /// A new pairing QR (PNG data URL) is showing.
     async fn qr(&self, session: &Session, qr_code: &str);
-    /// A customer's message arrived on the session.
-    async fn message(&self, session: &SessionId, message: IncomingMessage);
+    /// A customer's message arrived on the session; `true` once it is durably stored (a
+    /// message stored before counts), `false` when it could not be.
+    async fn message(&self, session: &SessionId, message: IncomingMessage) -> bool;
     /// A message the session sent was delivered or read.
     async fn receipt(&self, session: &SessionId, message_id: &str, status: ReceiptStatus, at: i64);
     /// The session is connected through `connection` until `stop` turns true.

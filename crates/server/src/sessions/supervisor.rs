@@ -189,7 +189,12 @@ async fn follow(
                     outbox_started = true;
                 }
             }
-            EngineEvent::Message(message) => inner.observer.message(id, message).await,
+            EngineEvent::Message(message) => {
+                let message_id = message.message_id.clone();
+                if inner.observer.message(id, message).await {
+                    connection.acknowledge(&message_id);
+                }
+            }
             EngineEvent::Receipt {
                 message_id,
                 status,
