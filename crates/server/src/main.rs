@@ -21,10 +21,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The port actually bound: `WASL_PORT=0` asks the system for a free one.
+    let port = listener.local_addr().map_or(settings.port, |a| a.port());
     let shown = if settings.bind.is_unspecified() {
-        format!("localhost:{}", settings.port)
+        format!("localhost:{port}")
     } else {
-        addr.to_string()
+        SocketAddr::new(settings.bind, port).to_string()
     };
     println!("wasl is running on http://{shown}\n  Dashboard: http://{shown}/dashboard/whatsapp\n  API:       http://{shown}/api/v1\n  API docs:  http://{shown}/api/docs\n  Health:    http://{shown}/health");
     match wasl::launch_with_tcp_listener(settings, listener, wasl::shutdown_signal()).await {

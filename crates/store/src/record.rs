@@ -163,25 +163,52 @@ impl Store {
         let mut w = self.begin_write().await?;
         let tx = &mut w.tx;
         let mut recording = record_in_tx(tx, records, render).await?;
-        let mut moved = Vec::with_capacity(moves.len());
-        let mut move_events = Vec::with_capacity(moves.len());
-        for (change, result) in moves.iter().zip(move_all(tx, moves).await?) {
-            match result {
-                Some(message) => {
-                    let event = new_event(
-                        &message.organization_id,
-                        change.event,
-                        render.message(&message),
-                        change.at,
-                    );
-                    move_events.push(Some(event));
-                    moved.push(Some(message));
-                }
-                None => {
-                    move_events.push(None);
-                    moved.push(None);
-                }
+        // A receipt can overtake the outbox's own record of the send (the two are queued from
+        // different tasks). A message delivered or read while still pending is first marked
+        // sent, so its `message.sent` event is never skipped; the outbox's move then finds it
+        // sent already and adds nothing.
+        let receipts: Vec<usize> = (0..moves.len())
+            .filter(|&i| {
+                matches!(
+                    moves[i].status,
+                    MessageStatus::Delivered | MessageStatus::Read
+                )
+            })
+            .collect();
+        let all: Vec<StatusMove> = receipts
+            .iter()
+            .map(|&i| StatusMove {
+                status: MessageStatus::Sent,
+                error: None,
+                event: "message.sent",
+                ..moves[i].clone()
+            })
+            .chain(moves.iter().cloned())
+            .collect();
+        let results = move_all(tx, &all).await?;
+        let (implied, results) = results.split_at(receipts.len());
+        let mut move_events: Vec<Vec<StoredEvent>> = vec![Vec::new(); moves.len()];
+        for (&i, result) in receipts.iter().zip(implied) {
+            if let Some(message) = result {
+                move_events[i].push(new_event(
+                    &message.organization_id,
+                    "message.sent",
+                    render.message(message),
+                    moves[i].at,
+                ));
             }
+        }
+        let mut moved = Vec::with_capacity(moves.len());
+        for ((change, result), events) in moves.iter().zip(results).zip(&mut move_events) {
+            if let Some(message) = result {
+                events.push(new_event(
+                    &message.organization_id,
+                    change.event,
+                    render.message(message),
+                    change.at,
+                ));
+            }
+            moved.push(result.clone());
         }
         let written: Vec<StoredEvent> = recording
             .events
@@ -223,7 +250,7 @@ impl Store {
             moved: moved
                 .into_iter()
                 .zip(move_events)
-                .map(|(m, e)| m.map(|m| (m, e.into_iter().collect())))
+                .map(|(m, e)| m.map(|m| (m, e)))
                 .collect(),
         })
     }
