@@ -38,6 +38,7 @@ pub mod code {
     pub const ENGINE_UNAVAILABLE: &str = "ENGINE_UNAVAILABLE";
     pub const NOT_SANDBOX_SESSION: &str = "NOT_SANDBOX_SESSION";
     pub const MESSAGE_NOT_FOUND: &str = "MESSAGE_NOT_FOUND";
+    pub const MESSAGE_NOT_CONFIRMED: &str = "MESSAGE_NOT_CONFIRMED";
     pub const FILE_TOO_LARGE: &str = "FILE_TOO_LARGE";
     pub const CONTACT_BLOCKED: &str = "CONTACT_BLOCKED";
     pub const WEBHOOK_URL_NOT_ALLOWED: &str = "WEBHOOK_URL_NOT_ALLOWED";

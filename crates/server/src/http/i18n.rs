@@ -49,6 +49,7 @@ messages! {
     PlanUpdated => "تم تحديث الخطة بنجاح", "Plan updated successfully";
     Healthy => "الخدمة تعمل", "The service is running";
     Ready => "الخدمة جاهزة", "The service is ready";
+    MessageNotConfirmed => "لم يتأكد حفظ الرسالة في الوقت المحدد؛ أعد إرسالها بالمعرّف نفسه (messageId)", "The message was not confirmed as stored in time; send it again with the same messageId";
     ValidationFailed => "البيانات المرسلة غير صالحة", "The data sent is not valid";
     InvalidJson => "صيغة JSON غير صالحة", "The JSON body is malformed";
     UnsupportedMediaType => "نوع المحتوى غير مدعوم", "Unsupported content type";

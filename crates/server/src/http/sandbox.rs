@@ -178,7 +178,7 @@ fn parse_incoming(
 /// A simulated customer writes to the session's number.
 #[utoipa::path(post, path = "/api/v1/whatsapp/sandbox/{sessionName}/incoming", tag = "sandbox", security(("bearer" = [])),
     params(("sessionName" = String, Path)), request_body = IncomingRequest,
-    responses((status = 200, body = Envelope<IncomingData>), (status = 400), (status = 404), (status = 409), (status = 413)))]
+    responses((status = 200, body = Envelope<IncomingData>), (status = 400), (status = 404), (status = 409), (status = 413), (status = 503, description = "MESSAGE_NOT_CONFIRMED: send it again with the same messageId")))]
 async fn incoming(
     State(state): State<AppState>,
     auth: Auth,
@@ -239,7 +239,16 @@ async fn incoming(
     engine
         .incoming(&session.id, message)
         .await
-        .map_err(engine_error)?;
+        .map_err(|e| match e {
+            // Stored later or not at all: the customer's phone sends it again, same id.
+            EngineError::Transient(detail) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::MESSAGE_NOT_CONFIRMED,
+                Msg::MessageNotConfirmed,
+            )
+            .with_details(serde_json::json!({ "reason": detail, "messageId": message_id })),
+            other => engine_error(other),
+        })?;
     Ok(ApiOk::ok(Msg::SandboxIncoming, IncomingData { message_id }))
 }
 

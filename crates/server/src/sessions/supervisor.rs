@@ -142,10 +142,14 @@ async fn follow(
     let (outbox_stop, outbox_stop_rx) = watch::channel(false);
     let _stop_outbox = StopOnDrop(outbox_stop);
     let mut outbox_started = false;
+    let mut lookahead = None;
     loop {
-        let event = tokio::select! {
-            event = events.recv() => event,
-            _ = stop.changed() => return None,
+        let event = match lookahead.take() {
+            Some(event) => Some(event),
+            None => tokio::select! {
+                event = events.recv() => event,
+                _ = stop.changed() => return None,
+            },
         };
         let Some(event) = event else {
             return Some(DisconnectReason::Network(
@@ -189,19 +193,67 @@ async fn follow(
                     outbox_started = true;
                 }
             }
-            EngineEvent::Message(message) => {
-                let message_id = message.message_id.clone();
-                if inner.observer.message(id, message).await {
-                    connection.acknowledge(&message_id);
+            event @ (EngineEvent::Message(_) | EngineEvent::Receipt { .. }) => {
+                // Messages and receipts that arrive together (WhatsApp's backlog after a
+                // reconnect, a busy number, the receipts of a broadcast) are stored together,
+                // in the recorder's batches, instead of one round trip after another.
+                let mut batch = vec![event];
+                while batch.len() < TRAFFIC_BATCH {
+                    match events.try_recv() {
+                        Ok(next @ (EngineEvent::Message(_) | EngineEvent::Receipt { .. })) => {
+                            batch.push(next)
+                        }
+                        Ok(other) => {
+                            lookahead = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
                 }
+                store_traffic(inner, id, connection, batch).await;
             }
-            EngineEvent::Receipt {
-                message_id,
-                status,
-                at,
-            } => inner.observer.receipt(id, &message_id, status, at).await,
             EngineEvent::Disconnected { reason } => return Some(reason),
             other => tracing::debug!(session = %id, event = ?other, "engine event not handled"),
+        }
+    }
+}
+
+/// How many messages and receipts of one session are stored at once.
+const TRAFFIC_BATCH: usize = 256;
+
+/// Stores messages and receipts concurrently and acknowledges each message stored to the
+/// engine (which confirms it to WhatsApp; one not stored is offered again later). Receipts of
+/// one message may apply in any order: a status only ever moves forward.
+async fn store_traffic(
+    inner: &Arc<Inner>,
+    id: &SessionId,
+    connection: &Arc<dyn Connection>,
+    batch: Vec<EngineEvent>,
+) {
+    let mut storing = tokio::task::JoinSet::new();
+    for event in batch {
+        let (observer, id) = (inner.observer.clone(), id.clone());
+        storing.spawn(async move {
+            match event {
+                EngineEvent::Message(message) => {
+                    let message_id = message.message_id.clone();
+                    observer.message(&id, message).await.then_some(message_id)
+                }
+                EngineEvent::Receipt {
+                    message_id,
+                    status,
+                    at,
+                } => {
+                    observer.receipt(&id, &message_id, status, at).await;
+                    None
+                }
+                _ => None,
+            }
+        });
+    }
+    while let Some(done) = storing.join_next().await {
+        if let Ok(Some(message_id)) = done {
+            connection.acknowledge(&message_id);
         }
     }
 }

@@ -1,0 +1,15 @@
+//! Tests that run the `wasl` binary as a separate process: crash safety (SIGKILL mid-load and a
+//! restart on the same data) and what reaches the disk and the logs.
+
+mod crash;
+mod server;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_loses_nothing_and_sends_nothing_twice_on_sqlite() {
+    crash::story(server::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_loses_nothing_and_sends_nothing_twice_on_postgres() {
+    crash::story(server::Db::Postgres).await;
+}
