@@ -1,7 +1,8 @@
 //! Tests that run the `wasl` binary as a separate process: crash safety (SIGKILL mid-load and a
-//! restart on the same data) and what reaches the disk and the logs.
+//! restart on the same data), and what reaches the disk and the logs.
 
 mod crash;
+mod secrets;
 mod server;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -12,4 +13,14 @@ async fn a_killed_server_loses_nothing_and_sends_nothing_twice_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_server_loses_nothing_and_sends_nothing_twice_on_postgres() {
     crash::story(server::Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_is_stored_or_logged_in_clear_on_sqlite() {
+    secrets::story(server::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_is_stored_or_logged_in_clear_on_postgres() {
+    secrets::story(server::Db::Postgres).await;
 }
