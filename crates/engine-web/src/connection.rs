@@ -22,6 +22,7 @@ use whatsapp_rust::prelude::{Bot, Client, Event, EventHandler, EventInterest, Ji
 use whatsapp_rust::store::traits::ProtocolStore;
 use whatsapp_rust::{SendOptions, UploadOptions};
 
+use crate::durability::Confirmations;
 use crate::events::{interest, map_event, Mapped};
 use crate::incoming::{phone, read_message, Incoming, Sender};
 use crate::outgoing::{media_message, media_type, send_error};
@@ -159,6 +160,8 @@ impl Drop for FinishOnDrop {
 pub(crate) struct Start {
     pub bot: Bot,
     pub store: Arc<WebStore>,
+    /// Shared with the bot's durability hook (see `durability`).
+    pub confirmations: Arc<Confirmations>,
     pub opening: Arc<Mutex<Opening>>,
     pub events: EventSender,
     pub known_phone: Option<PhoneNumber>,
@@ -167,6 +170,7 @@ pub(crate) struct Start {
 pub struct WebConnection {
     client: Arc<Client>,
     state: Arc<State>,
+    confirmations: Arc<Confirmations>,
     /// Becomes true once the `Disconnected` has been reported.
     finished: watch::Receiver<bool>,
 }
@@ -199,6 +203,7 @@ impl WebConnection {
             inputs: rx,
             client: client.clone(),
             store: start.store,
+            confirmations: start.confirmations.clone(),
             events: start.events,
             state: state.clone(),
             opening: start.opening,
@@ -209,6 +214,7 @@ impl WebConnection {
         Arc::new(WebConnection {
             client,
             state,
+            confirmations: start.confirmations,
             finished: done_rx,
         })
     }
@@ -265,6 +271,7 @@ struct Pump {
     inputs: mpsc::UnboundedReceiver<Input>,
     client: Arc<Client>,
     store: Arc<WebStore>,
+    confirmations: Arc<Confirmations>,
     events: EventSender,
     state: Arc<State>,
     opening: Arc<Mutex<Opening>>,
@@ -290,6 +297,12 @@ async fn pump(mut p: Pump) {
                         let Some(incoming) = read_message(inbound) else {
                             continue;
                         };
+                        // The durability hook handed it over before the crate acknowledged
+                        // it; what reaches this event only is the rest (recoveries from the
+                        // phone the hook never sees).
+                        if p.confirmations.was_handed(&incoming.message_id) {
+                            continue;
+                        }
                         if let Some(message) = complete(incoming, &p.client, &p.store).await {
                             emit(EngineEvent::Message(message));
                         }
@@ -311,7 +324,7 @@ fn linked_phone(client: &Client) -> Option<PhoneNumber> {
 
 /// Resolves the sender's number and fetches the media. A message whose sender cannot be
 /// told is dropped (logged): wasl keys conversations by number.
-async fn complete(
+pub(crate) async fn complete(
     incoming: Incoming<'_>,
     client: &Client,
     store: &WebStore,
@@ -449,6 +462,10 @@ impl Connection for WebConnection {
 
     async fn close(&self) {
         self.stop(DisconnectReason::Closed).await;
+    }
+
+    fn acknowledge(&self, message_id: &str) {
+        self.confirmations.confirm(message_id);
     }
 }
 

@@ -14,6 +14,7 @@ use whatsapp_rust::prelude::Bot;
 use whatsapp_rust::transport::{default_tls_connector, TokioWebSocketTransportFactory};
 
 use crate::connection::{Start, WebConnection, MAX_INCOMING_MEDIA};
+use crate::durability::{Confirmations, StoreFirst};
 use crate::transport::RecordingTransport;
 use crate::WebStore;
 
@@ -96,13 +97,20 @@ impl Engine for WebEngine {
         ));
         let (transport, opening) = RecordingTransport::new(self.transport.clone());
         let (handler, state, queue) = WebConnection::handler();
+        let confirmations = Arc::new(Confirmations::default());
         let mut builder = Bot::builder()
             .with_backend_arc(store.clone())
             .with_transport_factory(transport)
             .with_http_client(self.http.clone())
             // wasl keeps its own message history; the phone's is not downloaded.
             .skip_history_sync()
-            .with_event_handler(handler);
+            .with_event_handler(handler)
+            // Customers' messages are acknowledged to WhatsApp only once wasl stored them.
+            .with_inbound_durability_hook(StoreFirst {
+                store: store.clone(),
+                events: events.clone(),
+                confirmations: confirmations.clone(),
+            });
         if let Some(version) = self.version {
             builder = builder.with_version(version);
         }
@@ -115,6 +123,7 @@ impl Engine for WebEngine {
             Start {
                 bot,
                 store,
+                confirmations,
                 opening,
                 events,
                 known_phone: target.phone_number.clone(),

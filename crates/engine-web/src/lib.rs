@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+mod durability;
 mod engine;
 pub mod events;
 pub mod incoming;
