@@ -213,9 +213,19 @@ impl Store {
         // has already run, and the connection goes back to the pool inside a transaction that
         // is never ended: every later statement on it holds its row locks for good. Callers
         // are cancelled in ordinary life (a client that hangs up, an engine's timeout).
-        let tx = tokio::spawn(async move { pool.begin().await })
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("beginning a transaction failed: {e}")))??;
+        let sqlite = self.dialect == Dialect::Sqlite;
+        let tx = tokio::spawn(async move {
+            // SQLite: the write lock is taken at BEGIN. A deferred transaction that reads and
+            // then writes fails at once (a busy snapshot) if another connection wrote
+            // meanwhile; an immediate one waits its turn instead.
+            if sqlite {
+                pool.begin_with("BEGIN IMMEDIATE").await
+            } else {
+                pool.begin().await
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("beginning a transaction failed: {e}")))??;
         Ok(WriteTx { tx, _turn: turn })
     }
 

@@ -1,11 +1,11 @@
 //! A delivery receipt that reaches the store before the outbox's own record of the send: the
 //! message still gets its `message.sent` event (once), then `message.status`.
 
-use wasl_domain::{
-    Contact, Direction, Email, EngineKind, Message, MessageStatus, NewUser, OrgId, Organization,
-    PersonName, Plan, Role, Session, SessionId, SessionName, SessionStatus, UserId,
-};
-use wasl_store::{EventRenderer, NewMessage, RecordOutcome, StatusMove, Store};
+mod common;
+
+use common::store_with_session;
+use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, Session, SessionId};
+use wasl_store::{EventRenderer, NewMessage, RecordOutcome, StatusMove};
 
 struct Plain;
 
@@ -19,53 +19,6 @@ impl EventRenderer for Plain {
     fn session(&self, s: &Session, _qr: Option<&str>) -> serde_json::Value {
         serde_json::json!({"id": s.id.as_str()})
     }
-}
-
-async fn store_with_session() -> (Store, OrgId, SessionId, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("wasl-receipts-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let url = format!("sqlite://{}?mode=rwc", dir.join("wasl.db").display());
-    let store = Store::open(&url).await.expect("open");
-    let org = OrgId::from_trusted(uuid::Uuid::now_v7().to_string());
-    let organization = Organization {
-        id: org.clone(),
-        name: PersonName::from_trusted("متجر"),
-        plan: Plan::Free,
-        created_at: 1,
-    };
-    let owner = NewUser {
-        id: UserId::from_trusted(uuid::Uuid::now_v7().to_string()),
-        organization_id: org.clone(),
-        name: PersonName::from_trusted("سارة"),
-        email: Email::from_trusted("receipts@acme.sa"),
-        password_hash: "not a real hash".into(),
-        role: Role::Owner,
-        skills: Vec::new(),
-        max_chats: None,
-        created_at: 1,
-    };
-    store
-        .create_organization(&organization, &owner)
-        .await
-        .expect("organization");
-    let name = SessionName::parse("default").expect("name");
-    let session = Session {
-        id: SessionId::new(&org, &name),
-        organization_id: org.clone(),
-        name,
-        engine: EngineKind::Sandbox,
-        phone_number: Some("966500000001".into()),
-        status: SessionStatus::Connected,
-        last_disconnect_reason: None,
-        last_connected: None,
-        last_disconnected: None,
-        connection_attempts: 0,
-        is_active: true,
-        created_at: 1,
-        updated_at: 1,
-    };
-    store.insert_session(&session).await.expect("session");
-    (store, org, session.id, dir)
 }
 
 fn pending(org: &OrgId, session: &SessionId) -> Message {
