@@ -11,6 +11,7 @@ mod phone;
 mod plan;
 pub mod search;
 mod session;
+pub mod text;
 
 pub use account::{Email, Password, PersonName, Role};
 pub use ids::{ApiKeyId, OrgId, UserId};

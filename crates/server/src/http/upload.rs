@@ -73,20 +73,13 @@ async fn read_text(field: Field<'_>, name: &'static str) -> Result<String, ApiEr
     if bytes.len() > 64 * 1024 {
         return Err(ParseError::new(name, "is too long").into());
     }
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| ParseError::new(name, "must be valid UTF-8 text").into())
-}
-
-/// Keeps only a safe base name: no directories, no control characters, at most 200 characters.
-fn clean_filename(name: &str) -> Option<String> {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let clean: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
-        .take(200)
-        .collect();
-    let clean = clean.trim().trim_start_matches('.').to_owned();
-    (!clean.is_empty()).then_some(clean)
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| ParseError::new(name, "must be valid UTF-8 text"))?;
+    // As in JSON bodies: no field means a NUL, and PostgreSQL cannot store one.
+    if text.contains('\0') {
+        return Err(ParseError::new(name, "must not contain the NUL character").into());
+    }
+    Ok(text)
 }
 
 pub(super) async fn read_upload(
@@ -113,7 +106,9 @@ pub(super) async fn read_upload(
                 if file.is_some() {
                     return Err(duplicate());
                 }
-                let filename = field.file_name().and_then(clean_filename);
+                let filename = field
+                    .file_name()
+                    .and_then(wasl_domain::text::clean_filename);
                 file = Some((read_file(field).await?, filename));
             }
             "to" | "caption" | "sessionName" | "ptt" => {
@@ -204,25 +199,4 @@ fn document_type(filename: Option<&str>) -> String {
         _ => "application/octet-stream",
     }
     .to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clean_filename;
-
-    #[test]
-    fn hostile_filenames_are_cleaned() {
-        assert_eq!(
-            clean_filename("../../etc/passwd").as_deref(),
-            Some("passwd")
-        );
-        assert_eq!(
-            clean_filename("C:\\Users\\x\\فاتورة.pdf").as_deref(),
-            Some("فاتورة.pdf")
-        );
-        assert_eq!(clean_filename("a\u{0}b\nc.txt").as_deref(), Some("abc.txt"));
-        assert_eq!(clean_filename("...").as_deref(), None);
-        assert_eq!(clean_filename(".hidden").as_deref(), Some("hidden"));
-        assert_eq!(clean_filename(&"x".repeat(500)).map(|s| s.len()), Some(200));
-    }
 }

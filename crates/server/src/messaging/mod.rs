@@ -231,6 +231,7 @@ impl Messaging {
         let Some(session) = self.session_owner(session_id).await? else {
             return Ok(());
         };
+        let incoming = safe_to_store(incoming);
         let id = uuid::Uuid::now_v7().to_string();
         let (media_path, mime_type, filename, media_size) = match &incoming.media {
             Some(m) => {
@@ -305,6 +306,22 @@ impl Messaging {
             Err(e) => tracing::error!(error = %e, kind, "cannot record the session event"),
         }
     }
+}
+
+/// What a customer's app sent, made safe to store and show whichever engine brought it: no
+/// NUL in any text (PostgreSQL refuses them, and the message would never be stored), and a
+/// document's name cleaned like an uploaded one.
+fn safe_to_store(mut m: IncomingMessage) -> IncomingMessage {
+    use wasl_domain::text::{clean_filename, storable};
+    m.message_id = storable(m.message_id);
+    m.push_name = m.push_name.map(storable).filter(|n| !n.trim().is_empty());
+    m.text = m.text.map(storable);
+    m.caption = m.caption.map(storable);
+    if let Some(media) = &mut m.media {
+        media.mime_type = storable(std::mem::take(&mut media.mime_type));
+        media.filename = media.filename.as_deref().and_then(clean_filename);
+    }
+    m
 }
 
 #[async_trait]
