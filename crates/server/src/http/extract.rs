@@ -3,10 +3,13 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
@@ -20,18 +23,91 @@ use super::state::AppState;
 use crate::auth::{api_keys, jwt};
 
 /// A JSON body whose failures answer with the envelope: malformed JSON 400 `INVALID_JSON`,
-/// missing fields or wrong types 400 `VALIDATION_ERROR`, no JSON content type 415.
+/// missing fields or wrong types 400 `VALIDATION_ERROR`, no JSON content type 415. A NUL
+/// character anywhere in it is 400 `VALIDATION_ERROR`: no field means one, and PostgreSQL
+/// cannot store one in text, so it is refused here, the same on both databases.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::UNSUPPORTED_MEDIA_TYPE,
+                Msg::UnsupportedMediaType,
+            )
+            .with_details(
+                json!({ "reason": "Expected request with `Content-Type: application/json`" }),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let details = json!({ "reason": rejection.body_text() });
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    code::PAYLOAD_TOO_LARGE,
+                    Msg::PayloadTooLarge,
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    code::INVALID_JSON,
+                    Msg::InvalidJson,
+                )
+            }
+            .with_details(details)
+        })?;
+        if holds_nul(&bytes) {
+            return Err(
+                ParseError::new("body", "must not contain the NUL character (\\u0000)").into(),
+            );
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// `application/json` or any `application/…+json`, as axum's own `Json` decides it.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", subtype)) => subtype == "json" || subtype.ends_with("+json"),
+        _ => false,
+    }
+}
+
+/// Whether a JSON text holds a NUL character. In valid JSON that can only be the escape
+/// `\u0000` (strings cannot hold raw control characters), and every backslash starts an
+/// escape, so one pass over the bytes finds it.
+fn holds_nul(json: &[u8]) -> bool {
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'\\' {
+            if json.get(i + 1) == Some(&b'u') && json.get(i + 2..i + 6) == Some(b"0000".as_slice())
+            {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -75,6 +151,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // A NUL is no filter's value, and PostgreSQL cannot compare text with one.
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(
+                ParseError::new("query", "must not contain the NUL character (%00)").into(),
+            );
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => Err(query_rejection(rejection)),
@@ -89,6 +171,36 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
         Msg::ValidationFailed,
     )
     .with_details(json!({ "reason": rejection.body_text() }))
+}
+
+/// Answers 404 in the envelope for a path that cannot name anything wasl stores: one whose
+/// percent-encoding decodes to bytes that are not UTF-8 (axum's `Path` would answer a plain
+/// text 400) or to a NUL (which PostgreSQL cannot compare text with). Runs before the routes.
+pub async fn nameable_path(req: Request, next: Next) -> Response {
+    if !decodes_to_text(req.uri().path()) {
+        return ApiError::not_found().into_response();
+    }
+    next.run(req).await
+}
+
+fn decodes_to_text(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|b| char::from(*b).to_digit(16));
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push(u8::try_from(high * 16 + low).unwrap_or(0));
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    !decoded.contains(&0) && std::str::from_utf8(&decoded).is_ok()
 }
 
 /// `?page=&limit=` of a listing: page ≥ 1 (default 1), limit 1–100 (default 50).

@@ -94,6 +94,7 @@ pub fn app(state: AppState) -> Router {
     let (api, openapi) = api();
     let openapi = Arc::new(openapi.to_json().unwrap_or_else(|_| "{}".to_owned()));
     let default_lang = state.settings.default_lang;
+    let api = api.route_layer(middleware::from_fn(extract::nameable_path));
     api.fallback(|| async {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -377,3 +377,63 @@ macro_rules! on_both_databases {
         )*
     };
 }
+
+/// A response read whole, without assuming it is JSON.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    /// The body parsed as JSON, when it is JSON.
+    pub json: Option<Value>,
+}
+
+impl Reply {
+    /// The body as text (lossy), for messages and for searching it.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+impl TestApp {
+    /// Sends a request built by the caller and reads the whole reply.
+    pub async fn send_raw(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = res.bytes().await.expect("body read").to_vec();
+        let json = serde_json::from_slice(&bytes).ok();
+        Reply {
+            status,
+            content_type,
+            bytes,
+            json,
+        }
+    }
+}
+
+/// Why `body` is not the failure envelope of SPEC §3 (`success: false`, a non-empty
+/// `message`, and an `error.code` in UPPER_SNAKE), or `None` when it is.
+pub fn error_envelope_problem(body: &Value) -> Option<String> {
+    if body["success"] != json!(false) {
+        return Some("`success` is not false".into());
+    }
+    if body["message"].as_str().is_none_or(|m| m.trim().is_empty()) {
+        return Some("`message` is not a non-empty string".into());
+    }
+    let upper_snake = |c: &str| {
+        !c.is_empty()
+            && c.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            && !c.starts_with('_')
+    };
+    if !body["error"]["code"].as_str().is_some_and(upper_snake) {
+        return Some("`error.code` is not a non-empty UPPER_SNAKE string".into());
+    }
+    None
+}
