@@ -31,6 +31,21 @@ impl Store {
             .collect()
     }
 
+    /// When the session's next pending message is due (a retry), if it has one.
+    pub async fn next_outbox_attempt(
+        &self,
+        session: &SessionId,
+    ) -> Result<Option<i64>, StoreError> {
+        use sqlx::Row;
+        Ok(sqlx::query(
+            "SELECT MIN(next_attempt_at) FROM messages WHERE session_id = $1 AND status = 'pending'",
+        )
+        .bind(session.as_str())
+        .fetch_one(&self.pool)
+        .await?
+        .try_get::<Option<i64>, _>(0)?)
+    }
+
     /// The engine accepted the message: `sent`, with a `message.sent` event.
     pub async fn mark_sent(
         &self,

@@ -4,8 +4,9 @@
 //! the data dir before it answers, so that what it transmitted survives the process being
 //! killed and anyone can check that each accepted message went out exactly once.
 //!
-//! The ids it remembers are bounded per session (the newest [`KEEP_PER_SESSION`]); the file is
-//! compacted to those when it is opened and has grown large.
+//! The ids it remembers are bounded (the newest [`KEEP`] over all sessions: a repeat after a
+//! crash comes within minutes, and so do read receipts); the file is compacted to those when
+//! it is opened and has grown large.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
@@ -17,8 +18,8 @@ use wasl_domain::{PhoneNumber, SessionId};
 
 use crate::MessageKind;
 
-/// How many sent ids of one session the sandbox remembers (for repeats and read receipts).
-pub const KEEP_PER_SESSION: usize = 50_000;
+/// How many sent ids the sandbox remembers, over all sessions (for repeats and read receipts).
+pub const KEEP: usize = 100_000;
 /// A log file larger than this is rewritten with only the remembered ids when opened.
 const COMPACT_ABOVE: u64 = 64 * 1024 * 1024;
 pub const FILE_NAME: &str = "sandbox-transmissions.log";
@@ -39,28 +40,42 @@ pub enum Sent {
     Repeat { first_at: i64 },
 }
 
+/// The newest transmissions, by session, in the order they were sent.
 #[derive(Default)]
 struct Recent {
-    order: VecDeque<String>,
-    sent: HashMap<String, Transmission>,
+    order: VecDeque<(SessionId, String)>,
+    sent: HashMap<SessionId, HashMap<String, Transmission>>,
 }
 
 impl Recent {
-    fn remember(&mut self, t: Transmission) {
-        self.order.push_back(t.message_id.clone());
-        self.sent.insert(t.message_id.clone(), t);
-        while self.order.len() > KEEP_PER_SESSION {
-            if let Some(old) = self.order.pop_front() {
-                self.sent.remove(&old);
+    fn remember(&mut self, session: &SessionId, t: Transmission) {
+        self.order
+            .push_back((session.clone(), t.message_id.clone()));
+        self.sent
+            .entry(session.clone())
+            .or_default()
+            .insert(t.message_id.clone(), t);
+        while self.order.len() > KEEP {
+            if let Some((session, id)) = self.order.pop_front() {
+                if let Some(ids) = self.sent.get_mut(&session) {
+                    ids.remove(&id);
+                    if ids.is_empty() {
+                        self.sent.remove(&session);
+                    }
+                }
             }
         }
+    }
+
+    fn get(&self, session: &SessionId, message_id: &str) -> Option<&Transmission> {
+        self.sent.get(session).and_then(|ids| ids.get(message_id))
     }
 }
 
 #[derive(Default)]
 pub struct TransmissionLog {
     file: Option<Mutex<File>>,
-    sessions: Mutex<HashMap<SessionId, Recent>>,
+    recent: Mutex<Recent>,
 }
 
 impl std::fmt::Debug for TransmissionLog {
@@ -119,7 +134,7 @@ impl TransmissionLog {
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(FILE_NAME);
-        let mut sessions: HashMap<SessionId, Recent> = HashMap::new();
+        let mut recent = Recent::default();
         let mut lines = 0u64;
         if let Ok(file) = File::open(&path) {
             for text in BufReader::new(file).lines() {
@@ -129,34 +144,30 @@ impl TransmissionLog {
                 };
                 lines += 1;
                 if first {
-                    sessions
-                        .entry(SessionId::from_trusted(session))
-                        .or_default()
-                        .remember(t);
+                    recent.remember(&SessionId::from_trusted(session), t);
                 }
             }
         }
         let large = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > COMPACT_ABOVE;
         if large {
-            compact(&path, &sessions)?;
+            compact(&path, &recent)?;
             tracing::info!(lines, "the sandbox transmission log was compacted");
         }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         Ok(TransmissionLog {
             file: Some(Mutex::new(file)),
-            sessions: Mutex::new(sessions),
+            recent: Mutex::new(recent),
         })
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, Recent>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
+        self.recent.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records a send of `t` by `session`: written to the file before this returns.
     pub fn transmit(&self, session: &SessionId, t: Transmission) -> std::io::Result<Sent> {
-        let mut sessions = self.sessions();
-        let recent = sessions.entry(session.clone()).or_default();
-        let sent = match recent.sent.get(&t.message_id) {
+        let mut recent = self.recent();
+        let sent = match recent.get(session, &t.message_id) {
             Some(first) => Sent::Repeat { first_at: first.at },
             None => Sent::First { at: t.at },
         };
@@ -168,46 +179,42 @@ impl TransmissionLog {
                 .write_all(line(session, &t, sent).as_bytes())?;
         }
         if matches!(sent, Sent::First { .. }) {
-            recent.remember(t);
+            recent.remember(session, t);
         }
         Ok(sent)
     }
 
     pub fn was_sent(&self, session: &SessionId, message_id: &str) -> bool {
-        self.sessions()
-            .get(session)
-            .is_some_and(|r| r.sent.contains_key(message_id))
+        self.recent().get(session, message_id).is_some()
     }
 
     /// The session's remembered transmissions, oldest first.
     pub fn sent(&self, session: &SessionId) -> Vec<Transmission> {
-        self.sessions()
-            .get(session)
-            .map(|r| {
-                r.order
-                    .iter()
-                    .filter_map(|id| r.sent.get(id).cloned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        let recent = self.recent();
+        recent
+            .order
+            .iter()
+            .filter(|(s, _)| s == session)
+            .filter_map(|(s, id)| recent.get(s, id).cloned())
+            .collect()
     }
 
     /// Forgets a session (logged out): a new pairing starts a new history.
     pub fn forget(&self, session: &SessionId) {
-        self.sessions().remove(session);
+        let mut recent = self.recent();
+        recent.sent.remove(session);
+        recent.order.retain(|(s, _)| s != session);
     }
 }
 
 /// Rewrites the file with the remembered first transmissions only, atomically.
-fn compact(path: &Path, sessions: &HashMap<SessionId, Recent>) -> std::io::Result<()> {
+fn compact(path: &Path, recent: &Recent) -> std::io::Result<()> {
     let tmp: PathBuf = path.with_extension("log.tmp");
     {
         let mut out = std::io::BufWriter::new(File::create(&tmp)?);
-        for (session, recent) in sessions {
-            for id in &recent.order {
-                if let Some(t) = recent.sent.get(id) {
-                    out.write_all(line(session, t, Sent::First { at: t.at }).as_bytes())?;
-                }
+        for (session, id) in &recent.order {
+            if let Some(t) = recent.get(session, id) {
+                out.write_all(line(session, t, Sent::First { at: t.at }).as_bytes())?;
             }
         }
         out.flush()?;
@@ -262,14 +269,21 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_bounded_per_session() {
+    fn memory_is_bounded_over_all_sessions() {
         let log = TransmissionLog::in_memory();
-        let session = SessionId::from_trusted("org_a");
-        for i in 0..KEEP_PER_SESSION + 10 {
-            let _ = log.transmit(&session, t(&format!("M{i}")));
+        let (a, b) = (
+            SessionId::from_trusted("org_a"),
+            SessionId::from_trusted("org_b"),
+        );
+        for i in 0..KEEP + 10 {
+            let session = if i % 2 == 0 { &a } else { &b };
+            let _ = log.transmit(session, t(&format!("M{i}")));
         }
-        assert_eq!(log.sent(&session).len(), KEEP_PER_SESSION);
-        assert!(!log.was_sent(&session, "M0"));
-        assert!(log.was_sent(&session, &format!("M{}", KEEP_PER_SESSION + 9)));
+        assert_eq!(log.sent(&a).len() + log.sent(&b).len(), KEEP);
+        assert!(!log.was_sent(&a, "M0"));
+        assert!(log.was_sent(&b, &format!("M{}", KEEP + 9)));
+        log.forget(&a);
+        assert!(log.sent(&a).is_empty());
+        assert_eq!(log.sent(&b).len(), KEEP / 2);
     }
 }

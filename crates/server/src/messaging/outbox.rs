@@ -18,6 +18,8 @@ use crate::clock::now_millis;
 
 /// After this many temporary failures a message is marked failed rather than retried forever.
 const MAX_ATTEMPTS: i64 = 8;
+/// The longest an idle worker waits before it looks at the outbox again on its own.
+const IDLE_CHECK: Duration = Duration::from_secs(60);
 
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
@@ -43,10 +45,22 @@ pub(super) async fn run(
             }
         };
         if due.is_empty() {
-            // Woken by a new message, or a periodic look for retries that came due.
+            // Nothing due: wait for a new message (its acceptance wakes us) or for the next
+            // retry to come due. No polling, so a thousand idle sessions cost nothing; the
+            // cap is only a safety net.
+            let wait = match store.next_outbox_attempt(&session.id).await {
+                Ok(Some(at)) => Duration::from_millis(
+                    u64::try_from(at.saturating_sub(now_millis())).unwrap_or(0),
+                ),
+                Ok(None) => IDLE_CHECK,
+                Err(e) => {
+                    tracing::error!(session = %session.id, error = %e, "cannot read the outbox");
+                    Duration::from_secs(1)
+                }
+            };
             tokio::select! {
                 () = waker.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = tokio::time::sleep(wait.min(IDLE_CHECK)) => {}
                 _ = stop.changed() => return,
             }
             continue;
