@@ -3,6 +3,7 @@
 //! Every webhook has a lane of its own, so a receiver that hangs or fails only ever slows
 //! its own deliveries.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,8 +14,8 @@ use wasl_store::{Attempt, AttemptOutcome, AttemptRecord, Delivery, Webhook};
 
 use super::{signature, target, Dispatcher, ATTEMPT_TIMEOUT, RETRY_SCHEDULE};
 
-/// Attempts one webhook may have in flight. New deliveries are claimed once half of them are
-/// free, so a claim takes several deliveries at a time.
+/// Attempts one webhook may have in flight. A lane claims up to twice as many at a time, so a
+/// claim takes many deliveries and the next ones are ready when a slot frees.
 pub(super) const IN_FLIGHT: u32 = 16;
 /// A claim lasts well beyond an attempt's timeout: nobody starts a claimed delivery again
 /// while its attempt may still be running.
@@ -48,18 +49,20 @@ pub(super) async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut in_flight = JoinSet::new();
+    // Claimed and not started yet: at most one lane's worth, so each starts within one round
+    // of attempts (10 s at worst), well inside its claim.
+    let mut waiting: VecDeque<Delivery> = VecDeque::new();
     let mut target: Option<Target> = None;
     loop {
         if *stop.borrow() {
             break;
         }
-        let free = IN_FLIGHT.saturating_sub(u32::try_from(in_flight.len()).unwrap_or(IN_FLIGHT));
-        let mut claimed = 0;
-        if free >= IN_FLIGHT / 2 {
+        if waiting.is_empty() {
             match refresh(&dispatcher, &webhook_id, target.take()).await {
                 Ok(Some(t)) => {
                     if t.webhook.is_active {
-                        claimed = claim(&dispatcher, &t, free, &mut in_flight).await;
+                        let room = 2 * IN_FLIGHT as usize - in_flight.len();
+                        waiting.extend(claim(&dispatcher, &t, room).await);
                     }
                     target = Some(t);
                 }
@@ -74,7 +77,19 @@ pub(super) async fn run(
                 }
             }
         }
-        if in_flight.is_empty() && claimed == 0 {
+        if let Some(t) = &target {
+            while in_flight.len() < IN_FLIGHT as usize {
+                let Some(delivery) = waiting.pop_front() else {
+                    break;
+                };
+                let (dispatcher, sender) = (dispatcher.clone(), t.sender.clone());
+                in_flight.spawn(async move {
+                    let record = attempt(&dispatcher, sender, delivery).await;
+                    dispatcher.attempts.record(record);
+                });
+            }
+        }
+        if in_flight.is_empty() {
             // Nothing due: wait until the dispatcher sees something for this webhook.
             tokio::select! {
                 () = wake.notified() => {}
@@ -161,36 +176,22 @@ async fn sender(dispatcher: &Dispatcher, webhook: &Webhook) -> Result<Sender, St
     })
 }
 
-/// Claims up to `free` due deliveries and starts their attempts; how many it started.
-async fn claim(
-    dispatcher: &Arc<Dispatcher>,
-    target: &Target,
-    free: u32,
-    in_flight: &mut JoinSet<()>,
-) -> usize {
+/// Claims up to `room` of the webhook's due deliveries, oldest first.
+async fn claim(dispatcher: &Dispatcher, target: &Target, room: usize) -> Vec<Delivery> {
     let now = dispatcher.clock.now_millis();
     let until = now + i64::try_from(CLAIM.as_millis()).unwrap_or(30_000);
-    let claimed = match dispatcher
+    let limit = u32::try_from(room).unwrap_or(IN_FLIGHT);
+    match dispatcher
         .store
-        .claim_due_deliveries(&target.webhook.id, now, until, free)
+        .claim_due_deliveries(&target.webhook.id, now, until, limit)
         .await
     {
         Ok(claimed) => claimed,
         Err(e) => {
             tracing::error!(webhook = %target.webhook.id, error = %e, "cannot claim webhook deliveries");
-            return 0;
+            Vec::new()
         }
-    };
-    let count = claimed.len();
-    for delivery in claimed {
-        let dispatcher = dispatcher.clone();
-        let sender = target.sender.clone();
-        in_flight.spawn(async move {
-            let record = attempt(&dispatcher, sender, delivery).await;
-            dispatcher.attempts.record(record);
-        });
     }
-    count
 }
 
 async fn attempt(
