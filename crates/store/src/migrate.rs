@@ -34,6 +34,7 @@ macro_rules! migrations {
                 "0007_partial_message_indexes.sql"
             ),
             migration!($dialect, 8, "webhook_lanes", "0008_webhook_lanes.sql"),
+            migration!($dialect, 9, "ordered_queues", "0009_ordered_queues.sql"),
         ]
     };
 }

@@ -8,7 +8,8 @@ use crate::record::StatusMove;
 use crate::{rows::now_millis, Store, StoreError};
 
 impl Store {
-    /// Pending outgoing messages of the session that are due now, oldest first.
+    /// Pending outgoing messages of the session that are due now, in the order they came due
+    /// (a new message is due when it is accepted; ids grow with time), read in index order.
     pub async fn due_outbox(
         &self,
         session: &SessionId,
@@ -18,7 +19,7 @@ impl Store {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages
              WHERE session_id = $1 AND status = 'pending' AND next_attempt_at <= $2
-             ORDER BY created_at, id LIMIT $3"
+             ORDER BY next_attempt_at, id LIMIT $3"
         );
         sqlx::query(&sql)
             .bind(session.as_str())

@@ -184,6 +184,17 @@ pub struct Process {
     pub client: reqwest::Client,
 }
 
+/// A test that fails half-way drops its process: it must not live on after the test, holding
+/// a port and a database and using the machine's cores.
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Process {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
