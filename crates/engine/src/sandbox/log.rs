@@ -6,10 +6,14 @@
 //!
 //! The ids it remembers are bounded (the newest [`KEEP`] over all sessions: a repeat after a
 //! crash comes within minutes, and so do read receipts); the file is compacted to those when
-//! it is opened and has grown large.
+//! it is opened and has grown large. What it remembers of each is small (a 128-bit digest of
+//! session and id, the session's number in a table and the time: about 60 bytes), since a busy
+//! sandbox fills the bound within minutes and the whole of it stays resident.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -40,35 +44,110 @@ pub enum Sent {
     Repeat { first_at: i64 },
 }
 
-/// The newest transmissions, by session, in the order they were sent.
-#[derive(Default)]
+/// Names one sent message, (session, message id), in 128 bits: two independently keyed
+/// SipHashes. Two different messages share a digest with a probability of about 10⁻²⁹ over
+/// the remembered 100,000, far below any other way a message can be lost.
+type Digest = u128;
+
+/// A first transmission, as remembered.
+#[derive(Clone, Copy)]
+struct Remembered {
+    /// Index into [`Recent::sessions`].
+    session: u32,
+    at: i64,
+}
+
+/// The newest first transmissions, over all sessions, in the order they were sent.
 struct Recent {
-    order: VecDeque<(SessionId, String)>,
-    sent: HashMap<SessionId, HashMap<String, Transmission>>,
+    keys: (RandomState, RandomState),
+    order: VecDeque<Digest>,
+    sent: HashMap<Digest, Remembered>,
+    /// Every session that has sent, numbered; a handful of bytes each, never dropped.
+    sessions: Vec<SessionId>,
+    session_numbers: HashMap<SessionId, u32>,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent {
+            keys: (RandomState::new(), RandomState::new()),
+            order: VecDeque::new(),
+            sent: HashMap::new(),
+            sessions: Vec::new(),
+            session_numbers: HashMap::new(),
+        }
+    }
 }
 
 impl Recent {
-    fn remember(&mut self, session: &SessionId, t: Transmission) {
-        self.order
-            .push_back((session.clone(), t.message_id.clone()));
-        self.sent
-            .entry(session.clone())
-            .or_default()
-            .insert(t.message_id.clone(), t);
+    fn digest(&self, session: &SessionId, message_id: &str) -> Digest {
+        let half = |state: &RandomState| {
+            let mut h = state.build_hasher();
+            session.as_str().hash(&mut h);
+            message_id.hash(&mut h);
+            h.finish()
+        };
+        (u128::from(half(&self.keys.0)) << 64) | u128::from(half(&self.keys.1))
+    }
+
+    fn session_number(&mut self, session: &SessionId) -> u32 {
+        if let Some(n) = self.session_numbers.get(session) {
+            return *n;
+        }
+        let n = u32::try_from(self.sessions.len()).unwrap_or(u32::MAX);
+        self.sessions.push(session.clone());
+        self.session_numbers.insert(session.clone(), n);
+        n
+    }
+
+    fn remember(&mut self, session: &SessionId, message_id: &str, at: i64) {
+        if self.order.capacity() == 0 {
+            // Full size at the first send: a busy sandbox reaches the bound within minutes,
+            // and growing there by doubling would copy the tables and leave the old ones
+            // behind as holes in the allocator.
+            self.order.reserve(KEEP + 1);
+            self.sent.reserve(KEEP + 1);
+        }
+        let digest = self.digest(session, message_id);
+        let number = self.session_number(session);
+        if self
+            .sent
+            .insert(
+                digest,
+                Remembered {
+                    session: number,
+                    at,
+                },
+            )
+            .is_none()
+        {
+            self.order.push_back(digest);
+        }
         while self.order.len() > KEEP {
-            if let Some((session, id)) = self.order.pop_front() {
-                if let Some(ids) = self.sent.get_mut(&session) {
-                    ids.remove(&id);
-                    if ids.is_empty() {
-                        self.sent.remove(&session);
-                    }
-                }
+            if let Some(old) = self.order.pop_front() {
+                self.sent.remove(&old);
             }
         }
     }
 
-    fn get(&self, session: &SessionId, message_id: &str) -> Option<&Transmission> {
-        self.sent.get(session).and_then(|ids| ids.get(message_id))
+    fn get(&self, session: &SessionId, message_id: &str) -> Option<Remembered> {
+        self.sent.get(&self.digest(session, message_id)).copied()
+    }
+
+    fn forget(&mut self, session: &SessionId) {
+        let Some(number) = self.session_numbers.get(session).copied() else {
+            return;
+        };
+        self.sent.retain(|_, r| r.session != number);
+        let sent = &self.sent;
+        self.order.retain(|d| sent.contains_key(d));
+    }
+
+    fn count(&self, session: &SessionId) -> usize {
+        match self.session_numbers.get(session) {
+            Some(number) => self.sent.values().filter(|r| r.session == *number).count(),
+            None => 0,
+        }
     }
 }
 
@@ -132,6 +211,10 @@ impl TransmissionLog {
 
     /// The log in `dir`, with what earlier runs transmitted.
     pub fn open(dir: &Path) -> std::io::Result<Self> {
+        Self::open_compacting_above(dir, COMPACT_ABOVE)
+    }
+
+    fn open_compacting_above(dir: &Path, compact_above: u64) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(FILE_NAME);
         let mut recent = Recent::default();
@@ -144,11 +227,11 @@ impl TransmissionLog {
                 };
                 lines += 1;
                 if first {
-                    recent.remember(&SessionId::from_trusted(session), t);
+                    recent.remember(&SessionId::from_trusted(session), &t.message_id, t.at);
                 }
             }
         }
-        let large = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > COMPACT_ABOVE;
+        let large = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > compact_above;
         if large {
             compact(&path, &recent)?;
             tracing::info!(lines, "the sandbox transmission log was compacted");
@@ -179,7 +262,7 @@ impl TransmissionLog {
                 .write_all(line(session, &t, sent).as_bytes())?;
         }
         if matches!(sent, Sent::First { .. }) {
-            recent.remember(session, t);
+            recent.remember(session, &t.message_id, t.at);
         }
         Ok(sent)
     }
@@ -188,33 +271,33 @@ impl TransmissionLog {
         self.recent().get(session, message_id).is_some()
     }
 
-    /// The session's remembered transmissions, oldest first.
-    pub fn sent(&self, session: &SessionId) -> Vec<Transmission> {
-        let recent = self.recent();
-        recent
-            .order
-            .iter()
-            .filter(|(s, _)| s == session)
-            .filter_map(|(s, id)| recent.get(s, id).cloned())
-            .collect()
+    /// How many of the session's first transmissions are remembered.
+    pub fn remembered(&self, session: &SessionId) -> usize {
+        self.recent().count(session)
     }
 
     /// Forgets a session (logged out): a new pairing starts a new history.
     pub fn forget(&self, session: &SessionId) {
-        let mut recent = self.recent();
-        recent.sent.remove(session);
-        recent.order.retain(|(s, _)| s != session);
+        self.recent().forget(session);
     }
 }
 
-/// Rewrites the file with the remembered first transmissions only, atomically.
+/// Rewrites the file with the remembered first transmissions only, atomically: the file is
+/// read once more and each remembered message's first line is kept, in the order sent.
 fn compact(path: &Path, recent: &Recent) -> std::io::Result<()> {
     let tmp: PathBuf = path.with_extension("log.tmp");
     {
         let mut out = std::io::BufWriter::new(File::create(&tmp)?);
-        for (session, id) in &recent.order {
-            if let Some(t) = recent.get(session, id) {
-                out.write_all(line(session, t, Sent::First { at: t.at }).as_bytes())?;
+        let mut written = std::collections::HashSet::new();
+        for text in BufReader::new(File::open(path)?).lines() {
+            let text = text?;
+            let Some((session, t, true)) = parse_line(&text) else {
+                continue;
+            };
+            let session = SessionId::from_trusted(session);
+            let digest = recent.digest(&session, &t.message_id);
+            if recent.sent.contains_key(&digest) && written.insert(digest) {
+                out.write_all(line(&session, &t, Sent::First { at: t.at }).as_bytes())?;
             }
         }
         out.flush()?;
@@ -269,6 +352,38 @@ mod tests {
     }
 
     #[test]
+    fn compaction_keeps_each_first_transmission_once_in_order() {
+        let dir = std::env::temp_dir().join(format!("wasl-sbx-{}", uuid::Uuid::now_v7()));
+        let (a, b) = (
+            SessionId::from_trusted("org_a"),
+            SessionId::from_trusted("org_b"),
+        );
+        {
+            let log = TransmissionLog::open(&dir).expect("open");
+            for (session, id) in [(&a, "A"), (&b, "B"), (&a, "A"), (&a, "C"), (&b, "B")] {
+                log.transmit(session, t(id)).expect("transmit");
+            }
+        }
+        let log = TransmissionLog::open_compacting_above(&dir, 0).expect("compact");
+        let text = std::fs::read_to_string(dir.join(FILE_NAME)).expect("read");
+        let kept: Vec<(String, String, bool)> = text
+            .lines()
+            .filter_map(parse_line)
+            .map(|(s, t, first)| (s, t.message_id, first))
+            .collect();
+        let expected = [("org_a", "A"), ("org_b", "B"), ("org_a", "C")]
+            .map(|(s, id)| (s.to_owned(), id.to_owned(), true));
+        assert_eq!(kept, expected);
+        // Still remembered after the rewrite: a repeat is told apart.
+        assert_eq!(
+            log.transmit(&b, t("B")).ok(),
+            Some(Sent::Repeat { first_at: 1 })
+        );
+        assert_eq!((log.remembered(&a), log.remembered(&b)), (2, 1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn memory_is_bounded_over_all_sessions() {
         let log = TransmissionLog::in_memory();
         let (a, b) = (
@@ -279,11 +394,12 @@ mod tests {
             let session = if i % 2 == 0 { &a } else { &b };
             let _ = log.transmit(session, t(&format!("M{i}")));
         }
-        assert_eq!(log.sent(&a).len() + log.sent(&b).len(), KEEP);
+        assert_eq!(log.remembered(&a) + log.remembered(&b), KEEP);
         assert!(!log.was_sent(&a, "M0"));
         assert!(log.was_sent(&b, &format!("M{}", KEEP + 9)));
         log.forget(&a);
-        assert!(log.sent(&a).is_empty());
-        assert_eq!(log.sent(&b).len(), KEEP / 2);
+        assert_eq!(log.remembered(&a), 0);
+        assert_eq!(log.remembered(&b), KEEP / 2);
+        assert!(log.was_sent(&b, &format!("M{}", KEEP + 9)));
     }
 }

@@ -114,9 +114,9 @@ impl SandboxEngine {
         Ok(())
     }
 
-    /// The messages the session has transmitted (the newest ones remembered), oldest first.
-    pub fn transmitted(&self, session: &SessionId) -> Vec<Transmission> {
-        self.log.sent(session)
+    /// How many of the session's first transmissions the sandbox remembers (the newest ones).
+    pub fn remembered_transmissions(&self, session: &SessionId) -> usize {
+        self.log.remembered(session)
     }
 }
 
