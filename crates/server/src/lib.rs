@@ -1,10 +1,10 @@
 //! The wasl server: settings, storage, the HTTP API and its background work, started the same
 //! way by `main` and by the tests ([`launch_with_tcp_listener`]).
-#![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod clock;
 pub mod http;
+mod memory;
 pub mod messaging;
 pub mod metrics;
 mod secrets;
@@ -67,6 +67,7 @@ pub async fn launch_with_options(
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: LaunchOptions,
 ) -> Result<(), LaunchError> {
+    memory::configure();
     let store = Store::open(settings.database_url.expose()).await?;
     let messaging = Arc::new(Messaging::new(
         store.clone(),
@@ -99,6 +100,7 @@ pub async fn launch_with_options(
         },
     );
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
+    let trim_task = tokio::spawn(memory::release_freed_memory(workers_stop.clone()));
     let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop, messaging.bus().subscribe()));
     let resumed = sessions.resume_all().await?;
     tracing::info!(resumed, "sessions resumed");
@@ -123,6 +125,7 @@ pub async fn launch_with_options(
     sessions.shutdown().await;
     let _ = stop_workers.send(true);
     let _ = dispatcher_task.await;
+    let _ = trim_task.await;
     store.close().await;
     tracing::info!("wasl stopped");
     Ok(())

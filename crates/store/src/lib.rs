@@ -115,8 +115,7 @@ fn sqlite_pool(connections: u32, cache_kib: u32) -> AnyPoolOptions {
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
                 conn.execute("PRAGMA busy_timeout = 10000").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
-                // The writer's larger page cache keeps the indexes a write touches in memory;
-                // readers keep SQLite's default and lean on the operating system's cache.
+                // Page cache sizes: see `Store::open`.
                 conn.execute(format!("PRAGMA cache_size = -{cache_kib}").as_str())
                     .await?;
                 // No checkpoint on commit: it would run on the writer and stall every write
@@ -160,9 +159,14 @@ impl Store {
             // SQLite allows one writer at a time; WAL lets readers go on beside it. Write
             // transactions get a connection of their own: its page cache stays warm, where a
             // pool connection's cache is thrown away whenever another connection writes.
+            // The writer keeps 8 MB, enough for the pages every write touches (the tails of
+            // the tables and of the time-ordered indexes); pages of the randomly keyed
+            // indexes come from the operating system's cache, which the kernel may reclaim,
+            // instead of piling up in the process as the database grows. Readers keep 512 KB
+            // each: their caches are emptied by every write, so more would only churn.
             Dialect::Sqlite => {
-                let readers = sqlite_pool(8, 2_000).connect_with(options.clone());
-                let writer = sqlite_pool(1, 32_768).connect_with(options);
+                let readers = sqlite_pool(8, 512).connect_with(options.clone());
+                let writer = sqlite_pool(1, 8_192).connect_with(options);
                 (
                     readers.await.map_err(StoreError::connect)?,
                     Some(writer.await.map_err(StoreError::connect)?),
