@@ -362,6 +362,11 @@ pub struct Account {
     pub org_id: String,
 }
 
+/// The bytes this process's code holds on the heap right now (allocated and not yet freed).
+pub fn heap_bytes() -> u64 {
+    crate::ALLOCATOR.allocated() as u64
+}
+
 /// This process's resident memory in bytes (`/proc/self/statm`, second field, in pages).
 pub fn rss_bytes() -> BenchResult<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").map_err(|e| format!("statm: {e}"))?;

@@ -7,6 +7,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// The allocator of the benchmarks' processes, counting the bytes in use (see `harness::heap_bytes`).
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
 mod harness;
 mod ingest;
 mod listing;
