@@ -67,7 +67,6 @@ pub async fn launch_with_options(
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: LaunchOptions,
 ) -> Result<(), LaunchError> {
-    memory::configure();
     let store = Store::open(settings.database_url.expose()).await?;
     let messaging = Arc::new(Messaging::new(
         store.clone(),
