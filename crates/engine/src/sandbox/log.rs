@@ -143,6 +143,7 @@ impl Recent {
         self.order.retain(|d| sent.contains_key(d));
     }
 
+    #[cfg(test)]
     fn count(&self, session: &SessionId) -> usize {
         match self.session_numbers.get(session) {
             Some(number) => self.sent.values().filter(|r| r.session == *number).count(),
@@ -272,7 +273,8 @@ impl TransmissionLog {
     }
 
     /// How many of the session's first transmissions are remembered.
-    pub fn remembered(&self, session: &SessionId) -> usize {
+    #[cfg(test)]
+    fn remembered(&self, session: &SessionId) -> usize {
         self.recent().count(session)
     }
 

@@ -113,11 +113,6 @@ impl SandboxEngine {
         ));
         Ok(())
     }
-
-    /// How many of the session's first transmissions the sandbox remembers (the newest ones).
-    pub fn remembered_transmissions(&self, session: &SessionId) -> usize {
-        self.log.remembered(session)
-    }
 }
 
 #[async_trait]
