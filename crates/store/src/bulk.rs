@@ -62,6 +62,18 @@ impl Binds {
     }
 }
 
+/// A statement whose text depends on how many rows a batch has. It is not kept prepared:
+/// each batch size would be a statement of its own, crowding the connection's cache of the
+/// statements that do repeat; and PostgreSQL, after a few runs of a kept statement, may
+/// switch to one generic plan chosen while the table was still small (a scan of the whole
+/// table for every batch, where the index finds a batch's rows at once). Unprepared, each
+/// batch is planned for the values it carries.
+pub(crate) fn batch_query(
+    sql: &str,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(sql).persistent(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

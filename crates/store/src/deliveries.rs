@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use crate::bulk::{rows_per_statement, Binds};
+use crate::bulk::{batch_query, rows_per_statement, Binds};
 use crate::webhooks::{delivery, DELIVERY_COLUMNS};
 use crate::{Attempt, AttemptOutcome, Delivery, Store, StoreError};
 
@@ -94,7 +94,7 @@ async fn insert_attempts(
          VALUES {} ON CONFLICT DO NOTHING",
         Binds::for_tx(tx).rows(records.len(), 7)
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = batch_query(&sql);
     for r in records {
         let a = &r.attempt;
         query = query
@@ -126,7 +126,7 @@ async fn update_deliveries(
          WHERE webhook_deliveries.id = v.column1",
         Binds::for_tx(tx).rows(records.len(), 7)
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = batch_query(&sql);
     for r in records {
         let a = &r.attempt;
         let (status, next, delivered_at) = match r.outcome {

@@ -4,7 +4,7 @@
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Message, OrgId, Session};
 
-use crate::bulk::{rows_per_statement, Binds};
+use crate::bulk::{batch_query, rows_per_statement, Binds};
 use crate::{Store, StoreError};
 
 /// Renders models into the JSON that events carry (the API's own shapes), so the store can
@@ -99,7 +99,7 @@ pub(crate) async fn insert_events(
             "INSERT INTO events (id, organization_id, type, payload, created_at) VALUES {}",
             Binds::for_tx(tx).rows(chunk.len(), EVENT_COLUMNS)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = batch_query(&sql);
         for event in chunk {
             query = query
                 .bind(&event.id)
@@ -132,7 +132,7 @@ pub(crate) async fn insert_events(
              VALUES {}",
             Binds::for_tx(tx).rows(chunk.len(), DELIVERY_COLUMNS)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = batch_query(&sql);
         for (event, webhook_id) in chunk {
             query = query
                 .bind(format!("{}:{webhook_id}", event.id))
@@ -172,7 +172,7 @@ async fn active_webhooks(
         "SELECT id, organization_id, events FROM webhooks WHERE is_active = 1 AND organization_id IN ({})",
         Binds::for_tx(tx).list(orgs.len())
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = batch_query(&sql);
     for org in &orgs {
         query = query.bind(*org);
     }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, SessionId};
 
-use crate::bulk::{rows_per_statement, Binds};
+use crate::bulk::{batch_query, rows_per_statement, Binds};
 use crate::contacts::{contact, search_text, CONTACT_COLUMNS_BARE};
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
 use crate::messages::{message, MESSAGE_COLUMNS};
@@ -480,7 +480,7 @@ async fn move_group(
          RETURNING {MESSAGE_COLUMNS}",
         Binds::for_tx(tx).rows(chunk.len(), 4)
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = batch_query(&sql);
     for &i in chunk {
         let change = &moves[i];
         let (a, b) = match &change.message {
@@ -588,7 +588,7 @@ async fn already_stored(
                 binds.one(),
                 binds.list(chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(session);
+            let mut query = batch_query(&sql).bind(session);
             for id in chunk {
                 query = query.bind(*id);
             }
@@ -645,7 +645,7 @@ async fn upsert_contacts(
              RETURNING {CONTACT_COLUMNS_BARE}",
             Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = batch_query(&sql);
         for ((org, phone), touch) in chunk {
             query = query
                 .bind(touch.new_id)
@@ -696,7 +696,7 @@ async fn insert_messages(
             "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
             Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = batch_query(&sql);
         for &i in chunk {
             let m = &batch[i].message;
             let contact_id = contacts
@@ -790,7 +790,7 @@ async fn upsert_conversations(
                 outgoing_count = conversations.outgoing_count + excluded.outgoing_count",
             Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = batch_query(&sql);
         for ((session, contact), tally) in chunk {
             query = query
                 .bind(tally.organization_id)
