@@ -29,7 +29,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 
 pub use contacts::ContactUpdate;
 pub use deliveries::AttemptRecord;
@@ -121,28 +121,90 @@ fn sqlite_pool(connections: u32, cache_kib: u32) -> AnyPoolOptions {
                 // No checkpoint on commit: it would run on the writer and stall every write
                 // queued behind it. `checkpoint_wal` does it beside the writer instead.
                 conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+                // A log that grew past its usual size (a reader held it for long) is cut back
+                // to 128 MB when it starts over.
+                conn.execute("PRAGMA journal_size_limit = 134217728")
+                    .await?;
                 Ok(())
             })
         })
 }
 
-/// Copies SQLite's write-ahead log back into the database file every second, on a reader
-/// connection. A passive checkpoint never blocks the writer, so writes never wait for one; the
-/// log is then reused from its start and stays small. Ends when the store is closed.
-async fn checkpoint_wal(pool: AnyPool, store_alive: std::sync::Weak<()>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+/// How the store runs. The defaults are what the server uses; tests shrink them to see the
+/// same behaviour with less data.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// How long SQLite's write-ahead log may grow, in pages, before it is started over
+    /// (16,384 pages of 4 KB are 64 MB).
+    pub wal_reset_pages: i64,
+    /// How often the log is checkpointed.
+    pub checkpoint_every: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            wal_reset_pages: 16_384,
+            checkpoint_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Keeps SQLite's write-ahead log small. Every second (by default) a passive checkpoint copies the log back
+/// into the database file on a reader connection; it never blocks the writer. But a passive
+/// checkpoint alone never lets the log start over while writes and reads go on all the time:
+/// some reader always holds an older part of the log, so the log (and its index, mapped into
+/// the process) would grow without end, filling the disk and the memory of a busy server.
+/// When the log has grown past [`StoreOptions::wal_reset_pages`], the next writes wait at
+/// the write gate while the writer's connection finishes the checkpoint and starts the log
+/// over from its beginning (the file keeps its size and is overwritten, which costs less than
+/// truncating and growing it again); the passive checkpoints have already copied nearly all
+/// of it, so the pause is short. Ends when the store is closed.
+async fn checkpoint_wal(
+    tuning: StoreOptions,
+    readers: AnyPool,
+    writer: AnyPool,
+    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    store_alive: std::sync::Weak<()>,
+) {
+    let mut tick = tokio::time::interval(tuning.checkpoint_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if pool.is_closed() || store_alive.strong_count() == 0 {
+        if readers.is_closed() || store_alive.strong_count() == 0 {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
+        // One row: (busy, pages in the log, pages copied back).
+        let passive = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&readers)
             .await
-        {
-            if !pool.is_closed() {
-                tracing::warn!(error = %e, "cannot checkpoint the SQLite log");
+            .and_then(|row| row.try_get::<i64, _>(1));
+        let pages = match passive {
+            Ok(pages) => pages,
+            Err(e) => {
+                if !readers.is_closed() {
+                    tracing::warn!(error = %e, "cannot checkpoint the SQLite log");
+                }
+                continue;
+            }
+        };
+        if pages < tuning.wal_reset_pages {
+            continue;
+        }
+        let _turn = gate.lock().await;
+        // The restart waits for the readers still on the old part of the log, at most a
+        // second: writes are waiting meanwhile. A reader that takes longer only delays the
+        // restart to a later tick.
+        let restarted = async {
+            let mut conn = writer.acquire().await?;
+            conn.execute("PRAGMA busy_timeout = 1000").await?;
+            let done = conn.execute("PRAGMA wal_checkpoint(RESTART)").await;
+            conn.execute("PRAGMA busy_timeout = 10000").await?;
+            done
+        };
+        if let Err(e) = restarted.await {
+            if !writer.is_closed() {
+                tracing::warn!(error = %e, pages, "cannot start the SQLite log over");
             }
         }
     }
@@ -151,6 +213,11 @@ async fn checkpoint_wal(pool: AnyPool, store_alive: std::sync::Weak<()>) {
 impl Store {
     /// Opens the database and applies the pending migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Store::open_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Store::open`] with options of its own.
+    pub async fn open_with(url: &str, tuning: StoreOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::from_url(url)?;
         let options = AnyConnectOptions::from_str(url)
@@ -196,9 +263,12 @@ impl Store {
             alive: std::sync::Arc::default(),
         };
         migrate::run(&store).await?;
-        if dialect == Dialect::Sqlite {
+        if let (Some(writer), Some(gate)) = (&store.writer, &store.write_gate) {
             tokio::spawn(checkpoint_wal(
+                tuning,
                 store.pool.clone(),
+                writer.clone(),
+                gate.clone(),
                 std::sync::Arc::downgrade(&store.alive),
             ));
         }

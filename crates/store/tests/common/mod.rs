@@ -4,7 +4,7 @@ use wasl_domain::{
     Email, EngineKind, NewUser, OrgId, Organization, PersonName, Plan, Role, Session, SessionId,
     SessionName, SessionStatus, UserId,
 };
-use wasl_store::Store;
+use wasl_store::{Store, StoreOptions};
 
 /// The session of a new organization; the data dir is removed by the caller.
 pub fn session(org: &OrgId, name: &str) -> Session {
@@ -27,10 +27,16 @@ pub fn session(org: &OrgId, name: &str) -> Session {
 }
 
 pub async fn store_with_session() -> (Store, OrgId, SessionId, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("wasl-receipts-{}", uuid::Uuid::now_v7()));
+    store_with_session_opened(StoreOptions::default()).await
+}
+
+pub async fn store_with_session_opened(
+    options: StoreOptions,
+) -> (Store, OrgId, SessionId, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("wasl-store-{}", uuid::Uuid::now_v7()));
     std::fs::create_dir_all(&dir).expect("dir");
     let url = format!("sqlite://{}?mode=rwc", dir.join("wasl.db").display());
-    let store = Store::open(&url).await.expect("open");
+    let store = Store::open_with(&url, options).await.expect("open");
     let org = OrgId::from_trusted(uuid::Uuid::now_v7().to_string());
     let organization = Organization {
         id: org.clone(),
