@@ -246,6 +246,20 @@ impl Store {
                     // No ping before every query (a round trip each): a connection PostgreSQL
                     // dropped fails its query, is discarded, and the next one is fresh.
                     .test_before_acquire(false)
+                    // Every statement is planned for the values it runs with. After a few runs
+                    // of a prepared statement PostgreSQL may settle on one generic plan made
+                    // without the values; made while a table was small, such a plan read a
+                    // contact by walking all of the organization's contacts (3,750 rows per
+                    // lookup in the send benchmark) instead of its unique index, and kept
+                    // doing so as the table grew. Planning these short statements each time
+                    // costs far less than one such scan.
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("SET plan_cache_mode = force_custom_plan")
+                                .await
+                                .map(|_| ())
+                        })
+                    })
                     .connect_with(options)
                     .await
                     .map_err(StoreError::connect)?,
