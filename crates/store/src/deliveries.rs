@@ -47,7 +47,9 @@ impl Store {
         let mut w = self.begin_write().await?;
         // The outer conditions repeat the inner ones so that a delivery someone else claimed
         // between the two is not taken twice.
-        let rows = sqlx::query(&format!(
+        // Not kept prepared: a generic plan for this choice between indexes, made while the
+        // table was small, would stay (see `bulk::batch_query`).
+        let rows = batch_query(&format!(
             "UPDATE webhook_deliveries SET next_attempt_at = $1
              WHERE id IN (
                 SELECT id FROM webhook_deliveries

@@ -4,7 +4,7 @@
 //! and offers the handful of operations whatsapp-rust's storage traits come down to.
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row};
+use sqlx::Row;
 use wasl_domain::SessionId;
 
 use crate::rows::now_millis;
@@ -287,7 +287,7 @@ impl Store {
                  WHERE session_id = $1 AND kind = $2 AND key IN ({})",
                 placeholders(5, chunk.len())
             );
-            let mut query = sqlx::query::<Any>(&sql)
+            let mut query = crate::bulk::batch_query(&sql)
                 .bind(session.as_str())
                 .bind(kind)
                 .bind(num2)
