@@ -4,7 +4,7 @@
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Message, OrgId, Session};
 
-use crate::bulk::{batch_query, rows_per_statement, Binds};
+use crate::bulk::{batch_query, rows_per_statement, rows_query, Binds, Rows, Ty};
 use crate::{Store, StoreError};
 
 /// Renders models into the JSON that events carry (the API's own shapes), so the store can
@@ -93,22 +93,28 @@ pub(crate) async fn insert_events(
     tx: &mut Transaction<'static, Any>,
     events: &[StoredEvent],
 ) -> Result<(), StoreError> {
-    const EVENT_COLUMNS: usize = 5;
-    for chunk in events.chunks(rows_per_statement(EVENT_COLUMNS)) {
-        let sql = format!(
-            "INSERT INTO events (id, organization_id, type, payload, created_at) VALUES {}",
-            Binds::for_tx(tx).rows(chunk.len(), EVENT_COLUMNS)
-        );
-        let mut query = batch_query(&sql);
+    const EVENT_COLUMNS: &[(&str, Ty)] = &[
+        ("id", Ty::Text),
+        ("organization_id", Ty::Text),
+        ("type", Ty::Text),
+        ("payload", Ty::Text),
+        ("created_at", Ty::Int),
+    ];
+    for chunk in events.chunks(rows_per_statement(EVENT_COLUMNS.len())) {
+        let mut rows = Rows::for_tx(tx, EVENT_COLUMNS);
         for event in chunk {
-            query = query
-                .bind(&event.id)
-                .bind(event.organization_id.as_str())
-                .bind(&event.kind)
-                .bind(event.payload.to_string())
-                .bind(event.created_at);
+            rows.text(event.id.as_str())
+                .text(event.organization_id.as_str())
+                .text(event.kind.as_str())
+                .text(event.payload.to_string())
+                .int(event.created_at);
         }
-        query.execute(&mut **tx).await?;
+        let sql = format!(
+            "INSERT INTO events (id, organization_id, type, payload, created_at) {}",
+            rows.source().0
+        );
+        let query = rows_query(&sql, &rows);
+        rows.bind(query).execute(&mut **tx).await?;
     }
     let subscribers = active_webhooks(tx, events).await?;
     if subscribers.is_empty() {
@@ -124,29 +130,40 @@ pub(crate) async fn insert_events(
                 .map(move |w| (event, w.id.as_str()))
         })
         .collect();
-    const DELIVERY_COLUMNS: usize = 10;
-    for chunk in deliveries.chunks(rows_per_statement(DELIVERY_COLUMNS)) {
+    const DELIVERY_COLUMNS: &[(&str, Ty)] = &[
+        ("id", Ty::Text),
+        ("webhook_id", Ty::Text),
+        ("organization_id", Ty::Text),
+        ("event_id", Ty::Text),
+        ("event_type", Ty::Text),
+        ("body", Ty::Text),
+        ("status", Ty::Text),
+        ("attempts", Ty::Int),
+        ("next_attempt_at", Ty::Int),
+        ("created_at", Ty::Int),
+    ];
+    for chunk in deliveries.chunks(rows_per_statement(DELIVERY_COLUMNS.len())) {
+        let mut rows = Rows::for_tx(tx, DELIVERY_COLUMNS);
+        for (event, webhook_id) in chunk {
+            rows.text(format!("{}:{webhook_id}", event.id))
+                .text(*webhook_id)
+                .text(event.organization_id.as_str())
+                .text(event.id.as_str())
+                .text(event.kind.as_str())
+                .text(webhook_body(event).to_string())
+                .text("pending")
+                .int(0)
+                .int(event.created_at)
+                .int(event.created_at);
+        }
         let sql = format!(
             "INSERT INTO webhook_deliveries (id, webhook_id, organization_id, event_id, event_type, body, status,
                                              attempts, next_attempt_at, created_at)
-             VALUES {}",
-            Binds::for_tx(tx).rows(chunk.len(), DELIVERY_COLUMNS)
+             {}",
+            rows.source().0
         );
-        let mut query = batch_query(&sql);
-        for (event, webhook_id) in chunk {
-            query = query
-                .bind(format!("{}:{webhook_id}", event.id))
-                .bind(*webhook_id)
-                .bind(event.organization_id.as_str())
-                .bind(&event.id)
-                .bind(&event.kind)
-                .bind(webhook_body(event).to_string())
-                .bind("pending")
-                .bind(0_i64)
-                .bind(event.created_at)
-                .bind(event.created_at);
-        }
-        query.execute(&mut **tx).await?;
+        let query = rows_query(&sql, &rows);
+        rows.bind(query).execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, SessionId};
 
-use crate::bulk::{batch_query, rows_per_statement, Binds};
+use crate::bulk::{batch_query, rows_per_statement, rows_query, Binds, Rows, Ty};
 use crate::contacts::{contact, search_text, CONTACT_COLUMNS_BARE};
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
 use crate::messages::{message, MESSAGE_COLUMNS};
@@ -628,12 +628,32 @@ async fn upsert_contacts(
         }
     }
     let touches: Vec<(ContactKey, Touch)> = touches.into_iter().collect();
-    const COLUMNS: usize = 8;
+    const COLUMNS: &[(&str, Ty)] = &[
+        ("id", Ty::Text),
+        ("organization_id", Ty::Text),
+        ("phone_number", Ty::Text),
+        ("name", Ty::Text),
+        ("search_text", Ty::Text),
+        ("created_at", Ty::Int),
+        ("updated_at", Ty::Int),
+        ("last_message_at", Ty::Int),
+    ];
     let mut contacts = HashMap::with_capacity(touches.len());
-    for chunk in touches.chunks(rows_per_statement(COLUMNS)) {
+    for chunk in touches.chunks(rows_per_statement(COLUMNS.len())) {
+        let mut rows = Rows::for_tx(tx, COLUMNS);
+        for ((org, phone), touch) in chunk {
+            rows.text(touch.new_id)
+                .text(org.as_str())
+                .text(phone.as_str())
+                .text(touch.push_name)
+                .text(search_text(touch.push_name, phone, &[]))
+                .int(touch.at)
+                .int(touch.at)
+                .int(touch.at);
+        }
         let sql = format!(
             "INSERT INTO contacts AS c (id, organization_id, phone_number, name, search_text, created_at, updated_at, last_message_at)
-             VALUES {}
+             {}
              ON CONFLICT (organization_id, phone_number) DO UPDATE SET
                 last_message_at = CASE WHEN c.last_message_at IS NULL OR c.last_message_at < excluded.last_message_at
                                        THEN excluded.last_message_at ELSE c.last_message_at END,
@@ -643,20 +663,10 @@ async fn upsert_contacts(
                 updated_at = CASE WHEN c.name IS NULL AND excluded.name IS NOT NULL
                                   THEN excluded.updated_at ELSE c.updated_at END
              RETURNING {CONTACT_COLUMNS_BARE}",
-            Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
+            rows.source().0
         );
-        let mut query = batch_query(&sql);
-        for ((org, phone), touch) in chunk {
-            query = query
-                .bind(touch.new_id)
-                .bind(org.as_str())
-                .bind(phone.as_str())
-                .bind(touch.push_name)
-                .bind(search_text(touch.push_name, phone, &[]))
-                .bind(touch.at)
-                .bind(touch.at)
-                .bind(touch.at);
-        }
+        let query = rows_query(&sql, &rows);
+        let query = rows.bind(query);
         for row in query.fetch_all(&mut **tx).await? {
             let contact = contact(&row)?;
             let key = (
@@ -689,48 +699,76 @@ async fn insert_messages(
     candidates: &[usize],
     contacts: &HashMap<ContactKey, (Contact, ContactChange)>,
 ) -> Result<HashSet<String>, StoreError> {
-    const COLUMNS: usize = 26;
+    const COLUMNS: &[(&str, Ty)] = &[
+        ("id", Ty::Text),
+        ("organization_id", Ty::Text),
+        ("session_id", Ty::Text),
+        ("message_id", Ty::Text),
+        ("contact_id", Ty::Text),
+        ("contact_phone", Ty::Text),
+        ("from_number", Ty::Text),
+        ("to_number", Ty::Text),
+        ("direction", Ty::Text),
+        ("type", Ty::Text),
+        ("text", Ty::Text),
+        ("caption", Ty::Text),
+        ("media_path", Ty::Text),
+        ("mime_type", Ty::Text),
+        ("filename", Ty::Text),
+        ("media_size", Ty::Int),
+        ("ptt", Ty::Int),
+        ("status", Ty::Text),
+        ("sent_at", Ty::Int),
+        ("delivered_at", Ty::Int),
+        ("read_at", Ty::Int),
+        ("error_message", Ty::Text),
+        ("idempotency_key", Ty::Text),
+        ("attempts", Ty::Int),
+        ("related_user", Ty::Text),
+        ("created_at", Ty::Int),
+    ];
     let mut inserted = HashSet::with_capacity(candidates.len());
-    for chunk in candidates.chunks(rows_per_statement(COLUMNS)) {
-        let sql = format!(
-            "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES {} ON CONFLICT DO NOTHING RETURNING id",
-            Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
-        );
-        let mut query = batch_query(&sql);
+    for chunk in candidates.chunks(rows_per_statement(COLUMNS.len())) {
+        let mut rows = Rows::for_tx(tx, COLUMNS);
         for &i in chunk {
             let m = &batch[i].message;
             let contact_id = contacts
                 .get(&contact_key(m))
-                .map(|(c, _)| c.id.clone())
+                .map(|(c, _)| c.id.as_str())
                 .ok_or_else(|| StoreError::Corrupt("a message's contact was not stored".into()))?;
-            query = query
-                .bind(m.id.clone())
-                .bind(m.organization_id.as_str().to_owned())
-                .bind(m.session_id.as_str().to_owned())
-                .bind(m.message_id.clone())
-                .bind(contact_id)
-                .bind(m.contact_phone.clone())
-                .bind(m.from.clone())
-                .bind(m.to.clone())
-                .bind(m.direction.as_str())
-                .bind(m.kind.clone())
-                .bind(m.text.clone())
-                .bind(m.caption.clone())
-                .bind(m.media_path.clone())
-                .bind(m.mime_type.clone())
-                .bind(m.filename.clone())
-                .bind(m.media_size)
-                .bind(i64::from(m.ptt))
-                .bind(m.status.as_str())
-                .bind(m.sent_at)
-                .bind(m.delivered_at)
-                .bind(m.read_at)
-                .bind(m.error_message.clone())
-                .bind(m.idempotency_key.clone())
-                .bind(m.attempts)
-                .bind(m.related_user.clone())
-                .bind(m.created_at);
+            rows.text(m.id.as_str())
+                .text(m.organization_id.as_str())
+                .text(m.session_id.as_str())
+                .text(m.message_id.as_str())
+                .text(contact_id)
+                .text(m.contact_phone.as_str())
+                .text(m.from.as_str())
+                .text(m.to.as_str())
+                .text(m.direction.as_str())
+                .text(m.kind.as_str())
+                .text(m.text.as_deref())
+                .text(m.caption.as_deref())
+                .text(m.media_path.as_deref())
+                .text(m.mime_type.as_deref())
+                .text(m.filename.as_deref())
+                .int(m.media_size)
+                .int(i64::from(m.ptt))
+                .text(m.status.as_str())
+                .int(m.sent_at)
+                .int(m.delivered_at)
+                .int(m.read_at)
+                .text(m.error_message.as_deref())
+                .text(m.idempotency_key.as_deref())
+                .int(m.attempts)
+                .text(m.related_user.as_deref())
+                .int(m.created_at);
         }
+        let sql = format!(
+            "INSERT INTO messages ({MESSAGE_COLUMNS}) {} ON CONFLICT DO NOTHING RETURNING id",
+            rows.source().0
+        );
+        let query = rows_query(&sql, &rows);
+        let query = rows.bind(query);
         for row in query.fetch_all(&mut **tx).await? {
             inserted.insert(row.try_get::<String, _>(0)?);
         }
@@ -774,12 +812,32 @@ async fn upsert_conversations(
         }
     }
     let tallies: Vec<_> = tallies.into_iter().collect();
-    const COLUMNS: usize = 8;
-    for chunk in tallies.chunks(rows_per_statement(COLUMNS)) {
+    const COLUMNS: &[(&str, Ty)] = &[
+        ("organization_id", Ty::Text),
+        ("session_id", Ty::Text),
+        ("contact_id", Ty::Text),
+        ("last_message_id", Ty::Text),
+        ("last_message_at", Ty::Int),
+        ("unread_count", Ty::Int),
+        ("incoming_count", Ty::Int),
+        ("outgoing_count", Ty::Int),
+    ];
+    for chunk in tallies.chunks(rows_per_statement(COLUMNS.len())) {
+        let mut rows = Rows::for_tx(tx, COLUMNS);
+        for ((session, contact), tally) in chunk {
+            rows.text(tally.organization_id)
+                .text(*session)
+                .text(*contact)
+                .text(tally.last_id)
+                .int(tally.last_at)
+                .int(tally.incoming)
+                .int(tally.incoming)
+                .int(tally.outgoing);
+        }
         let sql = format!(
             "INSERT INTO conversations (organization_id, session_id, contact_id, last_message_id, last_message_at,
                                         unread_count, incoming_count, outgoing_count)
-             VALUES {}
+             {}
              ON CONFLICT (session_id, contact_id) DO UPDATE SET
                 last_message_id = CASE WHEN conversations.last_message_at <= excluded.last_message_at
                                        THEN excluded.last_message_id ELSE conversations.last_message_id END,
@@ -788,20 +846,10 @@ async fn upsert_conversations(
                 unread_count = conversations.unread_count + excluded.unread_count,
                 incoming_count = conversations.incoming_count + excluded.incoming_count,
                 outgoing_count = conversations.outgoing_count + excluded.outgoing_count",
-            Binds::for_tx(tx).rows(chunk.len(), COLUMNS)
+            rows.source().0
         );
-        let mut query = batch_query(&sql);
-        for ((session, contact), tally) in chunk {
-            query = query
-                .bind(tally.organization_id)
-                .bind(*session)
-                .bind(*contact)
-                .bind(tally.last_id)
-                .bind(tally.last_at)
-                .bind(tally.incoming)
-                .bind(tally.incoming)
-                .bind(tally.outgoing);
-        }
+        let query = rows_query(&sql, &rows);
+        let query = rows.bind(query);
         query.execute(&mut **tx).await?;
     }
     Ok(())
