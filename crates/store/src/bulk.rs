@@ -216,11 +216,14 @@ impl Rows {
         self.dialect == Dialect::Postgres
     }
 
-    /// Binds the rows' values to a statement built with [`Rows::source`].
-    pub(crate) fn bind<'q>(
+    /// The statement built with [`Rows::source`], with the rows' values bound. It is kept
+    /// prepared when its text does not depend on the number of rows, else not (see
+    /// [`batch_query`]).
+    pub(crate) fn query(
         self,
-        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        sql: &str,
+    ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+        let mut query = sqlx::query(sql).persistent(self.fixed_text());
         match self.dialect {
             Dialect::Sqlite => {
                 for cell in self.cells {
@@ -234,15 +237,6 @@ impl Rows {
             Dialect::Postgres => query.bind(self.json()),
         }
     }
-}
-
-/// A statement built around [`Rows`]: kept prepared when its text does not depend on the
-/// number of rows, else not (see [`batch_query`]).
-pub(crate) fn rows_query<'q>(
-    sql: &'q str,
-    rows: &Rows,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    sqlx::query(sql).persistent(rows.fixed_text())
 }
 
 #[cfg(test)]

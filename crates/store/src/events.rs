@@ -4,7 +4,7 @@
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Message, OrgId, Session};
 
-use crate::bulk::{batch_query, rows_per_statement, rows_query, Binds, Rows, Ty};
+use crate::bulk::{batch_query, rows_per_statement, Binds, Rows, Ty};
 use crate::{Store, StoreError};
 
 /// Renders models into the JSON that events carry (the API's own shapes), so the store can
@@ -113,8 +113,7 @@ pub(crate) async fn insert_events(
             "INSERT INTO events (id, organization_id, type, payload, created_at) {}",
             rows.source().0
         );
-        let query = rows_query(&sql, &rows);
-        rows.bind(query).execute(&mut **tx).await?;
+        rows.query(&sql).execute(&mut **tx).await?;
     }
     let subscribers = active_webhooks(tx, events).await?;
     if subscribers.is_empty() {
@@ -162,8 +161,7 @@ pub(crate) async fn insert_events(
              {}",
             rows.source().0
         );
-        let query = rows_query(&sql, &rows);
-        rows.bind(query).execute(&mut **tx).await?;
+        rows.query(&sql).execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, SessionId};
 
-use crate::bulk::{batch_query, rows_per_statement, rows_query, Binds, Rows, Ty};
+use crate::bulk::{batch_query, rows_per_statement, Binds, Rows, Ty};
 use crate::contacts::{contact, search_text, CONTACT_COLUMNS_BARE};
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
 use crate::messages::{message, MESSAGE_COLUMNS};
@@ -665,8 +665,7 @@ async fn upsert_contacts(
              RETURNING {CONTACT_COLUMNS_BARE}",
             rows.source().0
         );
-        let query = rows_query(&sql, &rows);
-        let query = rows.bind(query);
+        let query = rows.query(&sql);
         for row in query.fetch_all(&mut **tx).await? {
             let contact = contact(&row)?;
             let key = (
@@ -767,8 +766,7 @@ async fn insert_messages(
             "INSERT INTO messages ({MESSAGE_COLUMNS}) {} ON CONFLICT DO NOTHING RETURNING id",
             rows.source().0
         );
-        let query = rows_query(&sql, &rows);
-        let query = rows.bind(query);
+        let query = rows.query(&sql);
         for row in query.fetch_all(&mut **tx).await? {
             inserted.insert(row.try_get::<String, _>(0)?);
         }
@@ -848,8 +846,7 @@ async fn upsert_conversations(
                 outgoing_count = conversations.outgoing_count + excluded.outgoing_count",
             rows.source().0
         );
-        let query = rows_query(&sql, &rows);
-        let query = rows.bind(query);
+        let query = rows.query(&sql);
         query.execute(&mut **tx).await?;
     }
     Ok(())
