@@ -29,7 +29,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection as _, Executor, Row};
 
 pub use contacts::ContactUpdate;
 pub use deliveries::AttemptRecord;
@@ -100,6 +100,34 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Decides, as a connection goes back to its pool, whether it may be used again: not if it is
+/// still inside a transaction. A transaction that failed half-way can leave one behind: when
+/// SQLite's disk is full, a failed COMMIT (or statement) rolls the transaction back by itself,
+/// the ROLLBACK sqlx sends afterwards fails ("no transaction is active"), and sqlx still counts
+/// the transaction as open, so every later `BEGIN` on that connection failed with "begin_with
+/// at non-zero transaction depth" until the process restarted. Such a connection is closed
+/// instead, and the pool opens a fresh one for the next write.
+type Reusable<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, sqlx::Error>> + Send + 'c>>;
+
+fn reusable(conn: &mut AnyConnection) -> Reusable<'_> {
+    Box::pin(async move {
+        if !conn.is_in_transaction() {
+            return Ok(true);
+        }
+        // A dropped transaction's ROLLBACK may still be queued on the connection: the ping
+        // runs after it, so the depth read next is the settled one.
+        if conn.ping().await.is_err() {
+            return Ok(false);
+        }
+        let clean = !conn.is_in_transaction();
+        if !clean {
+            tracing::warn!("a connection left inside a failed transaction is closed");
+        }
+        Ok(clean)
+    })
+}
+
 /// Pool options for SQLite, with the settings every connection needs.
 fn sqlite_pool(connections: u32, cache_kib: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
@@ -107,6 +135,7 @@ fn sqlite_pool(connections: u32, cache_kib: u32) -> AnyPoolOptions {
         .acquire_timeout(Duration::from_secs(10))
         // A local file does not drop connections; a ping before every query only costs.
         .test_before_acquire(false)
+        .after_release(|conn, _meta| reusable(conn))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 // WAL lets readers go on beside the writer; `synchronous = NORMAL` in WAL mode
@@ -248,6 +277,7 @@ impl Store {
                     // No ping before every query (a round trip each): a connection PostgreSQL
                     // dropped fails its query, is discarded, and the next one is fresh.
                     .test_before_acquire(false)
+                    .after_release(|conn, _meta| reusable(conn))
                     // Every statement is planned for the values it runs with. After a few runs
                     // of a prepared statement PostgreSQL may settle on one generic plan made
                     // without the values; made while a table was small, such a plan read a
@@ -332,6 +362,21 @@ impl Store {
     /// Is the database answering? Used by `/ready`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Proves the database takes writes now, by writing one row (`/ready`): a database that
+    /// answers reads but whose disk is full is not ready.
+    pub async fn probe_write(&self, at: i64) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO write_probe (id, written_at) VALUES (1, $1)
+             ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
+        )
+        .bind(at)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await?;
         Ok(())
     }
 

@@ -35,6 +35,7 @@ macro_rules! migrations {
             ),
             migration!($dialect, 8, "webhook_lanes", "0008_webhook_lanes.sql"),
             migration!($dialect, 9, "ordered_queues", "0009_ordered_queues.sql"),
+            migration!($dialect, 10, "hardening", "0010_hardening.sql"),
         ]
     };
 }

@@ -157,8 +157,31 @@ impl Recent {
 
 #[derive(Default)]
 pub struct TransmissionLog {
-    file: Option<Mutex<File>>,
+    file: Option<Mutex<LogFile>>,
     recent: Mutex<Recent>,
+}
+
+/// The file and how long it is when every line written is whole.
+struct LogFile {
+    file: File,
+    len: u64,
+}
+
+impl LogFile {
+    /// Appends `line` whole, or not at all: a write cut short (a full disk) is cut off again,
+    /// so the next line does not run on from half a line and both become unreadable.
+    fn append(&mut self, line: &str) -> std::io::Result<()> {
+        match self.file.write_all(line.as_bytes()) {
+            Ok(()) => {
+                self.len += line.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.len);
+                Err(e)
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for TransmissionLog {
@@ -241,8 +264,9 @@ impl TransmissionLog {
             tracing::info!(lines, "the sandbox transmission log was compacted");
         }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let len = file.metadata()?.len();
         Ok(TransmissionLog {
-            file: Some(Mutex::new(file)),
+            file: Some(Mutex::new(LogFile { file, len })),
             recent: Mutex::new(recent),
         })
     }
@@ -263,7 +287,7 @@ impl TransmissionLog {
             // file (the operating system holds it), which is what the crash test relies on.
             file.lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .write_all(line(session, &t, sent).as_bytes())?;
+                .append(&line(session, &t, sent))?;
         }
         if matches!(sent, Sent::First { .. }) {
             recent.remember(session, &t.message_id, t.at);

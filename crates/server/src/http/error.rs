@@ -30,6 +30,7 @@ pub mod code {
     pub const LAST_OWNER: &str = "LAST_OWNER";
     pub const CANNOT_DELETE_SELF: &str = "CANNOT_DELETE_SELF";
     pub const NOT_READY: &str = "NOT_READY";
+    pub const STORAGE_UNAVAILABLE: &str = "STORAGE_UNAVAILABLE";
     pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
     pub const SESSION_NOT_CONNECTED: &str = "SESSION_NOT_CONNECTED";
     pub const SESSION_ALREADY_CONNECTED: &str = "SESSION_ALREADY_CONNECTED";
@@ -121,6 +122,18 @@ impl ApiError {
         e
     }
 
+    /// The storage cannot take writes right now (a full disk, a read-only directory, a
+    /// database that does not answer): nothing was saved and the same request may be retried.
+    pub fn storage_unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::STORAGE_UNAVAILABLE,
+            Msg::StorageUnavailable,
+        );
+        e.retry_after_secs = Some(5);
+        e
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -143,6 +156,11 @@ impl From<StoreError> for ApiError {
                 code::SESSION_ALREADY_CONNECTED,
                 Msg::SessionAlreadyConnected,
             ),
+            e @ (StoreError::Unavailable(_) | StoreError::Connect(_)) => {
+                // Logged with its cause: an operator has to free space or fix access.
+                tracing::warn!(error = %e, "storage unavailable");
+                ApiError::storage_unavailable()
+            }
             other => ApiError::internal(other),
         }
     }

@@ -37,18 +37,32 @@ async fn health() -> ApiOk<HealthData> {
     )
 }
 
-/// The database answers.
+/// wasl can do its work: the database answers and takes writes, and media files can be
+/// written. A full disk or a read-only directory makes it not ready (503) until it recovers.
 #[utoipa::path(get, path = "/ready", tag = "health",
-    responses((status = 200, body = Envelope<HealthData>), (status = 503, description = "NOT_READY")))]
+    responses((status = 200, body = Envelope<HealthData>),
+              (status = 503, description = "NOT_READY: `details` names what cannot work (database, media)")))]
 async fn ready(State(state): State<AppState>) -> Result<ApiOk<HealthData>, ApiError> {
-    state.store.ping().await.map_err(|e| {
+    let mut problems = serde_json::Map::new();
+    if let Err(e) = state.store.ping().await {
         tracing::warn!(error = %e, "database not reachable");
-        ApiError::new(
+        problems.insert("database".into(), "not reachable".into());
+    } else if let Err(e) = state.store.probe_write(state.clock.now_millis()).await {
+        tracing::warn!(error = %e, "the database does not take writes");
+        problems.insert("database".into(), "does not take writes".into());
+    }
+    if let Err(e) = state.messaging.media().probe().await {
+        tracing::warn!(error = %e, "media files cannot be written");
+        problems.insert("media".into(), "cannot be written".into());
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             code::NOT_READY,
             Msg::NotReady,
         )
-    })?;
+        .with_details(serde_json::Value::Object(problems)));
+    }
     Ok(ApiOk::ok(
         Msg::Ready,
         HealthData {

@@ -67,7 +67,8 @@ messages! {
     TooManyAttempts => "محاولات كثيرة جداً. يرجى المحاولة لاحقاً", "Too many attempts. Please try again later";
     LastOwner => "لا يمكن إزالة آخر مالك للمؤسسة", "The organization's last owner cannot be removed";
     CannotDeleteSelf => "لا يمكنك حذف حسابك بنفسك", "You cannot delete your own account";
-    NotReady => "قاعدة البيانات غير متاحة حالياً", "The database is not reachable";
+    NotReady => "الخدمة غير جاهزة حالياً؛ التفاصيل في details", "The service is not ready; see details";
+    StorageUnavailable => "تعذّر الحفظ مؤقتاً: مساحة التخزين ممتلئة أو غير متاحة. لم يُحفظ شيء؛ أعد المحاولة بعد قليل", "Storage is full or unavailable right now. Nothing was saved; try again shortly";
     SessionCreated => "تم إنشاء الجلسة بنجاح. يرجى مسح QR Code", "Session created. Please scan the QR code";
     SessionPairing => "الجلسة قيد الربط. يرجى مسح QR Code", "The session is being linked. Please scan the QR code";
     QrFetched => "تم الحصول على QR Code بنجاح", "QR code fetched successfully";

@@ -345,7 +345,7 @@ async fn message_media(
         .await
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => ApiError::not_found(),
-            _ => ApiError::internal(e),
+            _ => ApiError::from(wasl_store::StoreError::file("media", &e)),
         })?;
     let mime = message
         .mime_type

@@ -50,6 +50,14 @@ impl MediaStore {
         tokio::fs::read(self.root.join(relative)).await
     }
 
+    /// Proves that media can be written now (`/ready`): writes and removes a small file.
+    pub async fn probe(&self) -> std::io::Result<()> {
+        tokio::fs::create_dir_all(&self.root).await?;
+        let probe = self.root.join(".ready-probe");
+        tokio::fs::write(&probe, b"ok").await?;
+        tokio::fs::remove_file(&probe).await
+    }
+
     pub async fn remove(&self, relative: &str) {
         let _ = tokio::fs::remove_file(self.root.join(relative)).await;
     }

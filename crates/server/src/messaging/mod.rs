@@ -133,7 +133,7 @@ impl Messaging {
                     .media
                     .save(org, &id, &m.bytes)
                     .await
-                    .map_err(|e| StoreError::Corrupt(format!("media: {e}")))?;
+                    .map_err(|e| StoreError::file("media", &e))?;
                 (
                     Some(path),
                     Some(m.mime_type.clone()),
@@ -239,7 +239,7 @@ impl Messaging {
                     .media
                     .save(&session.organization_id, &id, &m.bytes)
                     .await
-                    .map_err(|e| StoreError::Corrupt(format!("media: {e}")))?;
+                    .map_err(|e| StoreError::file("media", &e))?;
                 (
                     Some(path),
                     Some(m.mime_type.clone()),

@@ -33,15 +33,23 @@ pub(super) async fn run(
     waker: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut read_failures = 0u32;
     loop {
         if *stop.borrow() {
             return;
         }
         let due = match store.due_outbox(&session.id, now_millis(), 100).await {
-            Ok(due) => due,
+            Ok(due) => {
+                read_failures = 0;
+                due
+            }
             Err(e) => {
                 tracing::error!(session = %session.id, error = %e, "cannot read the outbox");
-                Vec::new()
+                read_failures += 1;
+                if sleep_or_stop(backoff(read_failures), &mut stop).await {
+                    return;
+                }
+                continue;
             }
         };
         if due.is_empty() {
@@ -70,16 +78,11 @@ pub(super) async fn run(
                 return;
             }
             match deliver(&media, connection.as_ref(), &message).await {
-                Ok(at) => match recorder
-                    .move_status(StatusMove::sent(&message.organization_id, &message.id, at))
-                    .await
-                {
-                    Ok(Some((_, events))) => bus.publish(events),
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::error!(message = %message.id, error = %e, "sent, but cannot record it; it will be re-sent with the same id")
+                Ok(at) => {
+                    if record_sent(&recorder, &bus, &message, at, &mut stop).await {
+                        return;
                     }
-                },
+                }
                 Err(EngineError::NotConnected) => return,
                 Err(EngineError::Transient(reason)) => {
                     let attempts = message.attempts + 1;
@@ -98,6 +101,59 @@ pub(super) async fn run(
                 Err(e) => fail(&recorder, &bus, &message, &e.to_string()).await,
             }
         }
+    }
+}
+
+/// Records that a message went out. While the store cannot take the write (a full disk), the
+/// worker retries with growing pauses and sends nothing else meanwhile: going on would send
+/// the next messages without recording them either, and re-reading the outbox would send
+/// this one again at once. If wasl stops first, the message is still `pending` and is sent
+/// again with the same id after the restart, which WhatsApp delivers once. `true` when the
+/// worker was stopped meanwhile.
+async fn record_sent(
+    recorder: &Recorder,
+    bus: &EventBus,
+    message: &Message,
+    at: i64,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let mut failures = 0u32;
+    loop {
+        match recorder
+            .move_status(StatusMove::sent(&message.organization_id, &message.id, at))
+            .await
+        {
+            Ok(moved) => {
+                if let Some((_, events)) = moved {
+                    bus.publish(events);
+                }
+                return false;
+            }
+            Err(e) => {
+                failures += 1;
+                let wait = backoff(failures);
+                tracing::error!(message = %message.id, error = %e, failures, retry_in_ms = wait.as_millis() as u64,
+                    "sent, but cannot record it; recording it again later");
+                if sleep_or_stop(wait, stop).await {
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// The pause after the `failures`-th failure in a row to reach the store: 200 ms, doubling,
+/// at most 30 s.
+fn backoff(failures: u32) -> Duration {
+    let ms = 200u64.saturating_mul(1 << failures.saturating_sub(1).min(8));
+    Duration::from_millis(ms.min(30_000))
+}
+
+/// Sleeps, unless the worker is stopped first; `true` when stopped.
+async fn sleep_or_stop(delay: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => *stop.borrow(),
+        _ = stop.changed() => true,
     }
 }
 
@@ -170,4 +226,17 @@ async fn deliver(
         })
         .await?;
     Ok(sent.at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_failures_back_off_up_to_thirty_seconds() {
+        let waits: Vec<u64> = (1..=12).map(|n| backoff(n).as_millis() as u64).collect();
+        assert_eq!(&waits[..5], &[200, 400, 800, 1_600, 3_200]);
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+        assert_eq!(*waits.last().unwrap_or(&0), 30_000);
+    }
 }

@@ -124,6 +124,20 @@ async fn run(
                     let _ = reply.send(Err(e));
                 }
             }
+            Err(e) if e.is_unavailable() => {
+                // The storage refuses every write now (a full disk): writing them one by one
+                // would only fail each again. Every caller hears it and retries on its own.
+                let reason = match e {
+                    StoreError::Unavailable(reason) => reason,
+                    other => other.to_string(),
+                };
+                for reply in record_replies {
+                    let _ = reply.send(Err(StoreError::Unavailable(reason.clone())));
+                }
+                for reply in move_replies {
+                    let _ = reply.send(Err(StoreError::Unavailable(reason.clone())));
+                }
+            }
             Err(e) => {
                 // One write the database refuses must not fail the ones queued beside it: each
                 // is tried alone and gets its own answer.

@@ -1,7 +1,9 @@
 //! Tests that run the `wasl` binary as a separate process: crash safety (SIGKILL mid-load and a
-//! restart on the same data), and what reaches the disk and the logs.
+//! restart on the same data), a disk that fills up and frees again, and what reaches the disk
+//! and the logs.
 
 mod crash;
+mod disk_full;
 mod secrets;
 mod server;
 
@@ -23,4 +25,14 @@ async fn no_secret_is_stored_or_logged_in_clear_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_is_stored_or_logged_in_clear_on_postgres() {
     secrets::story(server::Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_disk_is_refused_cleanly_and_writes_recover_when_freed_on_sqlite() {
+    disk_full::story(server::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_disk_is_refused_cleanly_and_writes_recover_when_freed_on_postgres() {
+    disk_full::story(server::Db::Postgres).await;
 }

@@ -72,9 +72,10 @@ impl Installation {
         }
     }
 
-    /// Everything the processes printed, across every start.
+    /// Everything the processes printed, across every start: beside the data dir, not in it,
+    /// so that a test that fills the data dir's disk still reads the logs.
     pub fn log_path(&self) -> PathBuf {
-        self.data_dir.join("test-output.log")
+        self.data_dir.with_extension("log")
     }
 
     /// Starts `wasl` and waits until it answers `/ready`.
@@ -133,6 +134,7 @@ impl Installation {
 
     pub async fn remove(self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        let _ = std::fs::remove_file(self.log_path());
         if let Some(name) = &self.pg_database {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
                 let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
