@@ -7,6 +7,7 @@ pub mod http;
 mod memory;
 pub mod messaging;
 pub mod metrics;
+mod private_files;
 mod secrets;
 pub mod sessions;
 pub mod settings;
@@ -35,6 +36,12 @@ pub enum LaunchError {
     Store(#[from] StoreError),
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("cannot prepare the database file {path}: {source}")]
+    DatabaseFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What tests may replace when they start wasl.
@@ -67,6 +74,7 @@ pub async fn launch_with_options(
     shutdown: impl Future<Output = ()> + Send + 'static,
     options: LaunchOptions,
 ) -> Result<(), LaunchError> {
+    keep_data_private(&settings)?;
     let store = Store::open(settings.database_url.expose()).await?;
     let messaging = Arc::new(Messaging::new(
         store.clone(),
@@ -127,6 +135,38 @@ pub async fn launch_with_options(
     let _ = trim_task.await;
     store.close().await;
     tracing::info!("wasl stopped");
+    Ok(())
+}
+
+/// Makes the data dir and the SQLite database owner-only: the database file is created 0600
+/// before SQLite opens it, and what is readable by others from an earlier run is fixed (the
+/// media tree, which can hold millions of files, in the background).
+fn keep_data_private(settings: &Settings) -> Result<(), LaunchError> {
+    let mut changed = 0;
+    if let Some(db) = private_files::sqlite_file(settings.database_url.expose()) {
+        private_files::create_database_file(&db).map_err(|source| LaunchError::DatabaseFile {
+            path: db.clone(),
+            source,
+        })?;
+        changed += private_files::restrict_database(&db);
+    }
+    let data_dir = settings.data_dir.clone();
+    let media = data_dir.join("media");
+    if let Ok(entries) = std::fs::read_dir(&data_dir) {
+        for entry in entries.filter_map(|e| e.ok()).filter(|e| e.path() != media) {
+            changed += private_files::restrict_tree(&entry.path());
+        }
+    }
+    changed += usize::from(private_files::restrict_one(&data_dir));
+    if changed > 0 {
+        tracing::warn!(changed, dir = %data_dir.display(), "files and directories that others could read were made readable by their owner only");
+    }
+    tokio::task::spawn_blocking(move || {
+        let changed = private_files::restrict_tree(&media);
+        if changed > 0 {
+            tracing::warn!(changed, dir = %media.display(), "media files that others could read were made readable by their owner only");
+        }
+    });
     Ok(())
 }
 

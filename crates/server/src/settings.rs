@@ -111,7 +111,7 @@ impl Settings {
             None => IpAddr::from([0, 0, 0, 0]),
         };
         let data_dir = PathBuf::from(get("WASL_DATA_DIR").unwrap_or("./data"));
-        std::fs::create_dir_all(&data_dir).map_err(|e| {
+        crate::private_files::create_dir(&data_dir).map_err(|e| {
             invalid(
                 "WASL_DATA_DIR",
                 format!("cannot create {}: {e}", data_dir.display()),

@@ -242,7 +242,7 @@ impl TransmissionLog {
     }
 
     fn open_compacting_above(dir: &Path, compact_above: u64) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        private_dir(dir)?;
         let path = dir.join(FILE_NAME);
         let mut recent = Recent::default();
         let mut lines = 0u64;
@@ -263,7 +263,7 @@ impl TransmissionLog {
             compact(&path, &recent)?;
             tracing::info!(lines, "the sandbox transmission log was compacted");
         }
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let file = private_file(OpenOptions::new().create(true).append(true)).open(&path)?;
         let len = file.metadata()?.len();
         Ok(TransmissionLog {
             file: Some(Mutex::new(LogFile { file, len })),
@@ -311,12 +311,35 @@ impl TransmissionLog {
     }
 }
 
+/// The log lives in wasl's data dir, which only its owner may read (0700, files 0600).
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+fn private_file(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
 /// Rewrites the file with the remembered first transmissions only, atomically: the file is
 /// read once more and each remembered message's first line is kept, in the order sent.
 fn compact(path: &Path, recent: &Recent) -> std::io::Result<()> {
     let tmp: PathBuf = path.with_extension("log.tmp");
     {
-        let mut out = std::io::BufWriter::new(File::create(&tmp)?);
+        let mut out = std::io::BufWriter::new(
+            private_file(OpenOptions::new().write(true).create(true).truncate(true)).open(&tmp)?,
+        );
         let mut written = std::collections::HashSet::new();
         for text in BufReader::new(File::open(path)?).lines() {
             let text = text?;

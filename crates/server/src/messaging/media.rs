@@ -28,11 +28,14 @@ impl MediaStore {
         let relative = format!("{}/{}", safe(org.as_str()), safe(message_id));
         let path = self.root.join(&relative);
         if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await?;
+            create_dir(dir).await?;
         }
         // Write then rename, so a crash never leaves half a file under the final name.
         let partial = path.with_extension("partial");
-        tokio::fs::write(&partial, bytes).await?;
+        if let Err(e) = write_private(&partial, bytes).await {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(e);
+        }
         tokio::fs::rename(&partial, &path).await?;
         Ok(relative)
     }
@@ -52,15 +55,37 @@ impl MediaStore {
 
     /// Proves that media can be written now (`/ready`): writes and removes a small file.
     pub async fn probe(&self) -> std::io::Result<()> {
-        tokio::fs::create_dir_all(&self.root).await?;
+        create_dir(&self.root).await?;
         let probe = self.root.join(".ready-probe");
-        tokio::fs::write(&probe, b"ok").await?;
-        tokio::fs::remove_file(&probe).await
+        let written = write_private(&probe, b"ok").await;
+        let _ = tokio::fs::remove_file(&probe).await;
+        written
     }
 
     pub async fn remove(&self, relative: &str) {
         let _ = tokio::fs::remove_file(self.root.join(relative)).await;
     }
+}
+
+/// Media directories are owner-only, like the rest of the data dir.
+async fn create_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(crate::private_files::DIR_MODE);
+    builder.create(dir).await
+}
+
+/// Writes a new file only its owner can read.
+async fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(crate::private_files::FILE_MODE);
+    let mut file = options.open(path).await?;
+    file.write_all(bytes).await?;
+    file.flush().await
 }
 
 fn safe(part: &str) -> String {

@@ -121,12 +121,21 @@ async fn start_server(
 }
 
 impl TestApp {
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     /// Stops the server gracefully and starts it again on the same data dir and database.
     pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await;
+    }
+
+    /// [`TestApp::restart`], doing `between` to the data dir while wasl is stopped.
+    pub async fn restart_with(&mut self, between: impl FnOnce(&std::path::Path)) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -136,6 +145,7 @@ impl TestApp {
                 .expect("wasl stops within 30 s")
                 .expect("wasl stopped cleanly");
         }
+        between(&self.data_dir);
         let (addr, tx, server) = start_server(&self.vars, self.clock.clone()).await;
         self.addr = addr;
         self.shutdown = Some(tx);

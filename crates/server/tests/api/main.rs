@@ -10,6 +10,7 @@ mod bad_input;
 mod conventions;
 mod isolation;
 mod messaging;
+mod private_data;
 mod sessions;
 mod users;
 mod web_engine;
