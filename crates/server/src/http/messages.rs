@@ -347,14 +347,18 @@ async fn message_media(
             std::io::ErrorKind::NotFound => ApiError::not_found(),
             _ => ApiError::from(wasl_store::StoreError::file("media", &e)),
         })?;
-    let mime = message
-        .mime_type
-        .as_deref()
-        .unwrap_or("application/octet-stream");
-    let disposition = match (&message.filename, message.kind.as_str()) {
+    // Served as what it is only when that is passive media or a known document; never a type
+    // a browser would run (SVG, HTML, XML…), whatever was stored for it.
+    let (mime, inline) = crate::messaging::media::served_as(
+        message
+            .mime_type
+            .as_deref()
+            .unwrap_or(crate::messaging::media::OPAQUE),
+    );
+    let disposition = match (&message.filename, inline) {
         (Some(name), _) => format!("attachment; filename*=UTF-8''{}", percent_encode(name)),
-        (None, "document") => "attachment".to_owned(),
-        _ => "inline".to_owned(),
+        (None, false) => "attachment".to_owned(),
+        (None, true) => "inline".to_owned(),
     };
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
@@ -369,6 +373,11 @@ async fn message_media(
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
+    );
+    // Even opened on its own (a blob: URL, a new tab), the file runs nothing in wasl's origin.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'; img-src 'self' data: blob:; media-src 'self' data: blob:; style-src 'unsafe-inline'"),
     );
     headers.insert(
         header::CACHE_CONTROL,

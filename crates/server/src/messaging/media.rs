@@ -129,9 +129,126 @@ pub fn fits(kind: MessageKind, mime: Option<&str>) -> bool {
     }
 }
 
+/// Types a browser only displays, never runs: images, video and audio in the formats WhatsApp
+/// carries. Only these are served `inline`.
+const INLINE: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+    "video/mp4",
+    "video/3gpp",
+    "video/quicktime",
+    "video/webm",
+    "video/x-matroska",
+    "audio/ogg",
+    "audio/mpeg",
+    "audio/m4a",
+    "audio/mp4",
+    "audio/aac",
+    "audio/amr",
+    "audio/x-wav",
+    "audio/opus",
+];
+
+/// Document types served as what they are, always as a download (`attachment`).
+const DOWNLOAD_AS_IS: &[&str] = &[
+    "application/pdf",
+    "application/zip",
+    "application/x-7z-compressed",
+    "application/vnd.rar",
+    "application/gzip",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+    "application/epub+zip",
+    "text/plain",
+    "text/csv",
+];
+
+/// What anything else is served as: bytes to save, which no browser interprets.
+pub const OPAQUE: &str = "application/octet-stream";
+
+/// The kind and type a customer's media is stored with, from its bytes, whatever the sender's
+/// app claimed: a claimed image that is an SVG with a script, or HTML, must never reach a
+/// browser as one. A file whose bytes are no recognised image, video or audio is kept as a
+/// document. A file with no signature keeps a claimed plain-text type; else it is opaque.
+pub fn incoming_type(kind: MessageKind, claimed: &str, bytes: &[u8]) -> (MessageKind, String) {
+    let sniffed = sniff(bytes);
+    let kind = match kind {
+        MessageKind::Image | MessageKind::Video | MessageKind::Audio if !fits(kind, sniffed) => {
+            MessageKind::Document
+        }
+        other => other,
+    };
+    let claimed = claimed
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let mime = match sniffed {
+        Some(m) => m.to_owned(),
+        None if matches!(claimed.as_str(), "text/plain" | "text/csv") => claimed,
+        None => OPAQUE.to_owned(),
+    };
+    (kind, mime)
+}
+
+/// How a stored file is served: its content type, and whether it may be shown `inline`.
+/// Only passive media is shown; known documents download as what they are; anything else
+/// (SVG, HTML, XML, scripts, unknown types) downloads as opaque bytes.
+pub fn served_as(mime: &str) -> (&str, bool) {
+    let essence = mime.split(';').next().unwrap_or("").trim();
+    if INLINE.iter().any(|t| t.eq_ignore_ascii_case(essence)) {
+        (essence, true)
+    } else if DOWNLOAD_AS_IS
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(essence))
+    {
+        (essence, false)
+    } else {
+        (OPAQUE, false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claimed_image_is_what_its_bytes_say() {
+        let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
+        let (kind, mime) = incoming_type(MessageKind::Image, "image/svg+xml", svg);
+        assert_eq!(kind, MessageKind::Document, "not an image");
+        assert_eq!(served_as(&mime), (OPAQUE, false));
+        let html = b"<html><body><script>alert(1)</script></body></html>";
+        let (_, mime) = incoming_type(MessageKind::Document, "text/html", html);
+        assert_eq!(served_as(&mime).1, false);
+        assert_ne!(served_as(&mime).0, "text/html");
+        let png = [
+            0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',
+        ];
+        assert_eq!(
+            incoming_type(MessageKind::Image, "image/svg+xml", &png),
+            (MessageKind::Image, "image/png".to_owned())
+        );
+        assert_eq!(served_as("image/png"), ("image/png", true));
+        assert_eq!(
+            incoming_type(MessageKind::Document, "text/plain; charset=utf-8", b"hello"),
+            (MessageKind::Document, "text/plain".to_owned())
+        );
+        assert_eq!(served_as("text/plain"), ("text/plain", false));
+        assert_eq!(served_as("image/svg+xml"), (OPAQUE, false));
+        assert_eq!(served_as("application/xhtml+xml"), (OPAQUE, false));
+        assert_eq!(served_as("application/pdf"), ("application/pdf", false));
+    }
 
     #[test]
     fn sniffs_by_content_and_checks_the_endpoint() {

@@ -231,10 +231,12 @@ impl Messaging {
         let Some(session) = self.session_owner(session_id).await? else {
             return Ok(());
         };
-        let incoming = safe_to_store(incoming);
+        let mut incoming = safe_to_store(incoming);
         let id = uuid::Uuid::now_v7().to_string();
         let (media_path, mime_type, filename, media_size) = match &incoming.media {
             Some(m) => {
+                let (kind, mime) = media::incoming_type(incoming.kind, &m.mime_type, &m.bytes);
+                incoming.kind = kind;
                 let path = self
                     .media
                     .save(&session.organization_id, &id, &m.bytes)
@@ -242,7 +244,7 @@ impl Messaging {
                     .map_err(|e| StoreError::file("media", &e))?;
                 (
                     Some(path),
-                    Some(m.mime_type.clone()),
+                    Some(mime),
                     m.filename.clone(),
                     i64::try_from(m.bytes.len()).ok(),
                 )

@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod conventions;
 mod isolation;
+mod media_safety;
 mod messaging;
 mod private_data;
 mod sessions;

@@ -88,7 +88,7 @@ export function mediaUrl(messageId) {
     const p = (async () => {
       const res = await fetch(`/api/v1/whatsapp/messages/${encodeURIComponent(messageId)}/media`, { headers: headers() });
       if (!res.ok) throw await failure(res, '/whatsapp/messages');
-      return URL.createObjectURL(await res.blob());
+      return URL.createObjectURL(await passiveBlob(res));
     })();
     media.set(messageId, p);
     p.catch(() => media.delete(messageId));
@@ -96,9 +96,21 @@ export function mediaUrl(messageId) {
   return media.get(messageId);
 }
 
+/** Only media a browser merely displays keeps its type in a blob: URL; anything else (an SVG,
+ *  HTML) becomes opaque bytes, so opening the URL can never run a script in wasl's origin. */
+const PASSIVE = /^(image\/(jpeg|png|webp|gif)|video\/(mp4|3gpp|quicktime|webm|x-matroska)|audio\/(ogg|mpeg|m4a|mp4|aac|amr|x-wav|opus)|application\/pdf|text\/plain)$/;
+
+async function passiveBlob(res) {
+  const type = (res.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
+  const bytes = await res.arrayBuffer();
+  return new Blob([bytes], { type: PASSIVE.test(type) ? type : 'application/octet-stream' });
+}
+
 /** Adopts a file the user just sent as the media of the message the server created. */
 export function rememberMedia(messageId, file) {
-  if (!media.has(messageId)) media.set(messageId, Promise.resolve(URL.createObjectURL(file)));
+  if (media.has(messageId)) return;
+  const safe = new Blob([file], { type: PASSIVE.test(file.type) ? file.type : 'application/octet-stream' });
+  media.set(messageId, Promise.resolve(URL.createObjectURL(safe)));
 }
 
 // ---- live events: the WebSocket when the server offers it, else the pages poll ----
