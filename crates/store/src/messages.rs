@@ -79,20 +79,26 @@ impl Store {
             .transpose()
     }
 
+    /// The message first sent with this `Idempotency-Key`, and the digest of the request that
+    /// sent it (none for messages stored before digests were kept).
     pub async fn message_by_idempotency_key(
         &self,
         org: &OrgId,
         key: &str,
-    ) -> Result<Option<Message>, StoreError> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE organization_id = $1 AND idempotency_key = $2");
-        sqlx::query(&sql)
+    ) -> Result<Option<(Message, Option<String>)>, StoreError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS}, idempotency_fingerprint FROM messages WHERE organization_id = $1 AND idempotency_key = $2");
+        let Some(row) = sqlx::query(&sql)
             .bind(org.as_str())
             .bind(key)
             .fetch_optional(&self.pool)
             .await?
-            .as_ref()
-            .map(message)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            message(&row)?,
+            row.try_get("idempotency_fingerprint")?,
+        )))
     }
 
     /// Messages newest first. Only the filters given become conditions, so each listing can

@@ -23,6 +23,9 @@ pub struct NewMessage {
     pub push_name: Option<String>,
     /// The id the contact gets if this message creates it.
     pub new_contact_id: String,
+    /// A digest of the request that sent this message with an `Idempotency-Key`: the key
+    /// repeated with another request is refused instead of answered with this message.
+    pub idempotency_fingerprint: Option<String>,
 }
 
 /// What became of one message of a batch.
@@ -268,6 +271,7 @@ impl Store {
             message: m.clone(),
             push_name: push_name.map(str::to_owned),
             new_contact_id: new_contact_id.to_owned(),
+            idempotency_fingerprint: None,
         };
         match self.record_messages(&[item], render).await?.pop() {
             Some(RecordOutcome::Stored(recorded)) => Ok(Some(*recorded)),
@@ -725,6 +729,7 @@ async fn insert_messages(
         ("attempts", Ty::Int),
         ("related_user", Ty::Text),
         ("created_at", Ty::Int),
+        ("idempotency_fingerprint", Ty::Text),
     ];
     let mut inserted = HashSet::with_capacity(candidates.len());
     for chunk in candidates.chunks(rows_per_statement(COLUMNS.len())) {
@@ -760,10 +765,11 @@ async fn insert_messages(
                 .text(m.idempotency_key.as_deref())
                 .int(m.attempts)
                 .text(m.related_user.as_deref())
-                .int(m.created_at);
+                .int(m.created_at)
+                .text(batch[i].idempotency_fingerprint.as_deref());
         }
         let sql = format!(
-            "INSERT INTO messages ({MESSAGE_COLUMNS}) {} ON CONFLICT DO NOTHING RETURNING id",
+            "INSERT INTO messages ({MESSAGE_COLUMNS}, idempotency_fingerprint) {} ON CONFLICT DO NOTHING RETURNING id",
             rows.source().0
         );
         let query = rows.query(&sql);

@@ -62,6 +62,7 @@ async fn a_receipt_ahead_of_the_send_still_announces_the_send() {
                 message: message.clone(),
                 push_name: None,
                 new_contact_id: uuid::Uuid::now_v7().to_string(),
+                idempotency_fingerprint: None,
             }],
             &Plain,
         )

@@ -44,6 +44,7 @@ pub mod code {
     pub const CONTACT_BLOCKED: &str = "CONTACT_BLOCKED";
     pub const WEBHOOK_URL_NOT_ALLOWED: &str = "WEBHOOK_URL_NOT_ALLOWED";
     pub const DELIVERY_PENDING: &str = "DELIVERY_PENDING";
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
 }
 
 #[derive(Debug)]

@@ -97,6 +97,7 @@ messages! {
     WebhookUrlNotAllowed => "لا يمكن إرسال الويب هوك إلى عنوان داخلي أو خاص", "Webhooks cannot be sent to a private or internal address";
     DeliveryReplayed => "ستُرسل هذه الدفعة مرة أخرى الآن", "The delivery will be sent again now";
     DeliveryPending => "هذه الدفعة ما زالت قيد الإرسال", "This delivery is still being sent";
+    IdempotencyKeyReused => "مفتاح Idempotency-Key هذا استُخدم من قبل لطلب مختلف؛ استخدم مفتاحاً جديداً لهذا الطلب", "This Idempotency-Key was already used for a different request; use a new key for this one";
     Internal => "حدث خطأ في الخادم. يرجى المحاولة لاحقاً", "A server error occurred. Please try again later";
 }
 

@@ -84,10 +84,17 @@ pub(super) fn parse_text(field: &'static str, text: &str) -> Result<String, Pars
 }
 
 /// A message accepted (or replayed): 201 with the message, and `Idempotent-Replayed` on a replay.
-fn accepted(result: Accepted) -> Response {
+fn accepted(result: Accepted) -> Result<Response, ApiError> {
     let (message, replayed) = match result {
         Accepted::New(m) => (m, false),
         Accepted::Existing(m) => (m, true),
+        Accepted::KeyReused => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code::IDEMPOTENCY_KEY_REUSED,
+                Msg::IdempotencyKeyReused,
+            ))
+        }
     };
     let body = Envelope {
         success: true,
@@ -102,7 +109,7 @@ fn accepted(result: Accepted) -> Response {
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    response
+    Ok(response)
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -175,7 +182,7 @@ async fn send(
         idempotency_key: key,
         related_user: Some(auth.user_id.to_string()),
     };
-    Ok(accepted(state.messaging.accept(draft).await?))
+    accepted(state.messaging.accept(draft).await?)
 }
 
 /// Sends a text message.

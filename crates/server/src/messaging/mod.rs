@@ -75,8 +75,46 @@ pub struct OutgoingDraft<'a> {
 /// What became of an accepted message.
 pub enum Accepted {
     New(Message),
-    /// The idempotency key was used before: the first result.
+    /// The idempotency key was used before, for the same request: the first result.
     Existing(Message),
+    /// The idempotency key was used before for another request: nothing was sent.
+    KeyReused,
+}
+
+/// The answer to a key used before: the first message when the request is the same one again
+/// (a key from before digests were kept counts as the same), else the refusal.
+fn replay(first: (Message, Option<String>), fingerprint: Option<&str>) -> Accepted {
+    match first {
+        (_, Some(stored)) if Some(stored.as_str()) != fingerprint => Accepted::KeyReused,
+        (message, _) => Accepted::Existing(message),
+    }
+}
+
+/// A digest of what a send asks for: the session, recipient, type, texts and file. Two
+/// requests with one `Idempotency-Key` are the same request when their digests are equal.
+fn fingerprint(draft: &OutgoingDraft<'_>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    let mut field = |value: &[u8]| {
+        // Length-prefixed, so that no two different requests run together into the same bytes.
+        hash.update((value.len() as u64).to_be_bytes());
+        hash.update(value);
+    };
+    field(b"send-v1");
+    field(draft.session.id.as_str().as_bytes());
+    field(draft.to.as_str().as_bytes());
+    field(draft.kind.as_str().as_bytes());
+    field(draft.text.as_deref().unwrap_or("").as_bytes());
+    field(draft.caption.as_deref().unwrap_or("").as_bytes());
+    field(&[u8::from(draft.ptt)]);
+    match &draft.media {
+        Some(media) => {
+            field(&Sha256::digest(&media.bytes));
+            field(media.filename.as_deref().unwrap_or("").as_bytes());
+        }
+        None => field(b""),
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Messaging {
@@ -121,9 +159,10 @@ impl Messaging {
     /// When this returns, the message survives a crash and will be sent exactly once.
     pub async fn accept(&self, draft: OutgoingDraft<'_>) -> Result<Accepted, StoreError> {
         let org = &draft.session.organization_id;
+        let fingerprint = draft.idempotency_key.as_ref().map(|_| fingerprint(&draft));
         if let Some(key) = &draft.idempotency_key {
             if let Some(first) = self.store.message_by_idempotency_key(org, key).await? {
-                return Ok(Accepted::Existing(first));
+                return Ok(replay(first, fingerprint.as_deref()));
             }
         }
         let id = uuid::Uuid::now_v7().to_string();
@@ -176,6 +215,7 @@ impl Messaging {
             message,
             push_name: None,
             new_contact_id: uuid::Uuid::now_v7().to_string(),
+            idempotency_fingerprint: fingerprint.clone(),
         };
         match self.recorder.record(item).await {
             Ok(RecordOutcome::Stored(recorded)) => {
@@ -193,7 +233,7 @@ impl Messaging {
                 let key = draft.idempotency_key.unwrap_or_default();
                 let first = self.store.message_by_idempotency_key(org, &key).await?;
                 first
-                    .map(Accepted::Existing)
+                    .map(|first| replay(first, fingerprint.as_deref()))
                     .ok_or(StoreError::Conflict("idempotency"))
             }
             Err(e) => {
@@ -283,6 +323,7 @@ impl Messaging {
             message,
             push_name: incoming.push_name,
             new_contact_id: uuid::Uuid::now_v7().to_string(),
+            idempotency_fingerprint: None,
         };
         let result = match self.recorder.record(item).await {
             Ok(RecordOutcome::Stored(recorded)) => {

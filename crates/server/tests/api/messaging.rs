@@ -242,6 +242,26 @@ on_both_databases! {
         let list = wait_for_count(&app, &owner.token, "direction=outgoing", 1).await;
         assert_eq!(list["data"]["pagination"]["total"], json!(1), "sent once");
 
+        // The same key with another request is a mistake, not a retry: refused, nothing sent.
+        for other in [json!({"to": "966552222222", "text": "نص آخر"}), json!({"to": "966552222299", "text": "تم تأكيد طلبك"})] {
+            let res = app.client.post(app.url("/api/v1/whatsapp/messages/send")).bearer_auth(&owner.token)
+                .header("Idempotency-Key", "order-1234-confirmation").json(&other).send().await.expect("sent");
+            let result = (res.status(), res.json::<Value>().await.expect("json"));
+            assert_error(&result, StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED");
+        }
+        let image_send = |bytes: Vec<u8>| {
+            let form = Form::new().text("to", "966552222222").part("image", Part::bytes(bytes).file_name("a.png"));
+            app.client.post(app.url("/api/v1/whatsapp/messages/send-image")).bearer_auth(&owner.token)
+                .header("Idempotency-Key", "image-key").multipart(form).send()
+        };
+        assert_eq!(image_send(png_bytes()).await.expect("sent").status(), StatusCode::CREATED);
+        assert_eq!(image_send(png_bytes()).await.expect("sent").status(), StatusCode::CREATED, "the same file again is a retry");
+        let mut other_png = png_bytes();
+        other_png.extend_from_slice(b"trailing bytes make another file");
+        assert_eq!(image_send(other_png).await.expect("sent").status(), StatusCode::UNPROCESSABLE_ENTITY, "another file is not");
+        let list = wait_for_count(&app, &owner.token, "direction=outgoing", 2).await;
+        assert_eq!(list["data"]["pagination"]["total"], json!(2), "nothing sent for the refused requests");
+
         // The same new key from many clients at once (they share a storing batch): one
         // message, and every answer is that message. Sends with other keys beside them are
         // not disturbed.
