@@ -192,15 +192,22 @@ fn parse_secret(secret: Option<String>) -> Result<Option<String>, ParseError> {
 /// Checks the URL's form, then where it points (private addresses need the operator's consent).
 async fn check_url(state: &AppState, url: &str) -> Result<String, ApiError> {
     let url = url.trim().to_owned();
-    target::parse(&url).map_err(|e| ApiError::from(ParseError::new("url", e.to_string())))?;
-    match target::resolve(&url, state.settings.webhook_allow_private).await {
-        Ok(_) => Ok(url),
-        Err(e @ target::TargetError::Private(_)) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            code::WEBHOOK_URL_NOT_ALLOWED,
-            Msg::WebhookUrlNotAllowed,
-        )
-        .with_details(serde_json::json!({ "reason": e.to_string() }))),
+    let checked = match target::parse(&url) {
+        Ok(_) => target::resolve(&url, state.settings.webhook_allow_private)
+            .await
+            .map(drop),
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(()) => Ok(url),
+        Err(e @ (target::TargetError::Private(_) | target::TargetError::Port(_))) => {
+            Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code::WEBHOOK_URL_NOT_ALLOWED,
+                Msg::WebhookUrlNotAllowed,
+            )
+            .with_details(serde_json::json!({ "reason": e.to_string() })))
+        }
         Err(e) => Err(ParseError::new("url", e.to_string()).into()),
     }
 }

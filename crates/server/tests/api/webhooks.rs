@@ -400,6 +400,17 @@ async fn private_addresses_are_refused_unless_allowed() {
         "http://[::1]/x",
         "http://10.0.0.5/x",
         "http://localhost/x",
+        // Private addresses in IPv6 clothing, and the rest of IANA's special-purpose blocks.
+        "http://[64:ff9b::7f00:1]/x",
+        "http://[2002:7f00:1::]/x",
+        "http://[::ffff:10.0.0.1]/x",
+        "http://198.18.0.1/x",
+        "http://224.0.0.1/x",
+        "http://[ff02::1]/x",
+        // Ports of other services, and no port at all.
+        "http://93.184.215.14:22/x",
+        "http://93.184.215.14:0/x",
+        "https://93.184.215.14:25/x",
     ] {
         assert_error(
             &app.post(
