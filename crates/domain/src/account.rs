@@ -9,10 +9,22 @@ use crate::ParseError;
 #[serde(transparent)]
 pub struct Email(String);
 
+/// Characters that take no room on screen: an e-mail holding one looks like another.
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 impl Email {
     pub fn parse(value: &str) -> Result<Self, ParseError> {
-        let value = value.trim().to_lowercase();
         let err = |reason: &str| Err(ParseError::new("email", reason));
+        if value.chars().any(invisible) {
+            return err(
+                "must not contain invisible characters (zero-width spaces, direction marks)",
+            );
+        }
+        let value = Email::account_key(value);
         if value.is_empty() || value.chars().count() > 254 {
             return err("must be 1 to 254 characters");
         }
@@ -33,6 +45,14 @@ impl Email {
         Ok(Self(value))
     }
 
+    /// The form e-mails are compared in: trimmed, Unicode-normalized (NFKC: a full-width `ａ`
+    /// is `a`, a decomposed `é` the composed one) and lower case. Also what sign-in attempts
+    /// are counted by, valid address or not.
+    pub fn account_key(value: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        value.trim().nfkc().collect::<String>().to_lowercase()
+    }
+
     pub fn from_trusted(value: impl Into<String>) -> Self {
         Self(value.into())
     }
@@ -49,7 +69,14 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(field: &'static str, value: &str) -> Result<Self, ParseError> {
-        let value = value.trim();
+        // Direction overrides and isolates can make a name read as another one beside it
+        // (or reverse the text after it): dropped. Direction marks and joiners, which Arabic
+        // and Persian names use, stay.
+        let cleaned: String = value
+            .chars()
+            .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+            .collect();
+        let value = cleaned.trim();
         let len = value.chars().count();
         if len == 0 || len > 100 {
             return Err(ParseError::new(field, "must be 1 to 100 characters"));
@@ -105,6 +132,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, lowest first.
+    pub const ALL: &'static [Role] = &[Role::Agent, Role::Admin, Role::Owner];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
@@ -152,6 +182,47 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
+        // Typed differently, the same address; with an invisible character, refused.
+        assert_eq!(
+            Email::parse("ＳＡＲＡ@example.com").map(|e| e.as_str().to_owned()),
+            Ok("sara@example.com".to_owned())
+        );
+        assert_eq!(
+            Email::parse("jose\u{301}@example.com").map(|e| e.as_str().to_owned()),
+            Email::parse("jos\u{e9}@example.com").map(|e| e.as_str().to_owned())
+        );
+        for hidden in [
+            "sara\u{200B}@example.com",
+            "\u{FEFF}sara@example.com",
+            "sa\u{202E}ra@example.com",
+        ] {
+            assert!(Email::parse(hidden).is_err(), "{hidden:?}");
+        }
+        assert_eq!(
+            Email::account_key(" ＳＡＲＡ@Example.com"),
+            "sara@example.com"
+        );
+    }
+
+    #[test]
+    fn direction_overrides_are_dropped_from_names() {
+        assert_eq!(
+            PersonName::parse("name", "\u{202E}ةراس\u{202C}").map(|n| n.as_str().to_owned()),
+            Ok("ةراس".to_owned())
+        );
+        assert_eq!(
+            PersonName::parse("name", "\u{2067}أحمد\u{2069} VIP").map(|n| n.as_str().to_owned()),
+            Ok("أحمد VIP".to_owned())
+        );
+        assert!(
+            PersonName::parse("name", "\u{202E}\u{202C}").is_err(),
+            "nothing left"
+        );
+        assert_eq!(
+            PersonName::parse("name", "علی\u{200C}رضا").map(|n| n.as_str().to_owned()),
+            Ok("علی\u{200C}رضا".to_owned()),
+            "a joiner stays"
+        );
     }
 
     #[test]

@@ -111,15 +111,20 @@ pub async fn launch_with_options(
     let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop, messaging.bus().subscribe()));
     let resumed = sessions.resume_all().await?;
     tracing::info!(resumed, "sessions resumed");
+    let registrations_per_ip = settings.registrations_per_hour;
     let state = AppState {
         store: store.clone(),
         settings: Arc::new(settings),
-        login_limiter: Arc::new(LoginLimiter::new(Limits::default())),
+        login_limiter: Arc::new(LoginLimiter::new(Limits {
+            registrations_per_ip,
+            ..Limits::default()
+        })),
         metrics: Arc::default(),
         sessions: sessions.clone(),
         messaging,
         cipher,
         clock: options.clock,
+        revocations: auth::revocation::Revocations::default(),
     };
     let app = http::app(state);
     axum::serve(

@@ -86,6 +86,11 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     /// Where the web engine connects. WhatsApp's own address unless a test points it elsewhere.
     pub web_socket_url: Option<String>,
+    /// How many organizations one address may register per hour.
+    pub registrations_per_hour: usize,
+    /// Web origins (besides wasl's own) whose pages may open the live events socket, e.g. a
+    /// CRM that embeds it: `https://crm.example.com`.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -243,7 +248,47 @@ impl Settings {
                 }
                 None => None,
             },
+            registrations_per_hour: match get("WASL_REGISTRATIONS_PER_HOUR") {
+                Some(v) => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=1_000_000).contains(n))
+                    .ok_or_else(|| {
+                        invalid(
+                            "WASL_REGISTRATIONS_PER_HOUR",
+                            "must be a number from 1 to 1000000",
+                        )
+                    })?,
+                None => 10,
+            },
+            allowed_origins: match get("WASL_ALLOWED_ORIGINS") {
+                Some(v) => v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(parse_origin)
+                    .collect::<Result<_, _>>()?,
+                None => Vec::new(),
+            },
         })
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, no path.
+fn parse_origin(value: &str) -> Result<String, SettingsError> {
+    let origin = value.trim_end_matches('/').to_ascii_lowercase();
+    let valid = origin.split_once("://").is_some_and(|(scheme, host)| {
+        matches!(scheme, "http" | "https")
+            && !host.is_empty()
+            && !host.contains(['/', '?', '#', ' '])
+    });
+    if valid {
+        Ok(origin)
+    } else {
+        Err(invalid(
+            "WASL_ALLOWED_ORIGINS",
+            format!("{value:?} is not an origin like https://crm.example.com"),
+        ))
     }
 }
 

@@ -1,7 +1,17 @@
-use wasl_domain::{ApiKey, ApiKeyId, OrgId};
+use sqlx::Row;
+use wasl_domain::{ApiKey, ApiKeyId, OrgId, Role};
 
 use crate::rows::{self, API_KEY_COLUMNS};
 use crate::{Page, PageRequest, Store, StoreError};
+
+/// An API key with its creator as they are now. The key works only while its creator is
+/// active, and with no more than the creator's role; deleting the creator deletes the key.
+#[derive(Debug, Clone)]
+pub struct KeyHolder {
+    pub key: ApiKey,
+    pub creator_role: Role,
+    pub creator_active: bool,
+}
 
 impl Store {
     /// Stores a new key by its hash; the key itself is never stored.
@@ -24,15 +34,33 @@ impl Store {
         Ok(())
     }
 
-    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
-        sqlx::query(&sql)
+    /// The key with this hash and its creator as they are now (a key never holds more than
+    /// its creator: see [`KeyHolder`]).
+    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<KeyHolder>, StoreError> {
+        let columns = API_KEY_COLUMNS
+            .split(", ")
+            .map(|c| format!("k.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, u.role AS creator_role, u.is_active AS creator_active
+             FROM api_keys k JOIN users u ON u.id = k.created_by
+             WHERE k.key_hash = $1"
+        );
+        let Some(row) = sqlx::query(&sql)
             .bind(key_hash)
             .fetch_optional(&self.pool)
             .await?
-            .as_ref()
-            .map(rows::api_key)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let creator_role: String = row.try_get("creator_role")?;
+        Ok(Some(KeyHolder {
+            key: rows::api_key(&row)?,
+            creator_role: Role::parse(&creator_role)
+                .map_err(|_| StoreError::Corrupt(format!("role {creator_role:?}")))?,
+            creator_active: row.try_get::<i64, _>("creator_active")? != 0,
+        }))
     }
 
     pub async fn list_api_keys(

@@ -31,6 +31,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection as _, Executor, Row};
 
+pub use api_keys::KeyHolder;
 pub use contacts::ContactUpdate;
 pub use deliveries::AttemptRecord;
 pub use error::StoreError;
@@ -40,7 +41,7 @@ pub use page::{Page, PageRequest};
 pub use record::{BatchOutcome, MessageRef, Moved, NewMessage, RecordOutcome, StatusMove};
 pub use sessions::SessionChange;
 pub use stats::Stats;
-pub use users::UserUpdate;
+pub use users::{TokenHolder, UserUpdate};
 pub use web_state::{WebStateRow, WebStateSweep, WebStateWrite};
 pub use webhooks::{Attempt, AttemptOutcome, Delivery, Webhook};
 

@@ -4,6 +4,15 @@ use wasl_domain::{Email, NewUser, OrgId, PersonName, Role, User, UserId};
 use crate::rows::{self, USER_COLUMNS};
 use crate::{Page, PageRequest, Store, StoreError};
 
+/// A user as a sign-in token finds them.
+#[derive(Debug, Clone)]
+pub struct TokenHolder {
+    pub user: User,
+    pub token_generation: i64,
+    /// The token was signed out.
+    pub token_revoked: bool,
+}
+
 /// The changes an owner or admin makes to a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserUpdate {
@@ -112,8 +121,79 @@ impl Store {
         .try_get(0)?)
     }
 
+    /// What a sign-in token needs checked, in one round trip: the user (of this organization),
+    /// their token generation, and whether the token `jti` was signed out.
+    pub async fn user_for_token(
+        &self,
+        org: &OrgId,
+        id: &UserId,
+        jti: &str,
+    ) -> Result<Option<TokenHolder>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, token_generation,
+                    (SELECT COUNT(*) FROM revoked_tokens WHERE jti = $3) AS revoked
+             FROM users WHERE id = $1 AND organization_id = $2"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(id.as_str())
+            .bind(org.as_str())
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TokenHolder {
+            user: rows::user(&row)?,
+            token_generation: row.try_get("token_generation")?,
+            token_revoked: row.try_get::<i64, _>("revoked")? > 0,
+        }))
+    }
+
+    /// A user's current token generation (tokens issued now carry it).
+    pub async fn token_generation(&self, id: &UserId) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query("SELECT token_generation FROM users WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| row.try_get::<i64, _>(0))
+                .transpose()?
+                .unwrap_or(0),
+        )
+    }
+
+    /// Ends one sign-in token (signing out) until it would have expired anyway; tokens that
+    /// have expired meanwhile are forgotten.
+    pub async fn revoke_token(
+        &self,
+        jti: &str,
+        user: &UserId,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut w = self.begin_write().await?;
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(user.as_str())
+        .bind(expires_at)
+        .execute(&mut *w.tx)
+        .await?;
+        w.commit().await?;
+        Ok(())
+    }
+
     /// Applies the changes and returns the user as it now is; `None` when the user is not in
-    /// this organization.
+    /// this organization. A new password ends every sign-in token issued before it (the
+    /// user's token generation moves on); a lower role lowers the roles of the API keys the
+    /// user created to it, so no key holds more than its creator.
     pub async fn update_user(
         &self,
         org: &OrgId,
@@ -128,6 +208,7 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // COALESCE keeps a column when its new value is NULL; `max_chats` can be cleared, so a
         // separate flag says whether to touch it.
+        let mut w = self.begin_write().await?;
         sqlx::query(
             "UPDATE users SET
                 name = COALESCE($1, name),
@@ -135,7 +216,8 @@ impl Store {
                 skills = COALESCE($3, skills),
                 max_chats = CASE WHEN $4 = 1 THEN $5 ELSE max_chats END,
                 is_active = COALESCE($6, is_active),
-                password_hash = COALESCE($7, password_hash)
+                password_hash = COALESCE($7, password_hash),
+                token_generation = token_generation + $10
              WHERE id = $8 AND organization_id = $9",
         )
         .bind(update.name.as_ref().map(|n| n.as_str().to_owned()))
@@ -147,8 +229,24 @@ impl Store {
         .bind(update.password_hash.clone())
         .bind(id.as_str())
         .bind(org.as_str())
-        .execute(&self.pool)
+        .bind(i64::from(update.password_hash.is_some()))
+        .execute(&mut *w.tx)
         .await?;
+        if let Some(role) = update.role {
+            for higher in Role::ALL.iter().filter(|r| **r > role) {
+                sqlx::query(
+                    "UPDATE api_keys SET role = $1
+                     WHERE created_by = $2 AND organization_id = $3 AND role = $4",
+                )
+                .bind(role.as_str())
+                .bind(id.as_str())
+                .bind(org.as_str())
+                .bind(higher.as_str())
+                .execute(&mut *w.tx)
+                .await?;
+            }
+        }
+        w.commit().await?;
         self.user(org, id).await
     }
 

@@ -17,7 +17,17 @@ pub struct Claims {
     pub org: String,
     pub iat: i64,
     pub exp: i64,
+    /// This token's own id: signing out lists it as ended.
+    pub jti: String,
+    /// The user's token generation when it was issued: a password change moves the user's
+    /// generation on, which ends every token issued before.
+    #[serde(rename = "gen")]
+    pub generation: i64,
 }
+
+/// How far in the future a token's issue time may be (clocks of several nodes differ a
+/// little); a token "issued" later than that was not issued by wasl.
+pub const IAT_LEEWAY_SECS: i64 = 60;
 
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
@@ -46,7 +56,7 @@ pub fn verify(token: &str, secret: &[u8], now_secs: i64) -> Option<Claims> {
         return None;
     }
     let claims: Claims = serde_json::from_slice(&B64.decode(payload).ok()?).ok()?;
-    (claims.exp > now_secs).then_some(claims)
+    (claims.exp > now_secs && claims.iat <= now_secs + IAT_LEEWAY_SECS).then_some(claims)
 }
 
 fn sign(secret: &[u8], input: &[u8]) -> Vec<u8> {
@@ -66,6 +76,8 @@ mod tests {
             org: "o1".into(),
             iat: 0,
             exp,
+            jti: "t1".into(),
+            generation: 0,
         }
     }
 
@@ -89,5 +101,23 @@ mod tests {
         );
         assert_eq!(verify(&none_alg, secret, 50), None);
         assert_eq!(verify("a.b", secret, 50), None);
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_is_refused() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let mut later = claims(10_000);
+        later.iat = 1_000 + IAT_LEEWAY_SECS + 1;
+        assert_eq!(verify(&issue(&later, secret), secret, 1_000), None);
+        later.iat = 1_000 + IAT_LEEWAY_SECS;
+        assert!(
+            verify(&issue(&later, secret), secret, 1_000).is_some(),
+            "within the leeway"
+        );
+        // A token without an id or generation (not issued by this version) is refused.
+        let old = B64.encode(r#"{"sub":"u1","org":"o1","iat":0,"exp":10000}"#);
+        let input = format!("{}.{old}", B64.encode(HEADER));
+        let forged = format!("{input}.{}", B64.encode(sign(secret, input.as_bytes())));
+        assert_eq!(verify(&forged, secret, 1_000), None);
     }
 }

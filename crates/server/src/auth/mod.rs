@@ -5,3 +5,4 @@ pub mod api_keys;
 pub mod jwt;
 pub mod limiter;
 pub mod password;
+pub mod revocation;

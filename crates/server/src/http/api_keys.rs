@@ -14,6 +14,7 @@ use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use super::views::ApiKeyView;
 use crate::auth::api_keys;
+use crate::auth::revocation::Revoked;
 use crate::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -68,7 +69,7 @@ async fn create_api_key(
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> Result<ApiOk<CreatedApiKey>, ApiError> {
     auth.require_manager()?;
-    if auth.credential != Credential::User {
+    if !matches!(auth.credential, Credential::User { .. }) {
         return Err(ApiError::forbidden());
     }
     let (name, role) = (
@@ -135,6 +136,7 @@ async fn delete_api_key(
     if !state.store.delete_api_key(&auth.org_id, &id).await? {
         return Err(ApiError::not_found());
     }
+    state.revocations.publish(Revoked::ApiKey(id.clone()));
     tracing::info!(organization = %auth.org_id, api_key = %id, "api key revoked");
     Ok(ApiOk::ok(
         Msg::ApiKeyDeleted,

@@ -3,7 +3,7 @@
 //! id>` first replays what was missed from the event log, so a client that reconnects loses
 //! nothing.
 
-use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
 use axum::http::{header, request::Parts, StatusCode};
 use axum::response::Response;
@@ -11,13 +11,13 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_domain::OrgId;
 use wasl_store::webhook_body;
 
 use super::error::{code, ApiError};
-use super::extract::{authenticate, ApiQuery};
+use super::extract::{authenticate, ApiQuery, Auth, Credential};
 use super::i18n::Msg;
 use super::state::AppState;
+use crate::auth::revocation::Revoked;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
@@ -52,15 +52,87 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
 async fn events(
     State(state): State<AppState>,
     parts: HeaderToken,
+    origin: RequestOrigin,
     ApiQuery(query): ApiQuery<EventsQuery>,
     upgrade: Upgrade,
 ) -> Result<Response, ApiError> {
+    origin.check(&state)?;
     let token = parts.0.or(query.token).ok_or_else(ApiError::unauthorized)?;
     let auth = authenticate(&state, &token).await?;
     let since = query.since.filter(|s| !s.is_empty() && s.len() <= 64);
     Ok(upgrade
         .0
-        .on_upgrade(move |socket| stream(state, auth.org_id, since, socket)))
+        .on_upgrade(move |socket| stream(state, auth, token, since, socket)))
+}
+
+/// Where a browser says the page opening the socket comes from (`Origin`), and the host the
+/// request was sent to. A page of another site must not open a socket with a token it
+/// obtained somehow: only wasl's own pages and the origins the operator lists may. Clients
+/// that are not browsers send no `Origin` and are let through (their token is what counts).
+pub struct RequestOrigin {
+    origin: Option<String>,
+    host: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
+        Ok(RequestOrigin {
+            origin: header(header::ORIGIN),
+            host: header(header::HOST),
+        })
+    }
+}
+
+impl RequestOrigin {
+    fn check(&self, state: &AppState) -> Result<(), ApiError> {
+        let Some(origin) = &self.origin else {
+            return Ok(());
+        };
+        let own = origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| Some(authority) == self.host.as_deref());
+        if own || state.settings.allowed_origins.iter().any(|o| o == origin) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            code::ORIGIN_NOT_ALLOWED,
+            Msg::OriginNotAllowed,
+        )
+        .with_details(serde_json::json!({ "origin": origin, "allow": "WASL_ALLOWED_ORIGINS" })))
+    }
+}
+
+/// The close code a socket ends with when its credential no longer holds (removed, disabled,
+/// demoted, signed out, password changed, expired): 4401, "unauthorized".
+pub const ACCESS_ENDED: u16 = 4401;
+
+/// Whether a revocation may concern the socket of `auth`.
+fn concerns(auth: &Auth, revoked: &Revoked) -> bool {
+    match (revoked, &auth.credential) {
+        (Revoked::User(user), _) => *user == auth.user_id,
+        (Revoked::ApiKey(key), Credential::ApiKey(mine)) => key == mine,
+        (Revoked::Token(jti), Credential::User { jti: mine, .. }) => jti == mine,
+        _ => false,
+    }
+}
+
+/// Checks the socket's credential again: `false` when it no longer gives access to this
+/// organization. A database that cannot answer right now does not end the socket.
+async fn still_allowed(state: &AppState, auth: &Auth, token: &str) -> bool {
+    match authenticate(state, token).await {
+        Ok(now) => now.org_id == auth.org_id,
+        Err(e) => e.status.is_server_error(),
+    }
 }
 
 /// The bearer token of the Authorization header, if there is one.
@@ -81,7 +153,15 @@ impl<S: Send + Sync> FromRequestParts<S> for HeaderToken {
     }
 }
 
-async fn stream(state: AppState, org: OrgId, since: Option<String>, mut socket: WebSocket) {
+async fn stream(
+    state: AppState,
+    auth: Auth,
+    token: String,
+    since: Option<String>,
+    mut socket: WebSocket,
+) {
+    let org = auth.org_id.clone();
+    let mut revoked = state.revocations.subscribe();
     // Subscribe before replaying, so nothing falls between the replay and the live feed.
     let mut live = state.messaging.bus().subscribe();
     let mut last = since.clone().unwrap_or_default();
@@ -134,11 +214,37 @@ async fn stream(state: AppState, org: OrgId, since: Option<String>, mut socket: 
                 Some(Ok(Frame::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            change = revoked.recv() => {
+                let recheck = match change {
+                    Ok(change) => concerns(&auth, &change),
+                    // Missed some: check, to be sure.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => false,
+                };
+                if recheck && !still_allowed(&state, &auth, &token).await {
+                    end(socket).await;
+                    return;
+                }
+            }
             _ = heartbeat.tick() => {
+                // Also a backstop for what no revocation announces: a token that expired.
+                if !still_allowed(&state, &auth, &token).await {
+                    end(socket).await;
+                    return;
+                }
                 if socket.send(Frame::Ping(Vec::new().into())).await.is_err() {
                     return;
                 }
             }
         }
     }
+}
+
+/// Closes a socket whose access ended, saying so, so the client does not reconnect with it.
+async fn end(mut socket: WebSocket) {
+    let frame = CloseFrame {
+        code: ACCESS_ENDED,
+        reason: "access ended".into(),
+    };
+    let _ = socket.send(Frame::Close(Some(frame))).await;
 }

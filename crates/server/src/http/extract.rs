@@ -242,8 +242,8 @@ impl PageQuery {
 /// How the caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
-    /// A person's sign-in token.
-    User,
+    /// A person's sign-in token: its id and when it expires (Unix ms).
+    User { jti: String, expires_at: i64 },
     /// A server's API key.
     ApiKey(ApiKeyId),
 }
@@ -289,11 +289,15 @@ impl FromRequestParts<AppState> for Auth {
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Auth, ApiError> {
     let now = crate::clock::now_millis();
     if api_keys::looks_like_key(token) {
-        let key = state
+        // A key holds no more than its creator holds now: it stops while they are disabled,
+        // is capped at their role, and was deleted with them.
+        let holder = state
             .store
             .api_key_by_hash(&api_keys::hash(token))
             .await?
+            .filter(|h| h.creator_active)
             .ok_or_else(ApiError::invalid_token)?;
+        let key = holder.key;
         if key
             .last_used_at
             .is_none_or(|t| now - t > KEY_USE_RESOLUTION_MS)
@@ -303,28 +307,33 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Auth, ApiErro
         return Ok(Auth {
             org_id: key.organization_id,
             user_id: key.created_by,
-            role: key.role,
+            role: key.role.min(holder.creator_role),
             credential: Credential::ApiKey(key.id),
         });
     }
     let claims = jwt::verify(token, state.settings.jwt_secret.expose(), now / 1000)
         .ok_or_else(ApiError::invalid_token)?;
     // The role and the account's state come from the database, not the token, so a
-    // removed or demoted user loses access at once.
-    let user = state
+    // removed or demoted user loses access at once; so does a token signed out, or issued
+    // before the user's password last changed.
+    let holder = state
         .store
-        .user(
+        .user_for_token(
             &OrgId::from_trusted(claims.org),
             &UserId::from_trusted(claims.sub),
+            &claims.jti,
         )
         .await?
-        .filter(|u| u.is_active)
+        .filter(|h| h.user.is_active && !h.token_revoked && h.token_generation == claims.generation)
         .ok_or_else(ApiError::invalid_token)?;
     Ok(Auth {
-        org_id: user.organization_id,
-        user_id: user.id,
-        role: user.role,
-        credential: Credential::User,
+        org_id: holder.user.organization_id,
+        user_id: holder.user.id,
+        role: holder.user.role,
+        credential: Credential::User {
+            jti: claims.jti,
+            expires_at: claims.exp.saturating_mul(1000),
+        },
     })
 }
 

@@ -41,6 +41,9 @@ messages! {
     Ok => "تمت العملية بنجاح", "Done";
     Registered => "تم إنشاء الحساب بنجاح", "Account created successfully";
     LoggedIn => "تم تسجيل الدخول بنجاح", "Signed in successfully";
+    LoggedOut => "تم تسجيل الخروج", "Signed out";
+    PasswordChanged => "تم تغيير كلمة المرور. انتهت جلسات الدخول الأخرى", "Password changed. Other sign-ins have ended";
+    WrongCurrentPassword => "كلمة المرور الحالية غير صحيحة", "The current password is incorrect";
     UserCreated => "تم إنشاء المستخدم بنجاح", "User created successfully";
     UserUpdated => "تم تحديث المستخدم بنجاح", "User updated successfully";
     UserDeleted => "تم حذف المستخدم بنجاح", "User deleted successfully";
@@ -98,6 +101,7 @@ messages! {
     DeliveryReplayed => "ستُرسل هذه الدفعة مرة أخرى الآن", "The delivery will be sent again now";
     DeliveryPending => "هذه الدفعة ما زالت قيد الإرسال", "This delivery is still being sent";
     IdempotencyKeyReused => "مفتاح Idempotency-Key هذا استُخدم من قبل لطلب مختلف؛ استخدم مفتاحاً جديداً لهذا الطلب", "This Idempotency-Key was already used for a different request; use a new key for this one";
+    OriginNotAllowed => "هذه الصفحة ليست من هذا الخادم ولا من المواقع المسموح لها", "This page is neither from this server nor from an allowed origin";
     Internal => "حدث خطأ في الخادم. يرجى المحاولة لاحقاً", "A server error occurred. Please try again later";
 }
 

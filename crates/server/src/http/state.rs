@@ -21,4 +21,6 @@ pub struct AppState {
     pub cipher: Arc<wasl_store::cipher::Cipher>,
     /// The time webhook schedules follow (a manual clock in tests).
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Tells open sockets that someone's access ended.
+    pub revocations: crate::auth::revocation::Revocations,
 }

@@ -16,6 +16,7 @@ use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use super::views::UserView;
 use crate::auth::password;
+use crate::auth::revocation::Revoked;
 use crate::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -248,7 +249,14 @@ async fn update_user(
         is_active: body.is_active,
         password_hash,
     };
+    let ends_access = update.password_hash.is_some()
+        || update.is_active == Some(false)
+        || update.role.is_some_and(|r| r < target.role);
     let user = found(state.store.update_user(&auth.org_id, &id, &update).await?)?;
+    if ends_access {
+        // Open sockets of the user and of their API keys check again at once.
+        state.revocations.publish(Revoked::User(user.id.clone()));
+    }
     Ok(ApiOk::ok(
         Msg::UserUpdated,
         UserData {
@@ -280,9 +288,11 @@ async fn delete_user(
     if target.role == Role::Owner {
         ensure_another_owner(&state, &auth, &target).await?;
     }
+    // Their API keys go with them (the database deletes them with the user).
     if !state.store.delete_user(&auth.org_id, &id).await? {
         return Err(ApiError::not_found());
     }
+    state.revocations.publish(Revoked::User(id.clone()));
     Ok(ApiOk::ok(
         Msg::UserDeleted,
         DeletedData { id: id.to_string() },

@@ -62,7 +62,7 @@ pub fn parse(url: &str) -> Result<(String, u16), TargetError> {
     if host.is_empty() {
         return Err(TargetError::Invalid("empty host".into()));
     }
-    if BAD_PORTS.contains(&port) {
+    if port == 0 {
         return Err(TargetError::Port(port));
     }
     Ok((host, port))
@@ -150,7 +150,7 @@ fn special_v6(ip: std::net::Ipv6Addr) -> bool {
     SPECIAL_V6.iter().any(|(net, len)| within(*net, *len))
 }
 
-/// Ports no webhook may use: 0, and the ports browsers refuse to fetch from because other
+/// Ports no webhook may use (port 0 is refused by [`parse`]): the ports browsers refuse to fetch from because other
 /// protocols (mail, SSH, DNS, databases' neighbours…) listen there, from the Fetch standard's
 /// "bad port" list. A request there is an attempt to talk to another service.
 const BAD_PORTS: &[u16] = &[
@@ -169,6 +169,11 @@ pub async fn resolve(
     allow_private: bool,
 ) -> Result<(String, Vec<SocketAddr>), TargetError> {
     let (host, port) = parse(url)?;
+    // Local services are another protocol's ports; the operator who lets webhooks reach
+    // private addresses (development) lets them reach those too.
+    if !allow_private && BAD_PORTS.contains(&port) {
+        return Err(TargetError::Port(port));
+    }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
         .await
         .map_err(|_| TargetError::Unresolvable)?
@@ -203,8 +208,6 @@ mod tests {
         assert!(parse("https://user:pw@x.io/").is_err());
         assert!(parse("not a url").is_err());
         assert_eq!(parse("http://x.io:0/"), Err(TargetError::Port(0)));
-        assert_eq!(parse("http://x.io:22/"), Err(TargetError::Port(22)));
-        assert_eq!(parse("http://x.io:25/"), Err(TargetError::Port(25)));
         assert!(parse("http://x.io:65536/").is_err());
         assert_eq!(parse("http://x.io:8443/"), Ok(("x.io".into(), 8443)));
         for private in [
@@ -259,5 +262,32 @@ mod tests {
         ] {
             assert!(!is_private(public.parse().expect("ip")), "{public}");
         }
+    }
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn other_services_ports_are_refused_unless_private_targets_are_allowed() {
+        for url in [
+            "http://8.8.8.8:22/",
+            "https://8.8.8.8:25/",
+            "http://8.8.8.8:6667/",
+        ] {
+            assert!(
+                matches!(resolve(url, false).await, Err(TargetError::Port(_))),
+                "{url}"
+            );
+        }
+        assert!(
+            resolve("http://127.0.0.1:9/", true).await.is_ok(),
+            "development"
+        );
+        assert_eq!(
+            resolve("http://127.0.0.1:0/", true).await,
+            Err(TargetError::Port(0))
+        );
     }
 }

@@ -473,10 +473,20 @@ const PUBLIC: [&str; 5] = [
 ];
 
 /// Documented routes the sweep does not call, and why.
-const SKIPPED: [(&str, &str); 1] = [(
-    "GET /api/v1/events",
-    "the WebSocket; webhooks.rs checks organizations are kept apart on it",
-)];
+const SKIPPED: [(&str, &str); 3] = [
+    (
+        "GET /api/v1/events",
+        "the WebSocket; webhooks.rs checks organizations are kept apart on it",
+    ),
+    (
+        "POST /api/v1/auth/logout",
+        "acts on the caller's own token only (access.rs); it would end the sweep's own sign-in",
+    ),
+    (
+        "PUT /api/v1/auth/password",
+        "acts on the caller's own password only (access.rs); it would end the sweep's own sign-in",
+    ),
+];
 
 /// Routes that create something of the caller's own.
 const CREATES: [&str; 4] = [

@@ -8,7 +8,6 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::TestApp;
 use crate::messaging::{linked, png_bytes, upload};
 use crate::on_both_databases;
 

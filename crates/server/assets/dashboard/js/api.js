@@ -160,9 +160,15 @@ function connect() {
       }
     }
   };
-  socket.onclose = () => {
+  socket.onclose = (e) => {
     liveState.socket = null;
     setConnected(false);
+    // 4401: the server ended this sign-in (signed out elsewhere, password changed, account
+    // removed or disabled): sign out here too instead of reconnecting with it.
+    if (e.code === 4401) {
+      unauthorized(new ApiError(401, 'INVALID_TOKEN', t('sessionEnded')));
+      return;
+    }
     schedule();
   };
 }

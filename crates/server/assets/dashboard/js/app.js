@@ -46,7 +46,14 @@ export function langButton(cls = 'lang-btn') {
     icon('globe', { size: 18 }), h('span', { text: t('switchLang') }));
 }
 
-function logout() {
+/** Signs out: the server ends this token (on every device's socket too), then the page
+ *  forgets it. When the server cannot be reached the token is forgotten all the same. */
+async function logout() {
+  if (auth.token) await api('POST', '/auth/logout').catch(() => {});
+  signedOut();
+}
+
+function signedOut() {
   auth.clear();
   live.stop();
   state.me = null;
@@ -94,6 +101,7 @@ function shell(route, main) {
       h('div', { class: 'sidebar-foot' },
         liveBadge,
         me ? h('div', { class: 'me' }, h('span', { class: 'me-name', text: me.user?.name || '' }), h('small', { text: me.user?.email || '' })) : null,
+        me?.user ? h('button', { type: 'button', class: 'logout-btn', 'data-action': 'change-password', onclick: authPages.changePasswordDialog }, icon('key', { size: 18 }), h('span', { text: t('changePassword') })) : null,
         langButton(),
         h('button', { type: 'button', class: 'logout-btn', 'data-action': 'logout', onclick: logout }, icon('logout', { size: 18 }), h('span', { text: t('logout') })))),
     h('header', { class: 'topbar' },
@@ -101,6 +109,7 @@ function shell(route, main) {
       h('strong', { text: t(PAGES[route].label) }),
       h('span', { class: 'spacer' }),
       langButton('lang-btn compact'),
+      me?.user ? h('button', { type: 'button', class: 'icon-btn', 'data-action': 'change-password-compact', title: t('changePassword'), 'aria-label': t('changePassword'), onclick: authPages.changePasswordDialog }, icon('key', { size: 18 })) : null,
       h('button', { type: 'button', class: 'icon-btn', 'data-action': 'logout-compact', title: t('logout'), 'aria-label': t('logout'), onclick: logout }, icon('logout', { size: 18 }))),
     h('main', { class: 'main' }, main));
 }
@@ -146,7 +155,8 @@ async function render() {
 
 onUnauthorized(() => {
   if (!auth.token) return;
-  logout();
+  // The token no longer works: nothing to tell the server.
+  signedOut();
 });
 live.onState(() => {
   const badge = document.querySelector('.live-badge');

@@ -1,7 +1,7 @@
 // Sign-in and registration.
 import { t } from '../i18n.js';
-import { api } from '../api.js';
-import { h, icon, toastError } from '../ui.js';
+import { api, auth } from '../api.js';
+import { h, icon, openDialog, toast, toastError } from '../ui.js';
 import { BASE, langButton, navigate, signedIn } from '../app.js';
 
 function field(label, input, hint) {
@@ -75,4 +75,37 @@ export function register(root) {
   root.append(frame(t('registerTitle'), t('registerSubtitle'), form, switchLink(t('haveAccount'), t('signIn'), 'login')));
   form.querySelector('input').focus();
   return null;
+}
+
+/** Changes the signed-in person's password; the server ends their other sign-ins and gives
+ *  this device a new token. */
+export function changePasswordDialog() {
+  openDialog({
+    title: t('changePassword'),
+    build: (close) => {
+      const button = h('button', { type: 'submit', class: 'btn btn-primary' }, t('changePassword'));
+      const form = h('form', { id: 'password-form', class: 'form' },
+        field(t('currentPassword'), h('input', { name: 'currentPassword', type: 'password', required: true, autocomplete: 'current-password', dir: 'ltr' })),
+        field(t('newPassword'), h('input', { name: 'newPassword', type: 'password', required: true, minlength: 8, maxlength: 128, autocomplete: 'new-password', dir: 'ltr' }),
+          `${t('passwordHint')}. ${t('changePasswordHint')}`),
+        h('div', { class: 'dialog-actions' },
+          h('button', { type: 'button', class: 'btn btn-ghost', onclick: close }, t('cancel')),
+          button));
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        button.disabled = true;
+        try {
+          const data = await api('PUT', '/auth/password', { json: Object.fromEntries(new FormData(form)) });
+          auth.set(data.token);
+          close();
+          toast(t('passwordChanged'), 'success');
+        } catch (err) {
+          toastError(err);
+          button.disabled = false;
+        }
+      });
+      setTimeout(() => form.querySelector('input').focus(), 0);
+      return form;
+    },
+  });
 }
