@@ -95,4 +95,11 @@ pub trait Connection: Send + Sync {
     fn acknowledge(&self, message_id: &str) {
         let _ = message_id;
     }
+
+    /// wasl has durably stored the receipt (`status`) of the message `message_id` it sent: an
+    /// engine that keeps receipts until they are taken (the sandbox's simulated phone, like
+    /// WhatsApp's server) may stop offering it again.
+    fn acknowledge_receipt(&self, message_id: &str, status: ReceiptStatus) {
+        let _ = (message_id, status);
+    }
 }

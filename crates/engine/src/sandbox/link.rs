@@ -56,10 +56,18 @@ impl SandboxLink {
             }),
         });
         match &target.phone_number {
-            // Already paired: the stored credentials let it connect without a QR.
-            Some(phone) => link.emit(EngineEvent::Connected {
-                phone_number: phone.clone(),
-            }),
+            // Already paired: the stored credentials let it connect without a QR. The
+            // recipients' phones then confirm what wasl has not stored the delivery of yet
+            // (it was killed in between, or could not store it), as WhatsApp offers receipts
+            // again to a device that comes back.
+            Some(phone) => {
+                link.emit(EngineEvent::Connected {
+                    phone_number: phone.clone(),
+                });
+                for message_id in link.log.undelivered(&link.session) {
+                    link.confirm_delivery_later(message_id);
+                }
+            }
             // The rotation holds only a weak reference, so it ends with the link.
             None => drop(tokio::spawn(rotate_qr(Arc::downgrade(&link)))),
         }
@@ -131,6 +139,24 @@ impl SandboxLink {
             .insert(message.message_id.clone(), stored);
         self.emit(EngineEvent::Message(message));
         Ok(confirmed)
+    }
+
+    /// The recipient's phone confirms delivery a moment later, if the link is still up. Until
+    /// wasl acknowledges it stored the receipt, the log keeps the message as undelivered.
+    fn confirm_delivery_later(&self, message_id: String) {
+        if !self.is_open() {
+            return;
+        }
+        let delay = self.config.delivery_delay;
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = events.send(EngineEvent::Receipt {
+                message_id,
+                status: ReceiptStatus::Delivered,
+                at: now_millis(),
+            });
+        });
     }
 
     pub(super) fn mark_read(&self, message_id: &str) -> Result<(), EngineError> {
@@ -210,21 +236,7 @@ impl Connection for SandboxLink {
                 )))
             }
         };
-        // The recipient's phone confirms delivery a moment later, if the link is still up.
-        let id = sent.message_id.clone();
-        let delay = self.config.delivery_delay;
-        let events = self.events.clone();
-        let alive = self.is_open();
-        if alive {
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                let _ = events.send(EngineEvent::Receipt {
-                    message_id: id,
-                    status: ReceiptStatus::Delivered,
-                    at: now_millis(),
-                });
-            });
-        }
+        self.confirm_delivery_later(sent.message_id.clone());
         Ok(sent)
     }
 
@@ -254,6 +266,15 @@ impl Connection for SandboxLink {
     fn acknowledge(&self, message_id: &str) {
         if let Some(waiting) = self.state().unconfirmed.remove(message_id) {
             let _ = waiting.send(());
+        }
+    }
+
+    fn acknowledge_receipt(&self, message_id: &str, status: ReceiptStatus) {
+        if status != ReceiptStatus::Delivered {
+            return;
+        }
+        if let Err(e) = self.log.delivered(&self.session, message_id, now_millis()) {
+            tracing::warn!(session = %self.session, error = %e, "the sandbox cannot note a stored delivery; it will confirm it again");
         }
     }
 }

@@ -65,6 +65,10 @@ struct Recent {
     /// Every session that has sent, numbered; a handful of bytes each, never dropped.
     sessions: Vec<SessionId>,
     session_numbers: HashMap<SessionId, u32>,
+    /// Remembered first transmissions whose delivery wasl has not confirmed storing yet: the
+    /// recipient's phone confirms them again at the next connection (a crash lost the
+    /// confirmation, or it came while wasl could not store it). Few at a time.
+    undelivered: HashMap<Digest, (u32, String)>,
 }
 
 impl Default for Recent {
@@ -75,6 +79,7 @@ impl Default for Recent {
             sent: HashMap::new(),
             sessions: Vec::new(),
             session_numbers: HashMap::new(),
+            undelivered: HashMap::new(),
         }
     }
 }
@@ -129,8 +134,36 @@ impl Recent {
         while self.order.len() > KEEP {
             if let Some(old) = self.order.pop_front() {
                 self.sent.remove(&old);
+                self.undelivered.remove(&old);
             }
         }
+    }
+
+    /// A first transmission now waits for its delivery to be confirmed.
+    fn await_delivery(&mut self, session: &SessionId, message_id: &str) {
+        let digest = self.digest(session, message_id);
+        if self.sent.contains_key(&digest) {
+            let number = self.session_number(session);
+            self.undelivered
+                .insert(digest, (number, message_id.to_owned()));
+        }
+    }
+
+    /// wasl stored the delivery; `false` when it was not waited for.
+    fn delivered(&mut self, session: &SessionId, message_id: &str) -> bool {
+        let digest = self.digest(session, message_id);
+        self.undelivered.remove(&digest).is_some()
+    }
+
+    fn undelivered(&self, session: &SessionId) -> Vec<String> {
+        let Some(number) = self.session_numbers.get(session) else {
+            return Vec::new();
+        };
+        self.undelivered
+            .values()
+            .filter(|(n, _)| n == number)
+            .map(|(_, id)| id.clone())
+            .collect()
     }
 
     fn get(&self, session: &SessionId, message_id: &str) -> Option<Remembered> {
@@ -142,6 +175,7 @@ impl Recent {
             return;
         };
         self.sent.retain(|_, r| r.session != number);
+        self.undelivered.retain(|_, (n, _)| *n != number);
         let sent = &self.sent;
         self.order.retain(|d| sent.contains_key(d));
     }
@@ -209,6 +243,27 @@ fn line(session: &SessionId, t: &Transmission, sent: Sent) -> String {
     )
 }
 
+/// The line that says wasl stored the delivery of a first transmission: tab-separated
+/// `session, message id, (empty), (empty), at, delivered`. It is no transmission, so
+/// [`parse_line`] passes over it.
+fn delivered_line(session: &SessionId, message_id: &str, at: i64) -> String {
+    format!(
+        "{}\t{}\t\t\t{at}\tdelivered\n",
+        session.as_str(),
+        message_id.replace(['\t', '\n'], " ")
+    )
+}
+
+/// A delivery line read back: (session, message id).
+fn parse_delivered(text: &str) -> Option<(String, String)> {
+    let mut parts = text.trim_end_matches('\n').split('\t');
+    let session = parts.next()?.to_owned();
+    let message_id = parts.next()?.to_owned();
+    let (to, kind, _at) = (parts.next()?, parts.next()?, parts.next()?);
+    (to.is_empty() && kind.is_empty() && parts.next()? == "delivered")
+        .then_some((session, message_id))
+}
+
 /// A line of the file read back: (session, transmission, first?).
 pub fn parse_line(text: &str) -> Option<(String, Transmission, bool)> {
     let mut parts = text.trim_end_matches('\n').split('\t');
@@ -248,13 +303,21 @@ impl TransmissionLog {
         let mut lines = 0u64;
         if let Ok(file) = File::open(&path) {
             for text in BufReader::new(file).lines() {
+                let Ok(text) = text else { continue };
+                if let Some((session, id)) = parse_delivered(&text) {
+                    recent.delivered(&SessionId::from_trusted(session), &id);
+                    lines += 1;
+                    continue;
+                }
                 // A line cut short by a crash mid-write is the only kind that fails to parse.
-                let Some((session, t, first)) = text.ok().as_deref().and_then(parse_line) else {
+                let Some((session, t, first)) = parse_line(&text) else {
                     continue;
                 };
                 lines += 1;
                 if first {
-                    recent.remember(&SessionId::from_trusted(session), &t.message_id, t.at);
+                    let session = SessionId::from_trusted(session);
+                    recent.remember(&session, &t.message_id, t.at);
+                    recent.await_delivery(&session, &t.message_id);
                 }
             }
         }
@@ -291,8 +354,35 @@ impl TransmissionLog {
         }
         if matches!(sent, Sent::First { .. }) {
             recent.remember(session, &t.message_id, t.at);
+            recent.await_delivery(session, &t.message_id);
         }
         Ok(sent)
+    }
+
+    /// wasl stored the delivery of `message_id`: written down, so that it is not confirmed
+    /// again after a restart.
+    pub fn delivered(&self, session: &SessionId, message_id: &str, at: i64) -> std::io::Result<()> {
+        let mut recent = self.recent();
+        if !recent.delivered(session, message_id) {
+            return Ok(());
+        }
+        if let Some(file) = &self.file {
+            if let Err(e) = file
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&delivered_line(session, message_id, at))
+            {
+                // Not written: it stays waiting, and is confirmed again next time.
+                recent.await_delivery(session, message_id);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// The session's sent messages whose delivery wasl has not confirmed storing.
+    pub fn undelivered(&self, session: &SessionId) -> Vec<String> {
+        self.recent().undelivered(session)
     }
 
     pub fn was_sent(&self, session: &SessionId, message_id: &str) -> bool {
@@ -350,6 +440,9 @@ fn compact(path: &Path, recent: &Recent) -> std::io::Result<()> {
             let digest = recent.digest(&session, &t.message_id);
             if recent.sent.contains_key(&digest) && written.insert(digest) {
                 out.write_all(line(&session, &t, Sent::First { at: t.at }).as_bytes())?;
+                if !recent.undelivered.contains_key(&digest) {
+                    out.write_all(delivered_line(&session, &t.message_id, t.at).as_bytes())?;
+                }
             }
         }
         out.flush()?;
@@ -432,6 +525,44 @@ mod tests {
             Some(Sent::Repeat { first_at: 1 })
         );
         assert_eq!((log.remembered(&a), log.remembered(&b)), (2, 1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn undelivered_messages_survive_a_reopen_and_a_compaction() {
+        let dir = std::env::temp_dir().join(format!("wasl-sbx-{}", uuid::Uuid::now_v7()));
+        let (a, b) = (
+            SessionId::from_trusted("org_a"),
+            SessionId::from_trusted("org_b"),
+        );
+        {
+            let log = TransmissionLog::open(&dir).expect("open");
+            for (session, id) in [(&a, "A1"), (&a, "A2"), (&b, "B1"), (&a, "A1")] {
+                log.transmit(session, t(id)).expect("transmit");
+            }
+            log.delivered(&a, "A1", 5).expect("delivered");
+            log.delivered(&a, "unknown", 5).expect("nothing to write");
+            assert_eq!(log.undelivered(&a), ["A2"]);
+        }
+        let text = std::fs::read_to_string(dir.join(FILE_NAME)).expect("read");
+        assert_eq!(
+            text.lines().filter_map(parse_line).count(),
+            4,
+            "deliveries are no transmissions"
+        );
+        let log = TransmissionLog::open(&dir).expect("reopen");
+        assert_eq!(
+            log.undelivered(&a),
+            ["A2"],
+            "A1's delivery was stored before"
+        );
+        assert_eq!(log.undelivered(&b), ["B1"]);
+        drop(log);
+        let log = TransmissionLog::open_compacting_above(&dir, 0).expect("compact");
+        assert_eq!(log.undelivered(&a), ["A2"]);
+        assert_eq!(log.undelivered(&b), ["B1"]);
+        log.forget(&b);
+        assert!(log.undelivered(&b).is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

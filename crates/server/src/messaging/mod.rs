@@ -405,7 +405,13 @@ impl SessionObserver for Messaging {
         false
     }
 
-    async fn receipt(&self, session: &SessionId, message_id: &str, status: ReceiptStatus, at: i64) {
+    async fn receipt(
+        &self,
+        session: &SessionId,
+        message_id: &str,
+        status: ReceiptStatus,
+        at: i64,
+    ) -> bool {
         let status = match status {
             ReceiptStatus::Delivered => MessageStatus::Delivered,
             ReceiptStatus::Read => MessageStatus::Read,
@@ -415,9 +421,16 @@ impl SessionObserver for Messaging {
             .move_status(StatusMove::receipt(session, message_id, status, at))
             .await
         {
-            Ok(Some((_, events))) => self.bus.publish(events),
-            Ok(None) => {}
-            Err(e) => tracing::error!(session = %session, error = %e, "cannot apply a receipt"),
+            Ok(moved) => {
+                if let Some((_, events)) = moved {
+                    self.bus.publish(events);
+                }
+                true
+            }
+            Err(e) => {
+                tracing::error!(session = %session, error = %e, "cannot apply a receipt; it is not acknowledged");
+                false
+            }
         }
     }
 

@@ -17,8 +17,16 @@ pub trait SessionObserver: Send + Sync + 'static {
     /// A customer's message arrived on the session; `true` once it is durably stored (a
     /// message stored before counts), `false` when it could not be.
     async fn message(&self, session: &SessionId, message: IncomingMessage) -> bool;
-    /// A message the session sent was delivered or read.
-    async fn receipt(&self, session: &SessionId, message_id: &str, status: ReceiptStatus, at: i64);
+    /// A message the session sent was delivered or read; `true` once that is stored (or
+    /// there was nothing to store: an unknown message, a status already reached), `false`
+    /// when it could not be stored now.
+    async fn receipt(
+        &self,
+        session: &SessionId,
+        message_id: &str,
+        status: ReceiptStatus,
+        at: i64,
+    ) -> bool;
     /// The session is connected through `connection` until `stop` turns true.
     async fn connected(
         &self,

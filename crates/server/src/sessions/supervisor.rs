@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 use wasl_domain::{PhoneNumber, SessionId, SessionStatus};
-use wasl_engine::{Connection, DisconnectReason, Engine, EngineError, EngineEvent, SessionTarget};
+use wasl_engine::{
+    Connection, DisconnectReason, Engine, EngineError, EngineEvent, ReceiptStatus, SessionTarget,
+};
 use wasl_store::SessionChange;
 
 use super::backoff::Backoff;
@@ -218,6 +220,12 @@ async fn follow(
     }
 }
 
+/// What was stored, to acknowledge to the engine.
+enum Stored {
+    Message(String),
+    Receipt(String, ReceiptStatus),
+}
+
 /// How many messages and receipts of one session are stored at once.
 const TRAFFIC_BATCH: usize = 256;
 
@@ -237,23 +245,30 @@ async fn store_traffic(
             match event {
                 EngineEvent::Message(message) => {
                     let message_id = message.message_id.clone();
-                    observer.message(&id, message).await.then_some(message_id)
+                    observer
+                        .message(&id, message)
+                        .await
+                        .then_some(Stored::Message(message_id))
                 }
                 EngineEvent::Receipt {
                     message_id,
                     status,
                     at,
-                } => {
-                    observer.receipt(&id, &message_id, status, at).await;
-                    None
-                }
+                } => observer
+                    .receipt(&id, &message_id, status, at)
+                    .await
+                    .then_some(Stored::Receipt(message_id, status)),
                 _ => None,
             }
         });
     }
     while let Some(done) = storing.join_next().await {
-        if let Ok(Some(message_id)) = done {
-            connection.acknowledge(&message_id);
+        match done {
+            Ok(Some(Stored::Message(message_id))) => connection.acknowledge(&message_id),
+            Ok(Some(Stored::Receipt(message_id, status))) => {
+                connection.acknowledge_receipt(&message_id, status)
+            }
+            _ => {}
         }
     }
 }

@@ -293,6 +293,14 @@ pub async fn story(db: Db) {
         Duration::from_secs(120),
     )
     .await;
+    // The recipients' phones confirm every delivery, also of what went out in the moment
+    // before the kill, whose confirmation the killed process never stored.
+    until_zero(
+        &pool,
+        "SELECT COUNT(*) FROM messages WHERE direction = 'outgoing' AND status IN ('pending', 'sent')",
+        Duration::from_secs(60),
+    )
+    .await;
 
     // Exactly once on the wire: the sandbox's log has one first transmission per message.
     let log = std::fs::read_to_string(install.data_dir.join(wasl_engine::sandbox::log::FILE_NAME))
