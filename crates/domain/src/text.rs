@@ -11,10 +11,37 @@ pub fn clean_filename(name: &str) -> Option<String> {
         .chars()
         .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
         .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
-        .take(200)
+        .filter(|c| !invisible(*c))
         .collect();
-    let clean = clean.trim().trim_start_matches('.').to_owned();
+    let clean = shorten(clean.trim().trim_start_matches('.'), MAX_FILENAME);
     (!clean.is_empty()).then_some(clean)
+}
+
+const MAX_FILENAME: usize = 200;
+
+/// Characters that take no room: in a file name they only hide what it really says.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+/// A name cut to `max` characters that keeps its extension (`…long name.pdf` stays a PDF),
+/// when it has a short one.
+fn shorten(name: &str, max: usize) -> String {
+    if name.chars().count() <= max {
+        return name.to_owned();
+    }
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .filter(|ext| !ext.is_empty() && ext.chars().count() <= 16);
+    match extension {
+        Some(ext) => {
+            let keep = max - ext.chars().count() - 1;
+            let stem: String = name.chars().take(keep).collect();
+            format!("{}.{ext}", stem.trim_end())
+        }
+        None => name.chars().take(max).collect(),
+    }
 }
 
 /// Text without NUL characters, which PostgreSQL cannot store in a text column (and no
@@ -53,6 +80,18 @@ mod tests {
             Some("صورة.png")
         );
         assert_eq!(clean_filename(&"x".repeat(500)).map(|s| s.len()), Some(200));
+        let long = format!("{}.pdf", "فاتورة ".repeat(80));
+        let short = clean_filename(&long).expect("kept");
+        assert!(short.chars().count() <= 200, "{short}");
+        assert!(
+            short.ends_with("فاتورة.pdf"),
+            "the extension stays: {short}"
+        );
+        assert_eq!(
+            clean_filename("ﬁle\u{200B}.pdf\u{FEFF}").as_deref(),
+            Some("ﬁle.pdf"),
+            "zero-width characters go"
+        );
     }
 
     #[test]

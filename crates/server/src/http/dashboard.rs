@@ -85,15 +85,26 @@ async fn asset(Path(path): Path<String>) -> Response {
     }
 }
 
-/// The app changes with every release and is small: browsers revalidate instead of caching.
 fn with_headers(status: StatusCode, content_type: &'static str, body: &'static [u8]) -> Response {
+    secured(status, content_type, body, CSP)
+}
+
+/// A page or asset of wasl's own, with the headers that keep it from being framed, sniffed or
+/// made to run anything but wasl's own files (`csp`). The app changes with every release and
+/// is small: browsers revalidate instead of caching.
+pub(super) fn secured(
+    status: StatusCode,
+    content_type: &'static str,
+    body: &'static [u8],
+    csp: &'static str,
+) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(csp),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

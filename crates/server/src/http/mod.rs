@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
@@ -114,6 +114,17 @@ pub fn app(state: AppState) -> Router {
     .merge(docs::router(openapi))
     .merge(dashboard::router())
     .layer(middleware::from_fn_with_state(default_lang, language))
+    .layer(middleware::map_response(no_sniffing))
+}
+
+/// Every answer is what its content type says: browsers must not guess another type (a JSON
+/// error that quotes a client's HTML must never render as a page).
+async fn no_sniffing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// Chooses the language of the response from `Accept-Language`, else the server default.
@@ -131,6 +142,11 @@ async fn language(State(default): State<Lang>, req: Request, next: Next) -> Resp
 /// the metrics without bound), and logs it.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
+    let client = extract::client_address(
+        req.headers(),
+        req.extensions(),
+        state.settings.trust_forwarded_for,
+    );
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -145,6 +161,7 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     tracing::info!(
         method = %method,
         route = %route,
+        client = %client,
         status,
         latency_ms = elapsed.as_secs_f64() * 1000.0,
         "request"

@@ -148,6 +148,18 @@ async fn scan(
     ))
 }
 
+/// `type/subtype` with optional parameters, in visible ASCII: what a phone's app sends. A
+/// control character (a header injection, a log forgery) is no part of one.
+fn is_media_type(mime: &str) -> bool {
+    mime.len() <= 255
+        && mime.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+        && mime
+            .split(';')
+            .next()
+            .and_then(|essence| essence.trim().split_once('/'))
+            .is_some_and(|(t, sub)| !t.is_empty() && !sub.is_empty())
+}
+
 fn parse_incoming(
     body: IncomingRequest,
 ) -> Result<(PhoneNumber, MessageKind, IncomingRequest), ApiError> {
@@ -165,7 +177,11 @@ fn parse_incoming(
     };
     let media = match (&kind, &body.media_base64, &body.mime_type) {
         (Ok(MessageKind::Text), _, _) | (Err(_), _, _) => Ok(()),
-        (Ok(_), Some(_), Some(mime)) if mime.contains('/') => Ok(()),
+        (Ok(_), Some(_), Some(mime)) if !is_media_type(mime) => Err(ParseError::new(
+            "mimeType",
+            "must be a media type like image/png (at most 255 visible ASCII characters)",
+        )),
+        (Ok(_), Some(_), Some(_)) => Ok(()),
         (Ok(_), _, _) => Err(ParseError::new(
             "mediaBase64",
             "media messages need mediaBase64 and mimeType",

@@ -361,7 +361,10 @@ fn safe_to_store(mut m: IncomingMessage) -> IncomingMessage {
     m.text = m.text.map(storable);
     m.caption = m.caption.map(storable);
     if let Some(media) = &mut m.media {
-        media.mime_type = storable(std::mem::take(&mut media.mime_type));
+        media.mime_type = std::mem::take(&mut media.mime_type)
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
         media.filename = media.filename.as_deref().and_then(clean_filename);
     }
     m

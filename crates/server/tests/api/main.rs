@@ -9,6 +9,7 @@ mod api_keys;
 mod auth;
 mod bad_input;
 mod conventions;
+mod hardening;
 mod isolation;
 mod media_safety;
 mod messaging;

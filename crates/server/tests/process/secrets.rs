@@ -216,6 +216,18 @@ pub async fn story(db: Db) {
         contains(&logs, b"\"level\":\"DEBUG\""),
         "debug logging was on, so the logs say everything they can"
     );
+    // Each request's log line says who sent it.
+    let request_lines: Vec<&[u8]> = logs
+        .split(|b| *b == b'\n')
+        .filter(|line| contains(line, b"\"message\":\"request\""))
+        .collect();
+    assert!(!request_lines.is_empty(), "requests are logged");
+    assert!(
+        request_lines
+            .iter()
+            .all(|line| contains(line, b"\"client\":\"127.0.0.1\"")),
+        "every request line names the client address"
+    );
     for (what, secret) in key_material.iter().chain(&texts) {
         for form in forms(secret) {
             assert!(

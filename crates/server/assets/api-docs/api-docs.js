@@ -1,44 +1,4 @@
-<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>wasl API — وصل</title>
-<style>
-  :root { --bg:#f6f7f9; --card:#fff; --ink:#1d2330; --muted:#667085; --line:#e4e7ec; --brand:#0b8a6f;
-          --get:#1570ef; --post:#079455; --put:#dc6803; --delete:#d92d20; }
-  * { box-sizing:border-box; }
-  body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Tahoma,sans-serif; background:var(--bg); color:var(--ink); }
-  header { background:var(--brand); color:#fff; padding:18px 24px; display:flex; gap:16px; align-items:center; flex-wrap:wrap; }
-  header h1 { margin:0; font-size:20px; }
-  header p { margin:0; opacity:.9; flex:1; min-width:240px; }
-  header input { padding:8px 10px; border-radius:8px; border:0; width:min(420px,100%); font:inherit; }
-  main { max-width:1100px; margin:0 auto; padding:20px; }
-  h2 { margin:28px 0 10px; font-size:16px; text-transform:uppercase; letter-spacing:.06em; color:var(--muted); }
-  details { background:var(--card); border:1px solid var(--line); border-radius:10px; margin:8px 0; }
-  summary { cursor:pointer; padding:10px 14px; display:flex; gap:12px; align-items:center; list-style:none; }
-  summary::-webkit-details-marker { display:none; }
-  .m { font:600 12px ui-monospace,monospace; color:#fff; border-radius:6px; padding:3px 8px; min-width:64px; text-align:center; }
-  .get{background:var(--get)} .post{background:var(--post)} .put{background:var(--put)} .delete{background:var(--delete)}
-  code, .path { font-family:ui-monospace,SFMono-Regular,Menlo,monospace; }
-  .sum { color:var(--muted); }
-  .body { padding:4px 16px 16px; border-top:1px solid var(--line); }
-  label { display:block; font-size:13px; color:var(--muted); margin:10px 0 4px; }
-  input.p, textarea { width:100%; padding:8px; border:1px solid var(--line); border-radius:8px; font:13px ui-monospace,monospace; }
-  textarea { min-height:110px; }
-  button { margin-top:10px; background:var(--brand); color:#fff; border:0; border-radius:8px; padding:8px 16px; font:inherit; cursor:pointer; }
-  pre { background:#0f172a; color:#e2e8f0; padding:12px; border-radius:8px; overflow:auto; font-size:12.5px; max-height:360px; }
-  .resp { font-size:13px; color:var(--muted); }
-</style>
-</head>
-<body>
-<header>
-  <h1>wasl API · وصل</h1>
-  <p id="desc">Loading the OpenAPI document…</p>
-  <input id="token" placeholder="Bearer token or API key (wasl_…)" autocomplete="off" aria-label="Bearer token">
-</header>
-<main id="ops"></main>
-<script>
+// The interactive API docs: reads wasl's OpenAPI document and offers every operation to try.
 "use strict";
 const tokenInput = document.getElementById("token");
 tokenInput.value = sessionStorage.getItem("wasl-docs-token") || "";
@@ -146,6 +106,3 @@ fetch("/api/v1/openapi.json").then(r => r.json()).then(doc => {
     for (const [path, method, op] of ops) main.append(operation(doc, path, method, op));
   }
 }).catch(e => { document.getElementById("desc").textContent = "Cannot load the OpenAPI document: " + e; });
-</script>
-</body>
-</html>
