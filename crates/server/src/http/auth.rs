@@ -71,7 +71,8 @@ pub struct MeData {
 /// Creates an organization and its owner, and signs the owner in.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
     request_body = RegisterRequest,
-    responses((status = 201, body = Envelope<AuthData>), (status = 400), (status = 409, description = "EMAIL_TAKEN")))]
+    responses((status = 201, body = Envelope<AuthData>), (status = 400), (status = 409, description = "EMAIL_TAKEN"),
+              (status = 429, description = "RATE_LIMITED: this address registered its hourly share")))]
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -149,10 +149,10 @@ fn parse_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseErr
     let mut clean: Vec<String> = Vec::new();
     for tag in tags {
         let tag = tag.trim().to_lowercase();
-        if tag.is_empty() || tag.chars().count() > 50 {
+        if tag.is_empty() || tag.chars().count() > 50 || tag.chars().any(char::is_control) {
             return Err(ParseError::new(
                 "tags",
-                "each tag must be 1 to 50 characters",
+                "each tag must be 1 to 50 characters, without control characters",
             ));
         }
         if !clean.contains(&tag) {

@@ -59,6 +59,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             }
             .with_details(details)
         })?;
+        // Every body wasl takes is an object; serde would also read a struct from an array.
+        let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        if !object && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() {
+            return Err(ParseError::new("body", "must be a JSON object").into());
+        }
         if holds_nul(&bytes) {
             return Err(
                 ParseError::new("body", "must not contain the NUL character (\\u0000)").into(),
@@ -218,8 +223,11 @@ impl PageQuery {
         let number =
             |field: &'static str, value: &Option<String>, default: u32, max: u32| match value
                 .as_deref()
-                .map(str::trim)
+                // Spaces a client left around the number are forgiven; other white space (a
+                // no-break space, say) is no part of a number.
+                .map(|v| v.trim_matches(' '))
             {
+                // Empty is the default too: a form that leaves the field blank sends it so.
                 None | Some("") => Ok(default),
                 Some(v) => v
                     .parse::<u32>()

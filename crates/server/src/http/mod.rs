@@ -14,6 +14,7 @@ pub mod extract;
 mod health;
 pub mod i18n;
 mod messages;
+mod openapi;
 mod response;
 mod sandbox;
 mod sessions;
@@ -44,7 +45,8 @@ use state::AppState;
 #[openapi(
     info(title = "wasl API", description = "وصل — a self-hosted, multi-tenant WhatsApp platform. \
         Every response is the envelope {success, message, data}; errors add {error: {code, details}}. \
-        Messages are Arabic by default; send `Accept-Language: en` for English."),
+        Messages are Arabic by default; send `Accept-Language: en` for English. \
+        No string anywhere may hold the NUL character (U+0000): it is refused with 400."),
     modifiers(&Security),
     tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "webhooks"), (name = "admin"), (name = "health"))
 )]
@@ -92,7 +94,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole application: API, docs, fallbacks and middleware.
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api();
-    let openapi = Arc::new(openapi.to_json().unwrap_or_else(|_| "{}".to_owned()));
+    let openapi = serde_json::to_value(&openapi)
+        .map(openapi::complete)
+        .map(|doc| doc.to_string())
+        .unwrap_or_else(|_| "{}".to_owned());
+    let openapi = Arc::new(openapi);
     let default_lang = state.settings.default_lang;
     let api = api.route_layer(middleware::from_fn(extract::nameable_path));
     api.fallback(|| async {

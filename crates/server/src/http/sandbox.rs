@@ -119,7 +119,7 @@ async fn sandbox_session(
     })?;
     if session.engine != EngineKind::Sandbox {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             code::NOT_SANDBOX_SESSION,
             Msg::NotSandboxSession,
         ));
@@ -176,18 +176,31 @@ fn parse_incoming(
         _ => Ok(()),
     };
     let media = match (&kind, &body.media_base64, &body.mime_type) {
-        (Ok(MessageKind::Text), _, _) | (Err(_), _, _) => Ok(()),
-        (Ok(_), Some(_), Some(mime)) if !is_media_type(mime) => Err(ParseError::new(
+        (_, _, Some(mime)) if !is_media_type(mime) => Err(ParseError::new(
             "mimeType",
             "must be a media type like image/png (at most 255 visible ASCII characters)",
         )),
+        (Ok(MessageKind::Text), _, _) | (Err(_), _, _) => Ok(()),
         (Ok(_), Some(_), Some(_)) => Ok(()),
         (Ok(_), _, _) => Err(ParseError::new(
             "mediaBase64",
             "media messages need mediaBase64 and mimeType",
         )),
     };
-    let (from, kind, _, _) = (from, kind, text, media).validate()?;
+    let message_id = match &body.message_id {
+        Some(id)
+            if id.trim().is_empty()
+                || id.chars().count() > 128
+                || id.chars().any(char::is_control) =>
+        {
+            Err(ParseError::new(
+                "messageId",
+                "must be 1 to 128 characters, without control characters (or left out)",
+            ))
+        }
+        _ => Ok(()),
+    };
+    let (from, kind, _, _, _) = (from, kind, text, media, message_id).validate()?;
     Ok((from, kind, body))
 }
 
@@ -202,8 +215,9 @@ async fn incoming(
     ApiJson(body): ApiJson<IncomingRequest>,
 ) -> Result<ApiOk<IncomingData>, ApiError> {
     let (from, kind, body) = parse_incoming(body)?;
+    // Decoded whatever the type, so that what is sent is checked even where it is not used.
     let media = match (kind, body.media_base64) {
-        (MessageKind::Text, _) | (_, None) => None,
+        (_, None) => None,
         (_, Some(b64)) => {
             // 4 base64 characters carry 3 bytes: refuse before decoding anything oversized.
             if b64.len() / 4 * 3 > MAX_MEDIA_BYTES + 3 {
@@ -235,7 +249,7 @@ async fn incoming(
     let (engine, session) = sandbox_session(&state, &auth, &name).await?;
     let message_id = body
         .message_id
-        .filter(|id| !id.trim().is_empty() && id.len() <= 128)
+        .map(|id| id.trim().to_owned())
         .unwrap_or_else(|| format!("SBXIN{}", uuid::Uuid::now_v7().simple()).to_uppercase());
     let message = IncomingMessage {
         message_id: message_id.clone(),
@@ -248,7 +262,7 @@ async fn incoming(
             None
         },
         caption: body.caption.filter(|c| !c.is_empty()),
-        media,
+        media: media.filter(|_| kind != MessageKind::Text),
         timestamp: now_millis(),
     };
     // Answered once the message is stored: a 200 means wasl has it, whatever happens next.

@@ -36,6 +36,7 @@ pub struct CreateUserRequest {
     /// What the agent handles, e.g. ["sales", "arabic"].
     skills: Option<Vec<String>>,
     /// The most open chats the agent takes at once.
+    #[serde(default, deserialize_with = "whole_number")]
     max_chats: Option<u32>,
 }
 
@@ -55,7 +56,22 @@ pub struct UpdateUserRequest {
 
 /// Tells "field absent" (leave it) from "field is null" (clear it).
 fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u32>>, D::Error> {
-    Option::<u32>::deserialize(d).map(Some)
+    whole_number(d).map(Some)
+}
+
+/// A count, also when a client's JSON library writes it as `5.0`.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(n) = Option::<f64>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+        Ok(Some(n as u32))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "expected a whole number from 0 to {}, not {n}",
+            u32::MAX
+        )))
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -84,10 +100,10 @@ fn parse_skills(skills: Option<Vec<String>>) -> Result<Option<Vec<String>>, Pars
     let mut clean: Vec<String> = Vec::with_capacity(skills.len());
     for skill in skills {
         let skill = skill.trim().to_lowercase();
-        if skill.is_empty() || skill.chars().count() > 50 {
+        if skill.is_empty() || skill.chars().count() > 50 || skill.chars().any(char::is_control) {
             return Err(ParseError::new(
                 "skills",
-                "each skill must be 1 to 50 characters",
+                "each skill must be 1 to 50 characters, without control characters",
             ));
         }
         if !clean.contains(&skill) {

@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(served_as(&mime), (OPAQUE, false));
         let html = b"<html><body><script>alert(1)</script></body></html>";
         let (_, mime) = incoming_type(MessageKind::Document, "text/html", html);
-        assert_eq!(served_as(&mime).1, false);
+        assert!(!served_as(&mime).1);
         assert_ne!(served_as(&mime).0, "text/html");
         let png = [
             0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R',

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{assert_error, spawn_app_with, Db, TestApp};
+use crate::helpers::{assert_error, spawn_app_with, Db};
 use crate::messaging::linked;
 use crate::on_both_databases;
 

@@ -14,6 +14,7 @@ mod isolation;
 mod media_safety;
 mod messaging;
 mod private_data;
+mod schemathesis;
 mod sessions;
 mod users;
 mod web_engine;

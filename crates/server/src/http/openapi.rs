@@ -1,0 +1,563 @@
+//! Completes the OpenAPI document the routes generate, so that it says everything the server
+//! does: every status an operation can answer (with the error envelope's schema), typed query
+//! parameters, and the limits the server checks on each field. A client generated from it, or
+//! a fuzzer such as schemathesis, then agrees with the server.
+//!
+//! What every route shares is added here once rather than on each handler: 401 on routes that
+//! need a token, 400/413/415 on routes that take a body, 400 on routes with parameters, 503
+//! (`STORAGE_UNAVAILABLE`) on routes that touch the store. The field limits live in one table
+//! ([`FIELDS`]) next to the rules they state; a test checks that each entry still names a
+//! field of the document.
+
+use serde_json::{json, Map, Value};
+
+/// No C0 or C1 control character anywhere (NUL included).
+const NO_CONTROLS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// Like [`NO_CONTROLS`], and not only whitespace: the server trims and then needs a character.
+const SOME_TEXT: &str =
+    "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// A message's text: anything but NUL, and not only whitespace.
+const MESSAGE_TEXT: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
+/// Free text that may span lines (notes): no control character but the line feed.
+const LINES: &str = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$";
+/// A phone number as people write it: an optional +, then 8 to 15 digits (Latin,
+/// Arabic-Indic or Persian) among spaces, dashes, dots and brackets.
+const PHONE: &str = "^\\s*\\+?[ ().-]*([0-9\\u0660-\\u0669\\u06F0-\\u06F9][ ().-]*){8,15}\\s*$";
+/// A session's name.
+const SESSION_NAME: &str = "^[a-z0-9_-]{1,32}$";
+const MEDIA_TYPE: &str = "^[!-~]+/[!-~]+( *;[ -~]*)?$";
+/// `whsec_` and the standard base64 (padded, no stray bits) of 16 to 64 bytes: five full
+/// groups of four characters and a tail, up to twenty-one groups and at most a one-byte tail.
+const WEBHOOK_SECRET: &str = "^\\s*whsec_(([A-Za-z0-9+/]{4}){5}([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)|([A-Za-z0-9+/]{4}){6,20}([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?|([A-Za-z0-9+/]{4}){21}([A-Za-z0-9+/][AQgw]==)?)\\s*$";
+/// Standard base64 of any length, padded, with no stray bits.
+const BASE64: &str =
+    "^\\s*([A-Za-z0-9+/]{4})*([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?\\s*$";
+/// An `Idempotency-Key`: 1 to 255 printable ASCII characters.
+const IDEMPOTENCY_KEY: &str = "^[ -~]*[!-~][ -~]*$";
+const EVENTS: &[&str] = &[
+    "message.received",
+    "message.sent",
+    "message.status",
+    "session.status",
+    "session.qr",
+    "contact.created",
+    "contact.updated",
+];
+
+/// The file types a media endpoint takes (what its bytes must be), as the upload checks them.
+fn accepted_types(kind: &str) -> &'static str {
+    match kind {
+        "image" => "image/jpeg, image/png, image/webp, image/gif",
+        "video" => "video/mp4, video/3gpp, video/quicktime, video/webm, video/x-matroska",
+        "audio" => {
+            "audio/ogg, audio/mpeg, audio/mp4, audio/aac, audio/amr, audio/x-wav, audio/opus"
+        }
+        _ => "application/octet-stream",
+    }
+}
+
+fn text(min: u64, max: u64, pattern: &str) -> Value {
+    json!({"minLength": min, "maxLength": max, "pattern": pattern})
+}
+
+fn one_of(values: &[&str]) -> Value {
+    json!({ "enum": values })
+}
+
+/// Constraints per (schema, property), as the server checks them.
+fn fields() -> Vec<(&'static str, &'static str, Value)> {
+    let name = || text(1, 100, SOME_TEXT);
+    let email = || json!({"maxLength": 254, "format": "email"});
+    let password = || json!({"minLength": 8, "maxLength": 128});
+    let role = || one_of(&["owner", "admin", "agent"]);
+    // The digits are bounded by the pattern; the spaces and dashes around them are not.
+    let phone = || json!({"pattern": PHONE});
+    let skills = || json!({"maxItems": 20, "items": text(1, 50, SOME_TEXT)});
+    let events = || json!({"minItems": 1, "items": one_of(EVENTS)});
+    let secret = || json!({"maxLength": 200, "pattern": WEBHOOK_SECRET});
+    let url = || json!({"minLength": 1, "maxLength": 2048, "pattern": "^\\s*[hH][tT][tT][pP][sS]?://[^\\s@/?#]+([/?#]\\S*)?\\s*$"});
+    vec![
+        ("RegisterRequest", "organizationName", name()),
+        ("RegisterRequest", "name", name()),
+        ("RegisterRequest", "email", email()),
+        ("RegisterRequest", "password", password()),
+        ("ChangePasswordRequest", "newPassword", password()),
+        ("CreateUserRequest", "name", name()),
+        ("CreateUserRequest", "email", email()),
+        ("CreateUserRequest", "password", password()),
+        ("CreateUserRequest", "role", role()),
+        ("CreateUserRequest", "skills", skills()),
+        (
+            "CreateUserRequest",
+            "maxChats",
+            json!({"minimum": 1, "maximum": 1000}),
+        ),
+        ("UpdateUserRequest", "name", name()),
+        ("UpdateUserRequest", "role", role()),
+        ("UpdateUserRequest", "skills", skills()),
+        (
+            "UpdateUserRequest",
+            "maxChats",
+            json!({"minimum": 1, "maximum": 1000}),
+        ),
+        ("UpdateUserRequest", "password", password()),
+        ("CreateApiKeyRequest", "name", text(1, 100, SOME_TEXT)),
+        ("CreateApiKeyRequest", "role", role()),
+        (
+            "SetPlanRequest",
+            "plan",
+            one_of(&["free", "basic", "pro", "enterprise"]),
+        ),
+        (
+            "CreateSessionRequest",
+            "sessionName",
+            json!({"pattern": SESSION_NAME}),
+        ),
+        (
+            "CreateSessionRequest",
+            "engine",
+            one_of(&["web", "sandbox"]),
+        ),
+        ("PairingCodeRequest", "phoneNumber", phone()),
+        ("ScanRequest", "phoneNumber", phone()),
+        ("SendTextRequest", "to", phone()),
+        ("SendTextRequest", "text", text(1, 4096, MESSAGE_TEXT)),
+        (
+            "SendTextRequest",
+            "sessionName",
+            json!({"pattern": SESSION_NAME}),
+        ),
+        ("IncomingRequest", "from", phone()),
+        (
+            "IncomingRequest",
+            "type",
+            one_of(&["text", "image", "video", "audio", "document"]),
+        ),
+        ("IncomingRequest", "text", text(1, 4096, "^[^\\u0000]*$")),
+        (
+            "IncomingRequest",
+            "mimeType",
+            json!({"maxLength": 255, "pattern": MEDIA_TYPE}),
+        ),
+        (
+            "IncomingRequest",
+            "mediaBase64",
+            json!({"contentEncoding": "base64", "pattern": BASE64}),
+        ),
+        ("IncomingRequest", "messageId", text(1, 128, SOME_TEXT)),
+        (
+            "ReadRequest",
+            "messageId",
+            json!({"minLength": 1, "maxLength": 128, "pattern": SOME_TEXT}),
+        ),
+        (
+            "UpdateContactRequest",
+            "name",
+            json!({"maxLength": 100, "pattern": NO_CONTROLS}),
+        ),
+        (
+            "UpdateContactRequest",
+            "notes",
+            json!({"maxLength": 2000, "pattern": LINES}),
+        ),
+        (
+            "UpdateContactRequest",
+            "linkedCustomer",
+            json!({"maxLength": 128, "pattern": NO_CONTROLS}),
+        ),
+        (
+            "UpdateContactRequest",
+            "tags",
+            json!({"maxItems": 30, "items": text(1, 50, SOME_TEXT)}),
+        ),
+        (
+            "ReadConversationRequest",
+            "sessionName",
+            json!({"pattern": SESSION_NAME}),
+        ),
+        ("CreateWebhookRequest", "url", url()),
+        ("CreateWebhookRequest", "events", events()),
+        ("CreateWebhookRequest", "secret", secret()),
+        ("UpdateWebhookRequest", "url", url()),
+        ("UpdateWebhookRequest", "events", events()),
+        ("UpdateWebhookRequest", "secret", secret()),
+    ]
+}
+
+/// Constraints of query parameters, by name (the same everywhere they appear).
+fn parameter(name: &str) -> Option<Value> {
+    Some(match name {
+        "page" => json!({"type": "integer", "minimum": 1, "maximum": 1_000_000}),
+        "limit" => json!({"type": "integer", "minimum": 1, "maximum": 100}),
+        // Empty means "all sessions", like leaving it out.
+        "sessionName" => json!({"type": "string", "pattern": "^([a-z0-9_-]{1,32})?$"}),
+        "direction" => json!({"type": "string", "enum": ["incoming", "outgoing"]}),
+        // Empty means "every contact", like leaving it out.
+        "contact" => json!({"type": "string", "pattern": format!("^$|{PHONE}")}),
+        "search" => json!({"type": "string", "pattern": "^[^\\u0000]*$"}),
+        _ => return None,
+    })
+}
+
+/// The schema of every failed response.
+fn error_envelope() -> Value {
+    json!({
+        "type": "object",
+        "description": "Every failure: `success` false, a localized `message`, and a machine-readable `error.code`.",
+        "required": ["success", "message", "data", "error"],
+        "properties": {
+            "success": {"type": "boolean", "enum": [false]},
+            "message": {"type": "string", "description": "Localized: Arabic by default, English with `Accept-Language: en`."},
+            "data": {"type": "null"},
+            "error": {
+                "type": "object",
+                "required": ["code", "details"],
+                "properties": {
+                    "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$", "description": "What went wrong, e.g. VALIDATION_ERROR, SESSION_NOT_CONNECTED."},
+                    "details": {"description": "What the code needs said: the invalid fields, the time to wait…"}
+                }
+            }
+        }
+    })
+}
+
+fn default_description(status: &str) -> &'static str {
+    match status {
+        "400" => "VALIDATION_ERROR or INVALID_JSON: `details` says which field and why",
+        "401" => "UNAUTHORIZED (no token) or INVALID_TOKEN (expired, revoked or unknown)",
+        "403" => "FORBIDDEN: the caller's role may not do this",
+        "404" => "NOT_FOUND: no such thing in the caller's organization",
+        "409" => "The thing is not in a state that allows this",
+        "413" => "PAYLOAD_TOO_LARGE or FILE_TOO_LARGE",
+        "415" => "UNSUPPORTED_MEDIA_TYPE: the body is not of the type this route takes",
+        "422" => "The request cannot be processed as it is",
+        "429" => "RATE_LIMITED: wait for `Retry-After` seconds",
+        "503" => "STORAGE_UNAVAILABLE: the storage cannot take writes now (nothing was saved); retry after `Retry-After` seconds",
+        _ => "The error envelope",
+    }
+}
+
+/// Applies everything above to the generated document.
+pub fn complete(mut doc: Value) -> Value {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert("ErrorEnvelope".into(), error_envelope());
+        for (schema, property, constraints) in fields() {
+            if let Some(target) = schemas
+                .get_mut(schema)
+                .and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
+            {
+                merge(target, &constraints);
+                // An optional field may be null (it means "not given"): an `enum` says so too.
+                let nullable = target
+                    .get("type")
+                    .and_then(Value::as_array)
+                    .is_some_and(|t| t.iter().any(|t| t == "null"));
+                if let (true, Some(values)) = (
+                    nullable,
+                    target.get_mut("enum").and_then(Value::as_array_mut),
+                ) {
+                    values.push(Value::Null);
+                }
+            }
+        }
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return doc;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (_, op) in item.iter_mut() {
+            complete_operation(path, op);
+        }
+    }
+    if let Some(file) =
+        doc.pointer_mut("/paths/~1api~1v1~1whatsapp~1messages~1{id}~1media/get/responses/200")
+    {
+        file["content"] = json!({"*/*": {"schema": {"type": "string", "format": "binary"}}});
+    }
+    // Empty means no caption, like leaving it out.
+    let caption = || json!({"caption": {"type": "string", "maxLength": 4096, "pattern": format!("^$|{MESSAGE_TEXT}")}});
+    for (kind, extra) in [
+        ("image", caption()),
+        ("video", caption()),
+        ("document", caption()),
+        (
+            "audio",
+            json!({"ptt": {"type": "string", "enum": ["true", "false", "1", "0"], "description": "A voice note"}}),
+        ),
+    ] {
+        let pointer = format!("/paths/~1api~1v1~1whatsapp~1messages~1send-{kind}/post/requestBody/content/multipart~1form-data");
+        if let Some(form) = doc.pointer_mut(&pointer) {
+            let mut properties = json!({
+                "to": {"type": "string", "pattern": PHONE},
+                // Empty means the "default" session, like leaving it out.
+                "sessionName": {"type": "string", "pattern": "^([a-z0-9_-]{1,32})?$"},
+                kind: {"type": "string", "format": "binary", "description": "The file, at most 16 MB; its type is read from its bytes"},
+            });
+            merge(&mut properties, &extra);
+            form["schema"] =
+                json!({"type": "object", "required": ["to", kind], "properties": properties});
+            form["encoding"] = json!({ kind: {"contentType": accepted_types(kind)} });
+        }
+        let body = format!("/paths/~1api~1v1~1whatsapp~1messages~1send-{kind}/post/requestBody");
+        if let Some(body) = doc.pointer_mut(&body) {
+            body["required"] = json!(true);
+        }
+        let responses = format!("/paths/~1api~1v1~1whatsapp~1messages~1send-{kind}/post/responses");
+        if let Some(responses) = doc.pointer_mut(&responses).and_then(Value::as_object_mut) {
+            responses.entry("404").or_insert_with(|| {
+                json!({"description": "NOT_FOUND: no session of that name",
+                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}})
+            });
+        }
+    }
+    // A message's fields depend on its type: a text needs its text, media its file and type.
+    if let Some(incoming) = doc.pointer_mut("/components/schemas/IncomingRequest") {
+        incoming["allOf"] = json!([
+            {"if": {"properties": {"type": {"const": "text"}}},
+             "then": {"required": ["text"], "properties": {"text": {"type": "string"}}}},
+            {"if": {"properties": {"type": {"enum": ["image", "video", "audio", "document"]}}},
+             "then": {"required": ["mediaBase64", "mimeType"],
+                      "properties": {"mediaBase64": {"type": "string"}, "mimeType": {"type": "string"}}}},
+        ]);
+    }
+    doc
+}
+
+fn merge(target: &mut Value, constraints: &Value) {
+    let (Some(target), Some(constraints)) = (target.as_object_mut(), constraints.as_object())
+    else {
+        return;
+    };
+    for (k, v) in constraints {
+        match (target.get_mut(k), v) {
+            (Some(existing @ Value::Object(_)), Value::Object(_)) => merge(existing, v),
+            _ => {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn complete_operation(path: &str, op: &mut Value) {
+    let Some(op) = op.as_object_mut() else {
+        return;
+    };
+    let security: Vec<String> = op
+        .get("security")
+        .and_then(Value::as_array)
+        .map(|s| {
+            s.iter()
+                .filter_map(Value::as_object)
+                .flat_map(|o| o.keys().cloned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let body_types: Vec<String> = op
+        .get("requestBody")
+        .and_then(|b| b.get("content"))
+        .and_then(Value::as_object)
+        .map(|c| c.keys().cloned().collect())
+        .unwrap_or_default();
+    let has_params = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|p| !p.is_empty());
+    if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        for param in params.iter_mut() {
+            let is_query = param["in"] == "query";
+            let name = param["name"].as_str().unwrap_or("").to_owned();
+            match (is_query, parameter(&name)) {
+                (true, Some(schema)) => {
+                    param["schema"] = schema;
+                    if matches!(name.as_str(), "page" | "limit") {
+                        // `?page=` is the first page, as leaving it out is.
+                        param["allowEmptyValue"] = json!(true);
+                    }
+                }
+                _ if param["in"] == "header" && name == "Idempotency-Key" => {
+                    param["schema"] = json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY});
+                }
+                _ if param["in"] == "path" && name == "sessionName" => {
+                    param["schema"] = json!({"type": "string", "pattern": SESSION_NAME});
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut added: Vec<&str> = Vec::new();
+    if !security.is_empty() {
+        added.push("401");
+    }
+    if security.iter().any(|s| s == "admin") {
+        added.push("403");
+    }
+    if !body_types.is_empty() {
+        added.extend(["400", "413", "415"]);
+    }
+    if has_params {
+        added.push("400");
+    }
+    if path.starts_with("/api/v1/") {
+        added.push("503");
+    }
+    let responses = op
+        .entry("responses")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Some(responses) = responses.as_object_mut() else {
+        return;
+    };
+    for status in added {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| json!({"description": default_description(status)}));
+    }
+    for (status, response) in responses.iter_mut() {
+        let failure = status.starts_with('4') || status.starts_with('5');
+        let Some(response) = response.as_object_mut() else {
+            continue;
+        };
+        if response
+            .get("description")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            response.insert(
+                "description".into(),
+                Value::String(
+                    if failure {
+                        default_description(status)
+                    } else {
+                        "Done"
+                    }
+                    .to_owned(),
+                ),
+            );
+        }
+        if failure && !response.contains_key("content") {
+            response.insert(
+                "content".into(),
+                json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every constraint still names a field of the document: renaming a request's field must
+    /// not silently drop what the document says about it.
+    #[test]
+    fn every_field_constraint_names_a_documented_field() {
+        let (_, openapi) = super::super::api();
+        let doc: Value = serde_json::from_str(&openapi.to_json().expect("json")).expect("doc");
+        for (schema, property, _) in fields() {
+            assert!(
+                doc.pointer(&format!(
+                    "/components/schemas/{schema}/properties/{property}"
+                ))
+                .is_some(),
+                "{schema}.{property} is not in the document"
+            );
+        }
+    }
+
+    /// The document's patterns accept what the parsers accept, and refuse what they refuse.
+    #[test]
+    fn patterns_agree_with_the_parsers() {
+        use base64::Engine as _;
+        // ECMA-262's \uXXXX is \x{XXXX} in Rust's regex syntax.
+        let compile = |pattern: &str| {
+            let mut rust = String::new();
+            let mut rest = pattern;
+            while let Some(at) = rest.find("\\u") {
+                rust.push_str(&rest[..at]);
+                rust.push_str(&format!("\\x{{{}}}", &rest[at + 2..at + 6]));
+                rest = &rest[at + 6..];
+            }
+            rust.push_str(rest);
+            regex::Regex::new(&rust).expect("a valid pattern")
+        };
+        let phone = compile(PHONE);
+        for sample in [
+            "+966 50-123-4567",
+            "(20) 100 123 4567",
+            "٩٦٦٥٠١٢٣٤٥٦٧",
+            "966501234567",
+            " 12345678 ",
+            "",
+            "1234567",
+            "1234567890123456",
+            "+966abc1234",
+            "++966501234567",
+            "96650123456@s.whatsapp.net",
+        ] {
+            assert_eq!(
+                phone.is_match(sample),
+                wasl_domain::PhoneNumber::parse("to", sample).is_ok(),
+                "phone {sample:?}"
+            );
+        }
+        let name = compile(SOME_TEXT);
+        for sample in [
+            "سارة",
+            " سارة ",
+            "   ",
+            "",
+            "a\u{7}b",
+            "a\u{85}b",
+            "Anna-Lena",
+        ] {
+            assert_eq!(
+                name.is_match(sample),
+                wasl_domain::PersonName::parse("name", sample).is_ok(),
+                "name {sample:?}"
+            );
+        }
+        let secret = compile(WEBHOOK_SECRET);
+        for len in 14..=66 {
+            let key = base64::engine::general_purpose::STANDARD.encode(vec![0xA5u8; len]);
+            let sample = format!("whsec_{key}");
+            assert_eq!(
+                secret.is_match(&sample),
+                crate::webhooks::signature::secret_key(&sample).is_some(),
+                "secret of {len} bytes"
+            );
+        }
+        assert!(!secret.is_match("whsec_QR=="), "stray bits");
+        let base64 = compile(BASE64);
+        for sample in [
+            "",
+            "QQ==",
+            "QUI=",
+            "QUJD",
+            "QR==",
+            "QUJ",
+            "Q===",
+            "iVBORw0KGgo=",
+        ] {
+            assert_eq!(
+                base64.is_match(sample),
+                base64::engine::general_purpose::STANDARD
+                    .decode(sample)
+                    .is_ok(),
+                "base64 {sample:?}"
+            );
+        }
+        let session = compile(SESSION_NAME);
+        for sample in ["default", "sales-2", "a_b", "", "Sales", &"x".repeat(33)] {
+            assert_eq!(
+                session.is_match(sample),
+                wasl_domain::SessionName::parse(sample).is_ok(),
+                "session {sample:?}"
+            );
+        }
+    }
+}
