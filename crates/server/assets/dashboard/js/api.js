@@ -37,7 +37,27 @@ function headers(extra = {}) {
   return h;
 }
 
-async function failure(res, path) {
+// A token the page is replacing (a password change answers with a new one): a 401, or a
+// socket closed because the old token ended, is judged once the new token is in place.
+let tokenChange = null;
+
+/** Runs `work`, which stores a new token, and holds sign-outs until it has settled. */
+export function replacingToken(work) {
+  const settled = work.catch(() => {});
+  tokenChange = settled;
+  settled.then(() => {
+    if (tokenChange === settled) tokenChange = null;
+  });
+  return work;
+}
+
+/** Whether `usedToken` is still the page's token, once any replacement has settled. */
+async function stillCurrent(usedToken) {
+  if (tokenChange) await tokenChange;
+  return !!auth.token && auth.token === usedToken;
+}
+
+async function failure(res, path, usedToken) {
   let payload = null;
   try {
     payload = await res.json();
@@ -47,7 +67,9 @@ async function failure(res, path) {
   const fallback = res.status === 413 ? t('fileTooLarge') : t('unexpectedError');
   const err = new ApiError(res.status, payload?.error?.code || `HTTP_${res.status}`,
     payload?.message || fallback, payload?.error?.details);
-  if (res.status === 401 && auth.token && !path.startsWith('/auth/')) unauthorized(err);
+  if (res.status === 401 && !path.startsWith('/auth/')) {
+    stillCurrent(usedToken).then((current) => { if (current) unauthorized(err); });
+  }
   return err;
 }
 
@@ -61,6 +83,7 @@ export async function api(method, path, { query, json, form } = {}) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
   }
   const extra = json !== undefined ? { 'Content-Type': 'application/json' } : {};
+  const usedToken = auth.token;
   let res;
   try {
     res = await fetch(url, {
@@ -71,7 +94,7 @@ export async function api(method, path, { query, json, form } = {}) {
   } catch {
     throw new ApiError(0, 'NETWORK_ERROR', t('networkError'));
   }
-  if (!res.ok) throw await failure(res, path);
+  if (!res.ok) throw await failure(res, path, usedToken);
   const payload = await res.json().catch(() => null);
   if (!payload || payload.success === false) {
     throw new ApiError(res.status, payload?.error?.code || 'BAD_RESPONSE', payload?.message || t('unexpectedError'));
@@ -86,8 +109,9 @@ const media = new Map();
 export function mediaUrl(messageId) {
   if (!media.has(messageId)) {
     const p = (async () => {
+      const usedToken = auth.token;
       const res = await fetch(`/api/v1/whatsapp/messages/${encodeURIComponent(messageId)}/media`, { headers: headers() });
-      if (!res.ok) throw await failure(res, '/whatsapp/messages');
+      if (!res.ok) throw await failure(res, '/whatsapp/messages', usedToken);
       return URL.createObjectURL(await passiveBlob(res));
     })();
     media.set(messageId, p);
@@ -139,6 +163,7 @@ function connect() {
     return;
   }
   liveState.socket = socket;
+  const openedWith = auth.token;
   socket.onopen = () => {
     liveState.retry = 2000;
     setConnected(true);
@@ -166,7 +191,14 @@ function connect() {
     // 4401: the server ended this sign-in (signed out elsewhere, password changed, account
     // removed or disabled): sign out here too instead of reconnecting with it.
     if (e.code === 4401) {
-      unauthorized(new ApiError(401, 'INVALID_TOKEN', t('sessionEnded')));
+      // A token this page has replaced meanwhile (a new password) ended: go on with the new one.
+      stillCurrent(openedWith).then((current) => {
+        if (current) unauthorized(new ApiError(401, 'INVALID_TOKEN', t('sessionEnded')));
+        else {
+          liveState.retry = 2000;
+          connect();
+        }
+      });
       return;
     }
     schedule();

@@ -69,6 +69,7 @@ struct Journey {
     viewport: Viewport,
     words: Words,
     token: String,
+    email: String,
     live: Live,
 }
 
@@ -89,6 +90,7 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
         viewport,
         words: words(lang),
         token: String::new(),
+        email: String::new(),
         live,
     };
     j.step("sign up").await;
@@ -105,6 +107,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.stats().await;
     j.step("disconnect").await;
     j.disconnect().await;
+    j.step("change the password").await;
+    j.change_password().await;
     j.step("translations").await;
     j.translations().await;
     j.step("sign out").await;
@@ -199,6 +203,7 @@ impl Journey {
         )
         .await;
         let email = format!("owner-{}@example.com", uuid::Uuid::now_v7().simple());
+        self.email = email.clone();
         b.fill("#register-form input[name=email]", &email).await;
         b.fill("#register-form input[name=password]", "a long password")
             .await;
@@ -400,6 +405,64 @@ impl Journey {
         }
     }
 
+    /// A new password from the dashboard: this page keeps working with the new token it gets,
+    /// the sign-in of "another device" ends.
+    async fn change_password(&mut self) {
+        let b = &self.browser;
+        let (status, other) = self
+            .server
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                "",
+                Some(json!({"email": self.email, "password": "a long password"})),
+                self.lang,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{other}");
+        let other_device = other["data"]["token"].as_str().expect("token").to_owned();
+        let button = match self.viewport {
+            Viewport::Desktop => "[data-action=change-password]",
+            Viewport::Phone => "[data-action=change-password-compact]",
+        };
+        b.click(button).await;
+        b.wait_for("#password-form").await;
+        b.fill(
+            "#password-form input[name=currentPassword]",
+            "a long password",
+        )
+        .await;
+        b.fill(
+            "#password-form input[name=newPassword]",
+            "an even longer password",
+        )
+        .await;
+        b.screenshot(&self.shot("password")).await;
+        b.click("#password-form button[type=submit]").await;
+        b.wait_for(".toast-success").await;
+        let token = b
+            .exec("return localStorage.getItem('wasl.token');", json!([]))
+            .await;
+        let token = token.as_str().expect("a token").to_owned();
+        assert_ne!(token, self.token, "the page got a new token");
+        for (old, who) in [
+            (&self.token, "this page's old token"),
+            (&other_device, "another device"),
+        ] {
+            let (status, _) = self
+                .server
+                .call(Method::GET, "/api/v1/auth/me", old, None, self.lang)
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{who} no longer works");
+        }
+        self.token = token;
+        // The page goes on with the new token.
+        b.click("a[data-nav=contacts]").await;
+        b.wait_for("[data-route=contacts]").await;
+        let (status, _) = self.api(Method::GET, "/api/v1/auth/me", None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
     async fn sign_out(&self) {
         let b = &self.browser;
         let button = match self.viewport {
@@ -412,6 +475,8 @@ impl Journey {
             .exec("return localStorage.getItem('wasl.token');", json!([]))
             .await;
         assert_eq!(token, Value::Null, "signing out forgets the token");
+        let (status, _) = self.api(Method::GET, "/api/v1/auth/me", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "and the server ended it");
     }
 
     async fn translations(&self) {

@@ -1,6 +1,6 @@
 // Sign-in and registration.
 import { t } from '../i18n.js';
-import { api, auth } from '../api.js';
+import { api, auth, replacingToken } from '../api.js';
 import { h, icon, openDialog, toast, toastError } from '../ui.js';
 import { BASE, langButton, navigate, signedIn } from '../app.js';
 
@@ -95,8 +95,8 @@ export function changePasswordDialog() {
         e.preventDefault();
         button.disabled = true;
         try {
-          const data = await api('PUT', '/auth/password', { json: Object.fromEntries(new FormData(form)) });
-          auth.set(data.token);
+          const body = Object.fromEntries(new FormData(form));
+          await replacingToken(api('PUT', '/auth/password', { json: body }).then((data) => auth.set(data.token)));
           close();
           toast(t('passwordChanged'), 'success');
         } catch (err) {
