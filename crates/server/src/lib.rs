@@ -1,18 +1,12 @@
-//! The wasl server: settings, storage, the HTTP API and its background work, started the same
-//! way by `main` and by the tests ([`launch_with_tcp_listener`]).
+//! The wasl server: wires the store, the engines, the use cases (`wasl-app`) and the HTTP API
+//! (`wasl-http`) together and runs them, started the same way by `main` and by the tests
+//! ([`launch_with_tcp_listener`]).
 
-pub mod auth;
-pub mod clock;
-pub mod http;
 mod memory;
-pub mod messaging;
-pub mod metrics;
-mod private_files;
-mod secrets;
-pub mod sessions;
-pub mod settings;
 pub mod telemetry;
-pub mod webhooks;
+
+pub use wasl_app::{auth, clock, messaging, private_files, sessions, settings, webhooks};
+pub use wasl_http as http;
 
 use std::future::Future;
 use std::net::SocketAddr;

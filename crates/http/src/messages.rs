@@ -20,7 +20,7 @@ use super::sessions::find_session;
 use super::state::AppState;
 use super::upload::{read_upload, SendForm};
 use super::views::MessageView;
-use crate::messaging::{Accepted, OutgoingDraft};
+use wasl_app::messaging::{Accepted, OutgoingDraft};
 
 pub fn router() -> OpenApiRouter<AppState> {
     let uploads = OpenApiRouter::new()
@@ -356,11 +356,11 @@ async fn message_media(
         })?;
     // Served as what it is only when that is passive media or a known document; never a type
     // a browser would run (SVG, HTML, XML…), whatever was stored for it.
-    let (mime, inline) = crate::messaging::media::served_as(
+    let (mime, inline) = wasl_app::messaging::media::served_as(
         message
             .mime_type
             .as_deref()
-            .unwrap_or(crate::messaging::media::OPAQUE),
+            .unwrap_or(wasl_app::messaging::media::OPAQUE),
     );
     let disposition = match (&message.filename, inline) {
         (Some(name), _) => format!("attachment; filename*=UTF-8''{}", percent_encode(name)),

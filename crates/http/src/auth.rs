@@ -18,9 +18,9 @@ use super::i18n::Msg;
 use super::response::{ApiOk, Envelope};
 use super::state::AppState;
 use super::views::{OrganizationView, UserView};
-use crate::auth::revocation::Revoked;
-use crate::auth::{jwt, password};
-use crate::clock::now_millis;
+use wasl_app::auth::revocation::Revoked;
+use wasl_app::auth::{jwt, password};
+use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

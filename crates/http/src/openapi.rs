@@ -527,7 +527,7 @@ mod tests {
             let sample = format!("whsec_{key}");
             assert_eq!(
                 secret.is_match(&sample),
-                crate::webhooks::signature::secret_key(&sample).is_some(),
+                wasl_app::webhooks::signature::secret_key(&sample).is_some(),
                 "secret of {len} bytes"
             );
         }

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use wasl_domain::{ApiKey, Organization, User};
 
-use crate::clock::rfc3339;
+use wasl_app::clock::rfc3339;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -12,7 +12,7 @@ use super::error::{code, ApiError, Validate};
 use super::i18n::Msg;
 use super::messages::{parse_text, SendRequest};
 use super::sandbox::MAX_MEDIA_BYTES;
-use crate::messaging::media::{fits, sniff};
+use wasl_app::messaging::media::{fits, sniff};
 
 /// A multipart form whose rejection answers with the envelope (415 when it is not multipart).
 pub struct SendForm(Multipart);

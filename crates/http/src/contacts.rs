@@ -14,7 +14,7 @@ use super::response::{ApiOk, Envelope, Pagination};
 use super::sessions::find_session;
 use super::state::AppState;
 use super::views::{ApiRenderer, ContactView, MessageView};
-use crate::clock::now_millis;
+use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -15,9 +15,9 @@ use super::dashboard::secured;
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
     img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const PAGE: &str = include_str!("../../assets/api-docs/index.html");
-const SCRIPT: &str = include_str!("../../assets/api-docs/api-docs.js");
-const STYLE: &str = include_str!("../../assets/api-docs/api-docs.css");
+const PAGE: &str = include_str!("../assets/api-docs/index.html");
+const SCRIPT: &str = include_str!("../assets/api-docs/api-docs.js");
+const STYLE: &str = include_str!("../assets/api-docs/api-docs.css");
 
 pub fn router(openapi: Arc<String>) -> Router {
     Router::new()

@@ -13,9 +13,9 @@ use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use super::views::ApiKeyView;
-use crate::auth::api_keys;
-use crate::auth::revocation::Revoked;
-use crate::clock::now_millis;
+use wasl_app::auth::api_keys;
+use wasl_app::auth::revocation::Revoked;
+use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -17,7 +17,7 @@ use super::error::{code, ApiError};
 use super::extract::{authenticate, ApiQuery, Auth, Credential};
 use super::i18n::Msg;
 use super::state::AppState;
-use crate::auth::revocation::Revoked;
+use wasl_app::auth::revocation::Revoked;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))

@@ -14,6 +14,7 @@ pub mod extract;
 mod health;
 pub mod i18n;
 mod messages;
+pub mod metrics;
 mod openapi;
 mod response;
 mod sandbox;

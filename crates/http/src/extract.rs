@@ -20,7 +20,7 @@ use wasl_store::PageRequest;
 use super::error::{code, ApiError};
 use super::i18n::Msg;
 use super::state::AppState;
-use crate::auth::{api_keys, jwt};
+use wasl_app::auth::{api_keys, jwt};
 
 /// A JSON body whose failures answer with the envelope: malformed JSON 400 `INVALID_JSON`,
 /// missing fields or wrong types 400 `VALIDATION_ERROR`, no JSON content type 415. A NUL
@@ -295,7 +295,7 @@ impl FromRequestParts<AppState> for Auth {
 /// Checks a sign-in token or an API key and returns the caller. Also used by the live events
 /// socket, whose token comes in the query string (browsers cannot set its headers).
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Auth, ApiError> {
-    let now = crate::clock::now_millis();
+    let now = wasl_app::clock::now_millis();
     if api_keys::looks_like_key(token) {
         // A key holds no more than its creator holds now: it stops while they are disabled,
         // is capped at their role, and was deleted with them.

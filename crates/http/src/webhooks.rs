@@ -14,8 +14,8 @@ use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
-use crate::clock::rfc3339;
-use crate::webhooks::{secret_aad, signature, target};
+use wasl_app::clock::rfc3339;
+use wasl_app::webhooks::{secret_aad, signature, target};
 
 /// The events a webhook can subscribe to.
 pub const EVENT_TYPES: [&str; 7] = [
@@ -226,7 +226,7 @@ async fn create_webhook(
     let url = check_url(&state, &body.url).await?;
     let secret = secret.unwrap_or_else(signature::generate_secret);
     let id = format!("wh_{}", uuid::Uuid::now_v7().simple());
-    let now = crate::clock::now_millis();
+    let now = wasl_app::clock::now_millis();
     let webhook = Webhook {
         secret_sealed: state.cipher.seal(&secret_aad(&id), secret.as_bytes()),
         id,
@@ -321,7 +321,7 @@ async fn update_webhook(
     if let Some(active) = body.is_active {
         webhook.is_active = active;
     }
-    webhook.updated_at = crate::clock::now_millis();
+    webhook.updated_at = wasl_app::clock::now_millis();
     state.store.update_webhook(&webhook).await?;
     Ok(ApiOk::ok(
         Msg::WebhookUpdated,

@@ -17,7 +17,7 @@ use super::i18n::Msg;
 use super::response::{ApiOk, Envelope};
 use super::sessions::find_session;
 use super::state::AppState;
-use crate::clock::now_millis;
+use wasl_app::clock::now_millis;
 
 /// WhatsApp's own limit on media, which wasl enforces everywhere (SPEC §10).
 pub const MAX_MEDIA_BYTES: usize = 16 * 1024 * 1024;

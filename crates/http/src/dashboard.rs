@@ -27,7 +27,7 @@ macro_rules! asset {
     ($path:literal, $type:expr) => {
         Asset {
             path: $path,
-            body: include_bytes!(concat!("../../assets/dashboard/", $path)),
+            body: include_bytes!(concat!("../assets/dashboard/", $path)),
             content_type: $type,
         }
     };
@@ -53,7 +53,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/pages/stats.js", JS),
 ];
 
-const INDEX: &str = include_str!("../../assets/dashboard/index.html");
+const INDEX: &str = include_str!("../assets/dashboard/index.html");
 
 pub fn router() -> Router {
     Router::new()

@@ -2,11 +2,11 @@ use std::sync::Arc;
 
 use wasl_store::Store;
 
-use crate::auth::limiter::LoginLimiter;
-use crate::messaging::Messaging;
+use wasl_app::auth::limiter::LoginLimiter;
+use wasl_app::messaging::Messaging;
 use crate::metrics::Metrics;
-use crate::sessions::SessionManager;
-use crate::settings::Settings;
+use wasl_app::sessions::SessionManager;
+use wasl_app::settings::Settings;
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -20,7 +20,7 @@ pub struct AppState {
     /// Seals secrets at rest (webhook secrets, engine credentials) under the master key.
     pub cipher: Arc<wasl_store::cipher::Cipher>,
     /// The time webhook schedules follow (a manual clock in tests).
-    pub clock: Arc<dyn crate::clock::Clock>,
+    pub clock: Arc<dyn wasl_app::clock::Clock>,
     /// Tells open sockets that someone's access ended.
-    pub revocations: crate::auth::revocation::Revocations,
+    pub revocations: wasl_app::auth::revocation::Revocations,
 }
