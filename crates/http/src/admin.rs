@@ -3,20 +3,20 @@
 
 use axum::extract::FromRequestParts;
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use wasl_domain::{OrgId, Plan};
 
-use super::error::{code, ApiError};
+use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use super::views::OrganizationView;
+use wasl_app::AppError;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,7 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The platform administrator, proven by `Authorization: Bearer <WASL_ADMIN_TOKEN>`.
-pub struct PlatformAdmin;
+pub struct PlatformAdmin(wasl_app::accounts::PlatformAdmin);
 
 impl FromRequestParts<AppState> for PlatformAdmin {
     type Rejection = ApiError;
@@ -34,23 +34,20 @@ impl FromRequestParts<AppState> for PlatformAdmin {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(expected) = &state.settings.admin_token else {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                code::ADMIN_DISABLED,
-                Msg::AdminDisabled,
-            ));
-        };
         let given = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(ApiError::unauthorized)?;
-        if bool::from(given.trim().as_bytes().ct_eq(expected.expose().as_bytes())) {
-            Ok(PlatformAdmin)
-        } else {
-            Err(ApiError::invalid_token())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match given {
+            Some(token) => Ok(PlatformAdmin(state.accounts.platform_admin(token)?)),
+            // Without a token: closed when administration is off, else "sign in first".
+            None => Err(state
+                .accounts
+                .platform_admin("")
+                .err()
+                .filter(|e| matches!(e, AppError::AdminDisabled))
+                .map_or_else(ApiError::unauthorized, ApiError::from)),
         }
     }
 }
@@ -77,11 +74,11 @@ pub struct OrganizationList {
     params(PageQuery), responses((status = 200, body = Envelope<OrganizationList>), (status = 401), (status = 403)))]
 async fn list_organizations(
     State(state): State<AppState>,
-    _admin: PlatformAdmin,
+    admin: PlatformAdmin,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiOk<OrganizationList>, ApiError> {
     let page = query.parse()?;
-    let orgs = state.store.list_organizations(page).await?;
+    let orgs = state.accounts.organizations(&admin.0, page).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         OrganizationList {
@@ -97,17 +94,15 @@ async fn list_organizations(
     responses((status = 200, body = Envelope<OrganizationData>), (status = 400), (status = 401), (status = 404)))]
 async fn set_plan(
     State(state): State<AppState>,
-    _admin: PlatformAdmin,
+    admin: PlatformAdmin,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SetPlanRequest>,
 ) -> Result<ApiOk<OrganizationData>, ApiError> {
     let plan = Plan::parse(body.plan.trim())?;
     let org = state
-        .store
-        .set_plan(&OrgId::from_trusted(id), plan)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    tracing::info!(organization = %org.id, plan = plan.as_str(), "plan changed");
+        .accounts
+        .set_plan(&admin.0, &OrgId::from_trusted(id), plan)
+        .await?;
     Ok(ApiOk::ok(
         Msg::PlanUpdated,
         OrganizationData {

@@ -5,17 +5,14 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_domain::{ApiKey, ApiKeyId, ParseError, Role};
+use wasl_domain::{ApiKeyId, ParseError, Role};
 
 use super::error::{ApiError, Validate};
-use super::extract::{ApiJson, ApiQuery, Auth, Credential, PageQuery};
+use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use super::views::ApiKeyView;
-use wasl_app::auth::api_keys;
-use wasl_app::auth::revocation::Revoked;
-use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -69,7 +66,7 @@ async fn create_api_key(
     ApiJson(body): ApiJson<CreateApiKeyRequest>,
 ) -> Result<ApiOk<CreatedApiKey>, ApiError> {
     auth.require_manager()?;
-    if !matches!(auth.credential, Credential::User { .. }) {
+    if !auth.is_person() {
         return Err(ApiError::forbidden());
     }
     let (name, role) = (
@@ -77,27 +74,12 @@ async fn create_api_key(
         body.role.as_deref().map_or(Ok(Role::Admin), Role::parse),
     )
         .validate()?;
-    if role > auth.role {
-        return Err(ApiError::forbidden());
-    }
-    let generated = api_keys::generate();
-    let key = ApiKey {
-        id: ApiKeyId::from_trusted(uuid::Uuid::now_v7().to_string()),
-        organization_id: auth.org_id.clone(),
-        created_by: auth.user_id.clone(),
-        name,
-        prefix: generated.display_prefix,
-        role,
-        created_at: now_millis(),
-        last_used_at: None,
-    };
-    state.store.create_api_key(&key, &generated.hash).await?;
-    tracing::info!(organization = %key.organization_id, api_key = %key.id, "api key created");
+    let created = state.accounts.create_api_key(&auth, name, role).await?;
     Ok(ApiOk::created(
         Msg::ApiKeyCreated,
         CreatedApiKey {
-            api_key: ApiKeyView::from(&key),
-            key: generated.key,
+            api_key: ApiKeyView::from(&created.api_key),
+            key: created.key,
         },
     ))
 }
@@ -112,7 +94,7 @@ async fn list_api_keys(
 ) -> Result<ApiOk<ApiKeyList>, ApiError> {
     auth.require_manager()?;
     let page = query.parse()?;
-    let keys = state.store.list_api_keys(&auth.org_id, page).await?;
+    let keys = state.accounts.api_keys(&auth, page).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         ApiKeyList {
@@ -131,13 +113,8 @@ async fn delete_api_key(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<ApiOk<DeletedKey>, ApiError> {
-    auth.require_manager()?;
     let id = ApiKeyId::from_trusted(id);
-    if !state.store.delete_api_key(&auth.org_id, &id).await? {
-        return Err(ApiError::not_found());
-    }
-    state.revocations.publish(Revoked::ApiKey(id.clone()));
-    tracing::info!(organization = %auth.org_id, api_key = %id, "api key revoked");
+    state.accounts.delete_api_key(&auth, &id).await?;
     Ok(ApiOk::ok(
         Msg::ApiKeyDeleted,
         DeletedKey { id: id.to_string() },

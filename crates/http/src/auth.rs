@@ -1,26 +1,18 @@
 //! Registration, sign-in and "who am I" (SPEC §2).
 
-use std::time::Instant;
-
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_domain::{
-    Email, NewUser, OrgId, Organization, ParseError, Password, PersonName, Plan, Role, UserId,
-};
-use wasl_store::UserUpdate;
+use wasl_app::accounts::{Registration, SignedIn};
+use wasl_domain::{Email, ParseError, Password, PersonName};
 
-use super::error::{code, ApiError, Validate};
+use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, Auth, ClientIp, Credential};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope};
 use super::state::AppState;
 use super::views::{OrganizationView, UserView};
-use wasl_app::auth::revocation::Revoked;
-use wasl_app::auth::{jwt, password};
-use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -68,6 +60,16 @@ pub struct MeData {
     api_key_id: Option<String>,
 }
 
+impl From<SignedIn> for AuthData {
+    fn from(signed: SignedIn) -> Self {
+        AuthData {
+            token: signed.token,
+            user: UserView::from(&signed.user),
+            organization: OrganizationView::from(&signed.organization),
+        }
+    }
+}
+
 /// Creates an organization and its owner, and signs the owner in.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth",
     request_body = RegisterRequest,
@@ -78,58 +80,21 @@ async fn register(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<ApiOk<AuthData>, ApiError> {
-    let (org_name, name, email, pass) = (
+    let (organization_name, name, email, password) = (
         PersonName::parse("organizationName", &body.organization_name),
         PersonName::parse("name", &body.name),
         Email::parse(&body.email),
         Password::parse(&body.password),
     )
         .validate()?;
-    // Counted once the request is valid, so a typo does not use up an address's sign-ups.
-    if let Some(wait) = state
-        .login_limiter
-        .register(&ip.to_string(), Instant::now())
-    {
-        return Err(ApiError::rate_limited(wait.as_secs().max(1)));
-    }
-    let now = now_millis();
-    let organization = Organization {
-        id: OrgId::from_trusted(uuid::Uuid::now_v7().to_string()),
-        name: org_name,
-        plan: Plan::Free,
-        created_at: now,
-    };
-    let owner = NewUser {
-        id: UserId::from_trusted(uuid::Uuid::now_v7().to_string()),
-        organization_id: organization.id.clone(),
+    let registration = Registration {
+        organization_name,
         name,
         email,
-        password_hash: password::hash(pass.expose().to_owned())
-            .await
-            .map_err(ApiError::internal)?,
-        role: Role::Owner,
-        skills: Vec::new(),
-        max_chats: None,
-        created_at: now,
+        password,
     };
-    state
-        .store
-        .create_organization(&organization, &owner)
-        .await?;
-    let user = state
-        .store
-        .user(&organization.id, &owner.id)
-        .await?
-        .ok_or_else(|| ApiError::internal("the new owner was not found"))?;
-    tracing::info!(organization = %organization.id, user = %user.id, "organization registered");
-    Ok(ApiOk::created(
-        Msg::Registered,
-        AuthData {
-            token: issue_token(&state, &user.id, &organization.id, 0),
-            user: UserView::from(&user),
-            organization: OrganizationView::from(&organization),
-        },
-    ))
+    let signed = state.accounts.register(registration, ip).await?;
+    Ok(ApiOk::created(Msg::Registered, signed.into()))
 }
 
 /// Signs in with e-mail and password. Repeated failures answer 429 for a while.
@@ -142,59 +107,8 @@ async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiOk<AuthData>, ApiError> {
-    let account = Email::account_key(&body.email);
-    let ip = ip.to_string();
-    if let Some(wait) = state.login_limiter.blocked(&account, &ip, Instant::now()) {
-        return Err(ApiError::rate_limited(wait.as_secs().max(1)));
-    }
-    // An account failing from many addresses is slowed, never locked (see the limiter).
-    let delay = state.login_limiter.delay(&account, Instant::now());
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    let found = match Email::parse(&body.email) {
-        Ok(email) => state.store.user_by_email(&email).await?,
-        Err(_) => None,
-    };
-    // Always verify a hash, so an unknown e-mail costs as much time as a wrong password.
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
-        None => (None, password::dummy_hash().await.to_owned()),
-    };
-    let valid = password::verify(body.password, hash).await;
-    let Some(user) = user.filter(|_| valid) else {
-        state
-            .login_limiter
-            .record_failure(&account, &ip, Instant::now());
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            code::INVALID_CREDENTIALS,
-            Msg::InvalidCredentials,
-        ));
-    };
-    if !user.is_active {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            code::ACCOUNT_DISABLED,
-            Msg::AccountDisabled,
-        ));
-    }
-    state.login_limiter.record_success(&account, &ip);
-    state.store.record_login(&user.id, now_millis()).await?;
-    let organization = state
-        .store
-        .organization(&user.organization_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("a user without an organization"))?;
-    let generation = state.store.token_generation(&user.id).await?;
-    Ok(ApiOk::ok(
-        Msg::LoggedIn,
-        AuthData {
-            token: issue_token(&state, &user.id, &organization.id, generation),
-            user: UserView::from(&user),
-            organization: OrganizationView::from(&organization),
-        },
-    ))
+    let signed = state.accounts.login(&body.email, body.password, ip).await?;
+    Ok(ApiOk::ok(Msg::LoggedIn, signed.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -217,15 +131,7 @@ pub struct SignedOut {
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Envelope<SignedOut>), (status = 401), (status = 403, description = "FORBIDDEN: an API key (delete the key instead)")))]
 async fn logout(State(state): State<AppState>, auth: Auth) -> Result<ApiOk<SignedOut>, ApiError> {
-    let Credential::User { jti, expires_at } = &auth.credential else {
-        return Err(ApiError::forbidden());
-    };
-    state
-        .store
-        .revoke_token(jti, &auth.user_id, *expires_at, now_millis())
-        .await?;
-    state.revocations.publish(Revoked::Token(jti.clone()));
-    tracing::info!(user = %auth.user_id, "signed out");
+    state.accounts.logout(&auth).await?;
     Ok(ApiOk::ok(Msg::LoggedOut, SignedOut { signed_out: true }))
 }
 
@@ -240,94 +146,32 @@ async fn change_password(
     auth: Auth,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> Result<ApiOk<AuthData>, ApiError> {
-    if !matches!(auth.credential, Credential::User { .. }) {
+    if !auth.is_person() {
         return Err(ApiError::forbidden());
     }
     let new_password = Password::parse(&body.new_password)
         .map_err(|e| ApiError::from(ParseError::new("newPassword", e.reason)))?;
-    let user = state
-        .store
-        .user(&auth.org_id, &auth.user_id)
-        .await?
-        .ok_or_else(ApiError::invalid_token)?;
-    let (_, hash) = state
-        .store
-        .user_by_email(&user.email)
-        .await?
-        .ok_or_else(ApiError::invalid_token)?;
-    if !password::verify(body.current_password, hash).await {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            code::INVALID_CREDENTIALS,
-            Msg::WrongCurrentPassword,
-        ));
-    }
-    let update = UserUpdate {
-        password_hash: Some(
-            password::hash(new_password.expose().to_owned())
-                .await
-                .map_err(ApiError::internal)?,
-        ),
-        ..UserUpdate::default()
-    };
-    let user = state
-        .store
-        .update_user(&auth.org_id, &auth.user_id, &update)
-        .await?
-        .ok_or_else(ApiError::invalid_token)?;
-    state.revocations.publish(Revoked::User(user.id.clone()));
-    let organization = state
-        .store
-        .organization(&auth.org_id)
-        .await?
-        .ok_or_else(ApiError::invalid_token)?;
-    let generation = state.store.token_generation(&user.id).await?;
-    tracing::info!(user = %user.id, "password changed; earlier sign-ins ended");
-    Ok(ApiOk::ok(
-        Msg::PasswordChanged,
-        AuthData {
-            token: issue_token(&state, &user.id, &organization.id, generation),
-            user: UserView::from(&user),
-            organization: OrganizationView::from(&organization),
-        },
-    ))
+    let signed = state
+        .accounts
+        .change_password(&auth, body.current_password, new_password)
+        .await?;
+    Ok(ApiOk::ok(Msg::PasswordChanged, signed.into()))
 }
 
 /// The caller: their user (for a token) and organization.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Envelope<MeData>), (status = 401)))]
 async fn me(State(state): State<AppState>, auth: Auth) -> Result<ApiOk<MeData>, ApiError> {
-    let user = state.store.user(&auth.org_id, &auth.user_id).await?;
-    let organization = state
-        .store
-        .organization(&auth.org_id)
-        .await?
-        .ok_or_else(ApiError::invalid_token)?;
+    let (user, organization) = state.accounts.me(&auth).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         MeData {
             user: user.as_ref().map(UserView::from),
             organization: OrganizationView::from(&organization),
-            api_key_id: match auth.credential {
+            api_key_id: match &auth.credential {
                 Credential::ApiKey(id) => Some(id.to_string()),
                 Credential::User { .. } => None,
             },
         },
     ))
-}
-
-fn issue_token(state: &AppState, user: &UserId, org: &OrgId, generation: i64) -> String {
-    let now = now_millis() / 1000;
-    let ttl = i64::try_from(state.settings.jwt_ttl_secs).unwrap_or(86_400);
-    jwt::issue(
-        &jwt::Claims {
-            sub: user.to_string(),
-            org: org.to_string(),
-            iat: now,
-            exp: now + ttl,
-            jti: uuid::Uuid::now_v7().simple().to_string(),
-            generation,
-        },
-        state.settings.jwt_secret.expose(),
-    )
 }

@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+use wasl_app::{AppError, Conflict};
 use wasl_domain::ParseError;
 use wasl_store::StoreError;
 
@@ -150,10 +151,10 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict("email") => {
+            StoreError::Conflict(wasl_store::Conflict::Email) => {
                 ApiError::new(StatusCode::CONFLICT, code::EMAIL_TAKEN, Msg::EmailTaken)
             }
-            StoreError::Conflict("session") => ApiError::new(
+            StoreError::Conflict(wasl_store::Conflict::Session) => ApiError::new(
                 StatusCode::CONFLICT,
                 code::SESSION_ALREADY_CONNECTED,
                 Msg::SessionAlreadyConnected,
@@ -165,6 +166,87 @@ impl From<StoreError> for ApiError {
             }
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid(errors) => ApiError::validation(&errors),
+            AppError::NotFound => ApiError::not_found(),
+            AppError::Forbidden => ApiError::forbidden(),
+            AppError::InvalidToken => ApiError::invalid_token(),
+            AppError::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code::INVALID_CREDENTIALS,
+                Msg::InvalidCredentials,
+            ),
+            AppError::WrongCurrentPassword => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code::INVALID_CREDENTIALS,
+                Msg::WrongCurrentPassword,
+            ),
+            AppError::AccountDisabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                code::ACCOUNT_DISABLED,
+                Msg::AccountDisabled,
+            ),
+            AppError::AdminDisabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                code::ADMIN_DISABLED,
+                Msg::AdminDisabled,
+            ),
+            AppError::RateLimited(wait) => ApiError::rate_limited(wait.as_secs().max(1)),
+            AppError::Conflict(conflict) => conflict_error(conflict),
+            AppError::WebhookUrlNotAllowed(reason) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code::WEBHOOK_URL_NOT_ALLOWED,
+                Msg::WebhookUrlNotAllowed,
+            )
+            .with_details(json!({ "reason": reason })),
+            AppError::Store(e) => ApiError::from(e),
+            AppError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+fn conflict_error(conflict: Conflict) -> ApiError {
+    let conflict_with = |code, msg| ApiError::new(StatusCode::CONFLICT, code, msg);
+    match conflict {
+        Conflict::EmailTaken => conflict_with(code::EMAIL_TAKEN, Msg::EmailTaken),
+        Conflict::LastOwner => conflict_with(code::LAST_OWNER, Msg::LastOwner),
+        Conflict::CannotDeleteSelf => {
+            conflict_with(code::CANNOT_DELETE_SELF, Msg::CannotDeleteSelf)
+        }
+        Conflict::SessionAlreadyConnected => conflict_with(
+            code::SESSION_ALREADY_CONNECTED,
+            Msg::SessionAlreadyConnected,
+        ),
+        Conflict::SessionNotConnected(status) => {
+            conflict_with(code::SESSION_NOT_CONNECTED, Msg::SessionNotConnected)
+                .with_details(json!({ "status": status.as_str() }))
+        }
+        Conflict::ContactBlocked => conflict_with(code::CONTACT_BLOCKED, Msg::ContactBlocked),
+        Conflict::PlanLimitReached {
+            plan,
+            limit,
+            active,
+        } => ApiError::new(
+            StatusCode::FORBIDDEN,
+            code::PLAN_LIMIT_REACHED,
+            Msg::PlanLimitReached,
+        )
+        .with_details(json!({ "plan": plan.as_str(), "limit": limit, "active": active })),
+        Conflict::QrNotReady => conflict_with(code::QR_NOT_READY, Msg::QrNotReady),
+        Conflict::NotSandboxSession => {
+            conflict_with(code::NOT_SANDBOX_SESSION, Msg::NotSandboxSession)
+        }
+        Conflict::IdempotencyKeyReused => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code::IDEMPOTENCY_KEY_REUSED,
+            Msg::IdempotencyKeyReused,
+        ),
+        Conflict::DeliveryPending => conflict_with(code::DELIVERY_PENDING, Msg::DeliveryPending),
     }
 }
 

@@ -14,10 +14,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use wasl_store::webhook_body;
 
 use super::error::{code, ApiError};
-use super::extract::{authenticate, ApiQuery, Auth, Credential};
+use super::extract::{authenticate, ApiQuery, Auth};
 use super::i18n::Msg;
 use super::state::AppState;
-use wasl_app::auth::revocation::Revoked;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
@@ -116,16 +115,6 @@ impl RequestOrigin {
 /// demoted, signed out, password changed, expired): 4401, "unauthorized".
 pub const ACCESS_ENDED: u16 = 4401;
 
-/// Whether a revocation may concern the socket of `auth`.
-fn concerns(auth: &Auth, revoked: &Revoked) -> bool {
-    match (revoked, &auth.credential) {
-        (Revoked::User(user), _) => *user == auth.user_id,
-        (Revoked::ApiKey(key), Credential::ApiKey(mine)) => key == mine,
-        (Revoked::Token(jti), Credential::User { jti: mine, .. }) => jti == mine,
-        _ => false,
-    }
-}
-
 /// Checks the socket's credential again: `false` when it no longer gives access to this
 /// organization. A database that cannot answer right now does not end the socket.
 async fn still_allowed(state: &AppState, auth: &Auth, token: &str) -> bool {
@@ -161,7 +150,7 @@ async fn stream(
     mut socket: WebSocket,
 ) {
     let org = auth.org_id.clone();
-    let mut revoked = state.revocations.subscribe();
+    let mut revoked = state.accounts.revocations().subscribe();
     // Subscribe before replaying, so nothing falls between the replay and the live feed.
     let mut live = state.messaging.bus().subscribe();
     let mut last = since.clone().unwrap_or_default();
@@ -216,7 +205,7 @@ async fn stream(
             },
             change = revoked.recv() => {
                 let recheck = match change {
-                    Ok(change) => concerns(&auth, &change),
+                    Ok(change) => auth.concerned_by(&change),
                     // Missed some: check, to be sure.
                     Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => false,

@@ -14,13 +14,13 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
-use wasl_domain::{ApiKeyId, OrgId, ParseError, Role, UserId};
+use wasl_app::accounts::Caller;
+use wasl_domain::ParseError;
 use wasl_store::PageRequest;
 
 use super::error::{code, ApiError};
 use super::i18n::Msg;
 use super::state::AppState;
-use wasl_app::auth::{api_keys, jwt};
 
 /// A JSON body whose failures answer with the envelope: malformed JSON 400 `INVALID_JSON`,
 /// missing fields or wrong types 400 `VALIDATION_ERROR`, no JSON content type 415. A NUL
@@ -247,38 +247,20 @@ impl PageQuery {
     }
 }
 
-/// How the caller proved who they are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// A person's sign-in token: its id and when it expires (Unix ms).
-    User { jti: String, expires_at: i64 },
-    /// A server's API key.
-    ApiKey(ApiKeyId),
-}
+pub use wasl_app::accounts::Credential;
 
-/// The authenticated caller and their organization. Every query a handler makes is scoped by
-/// `org_id`, which is how one organization can never reach another's data.
+/// The authenticated caller (see [`Caller`]): every use case a handler calls is scoped by
+/// their organization, which is how one organization can never reach another's data.
 #[derive(Debug, Clone)]
-pub struct Auth {
-    pub org_id: OrgId,
-    pub user_id: UserId,
-    pub role: Role,
-    pub credential: Credential,
-}
+pub struct Auth(pub Caller);
 
-impl Auth {
-    pub fn require_manager(&self) -> Result<(), ApiError> {
-        if self.role.can_manage() {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
+impl std::ops::Deref for Auth {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
     }
 }
-
-/// API keys' "last used" time is written at most this often, so busy keys do not turn every
-/// request into a write.
-const KEY_USE_RESOLUTION_MS: i64 = 60_000;
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
@@ -295,54 +277,7 @@ impl FromRequestParts<AppState> for Auth {
 /// Checks a sign-in token or an API key and returns the caller. Also used by the live events
 /// socket, whose token comes in the query string (browsers cannot set its headers).
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Auth, ApiError> {
-    let now = wasl_app::clock::now_millis();
-    if api_keys::looks_like_key(token) {
-        // A key holds no more than its creator holds now: it stops while they are disabled,
-        // is capped at their role, and was deleted with them.
-        let holder = state
-            .store
-            .api_key_by_hash(&api_keys::hash(token))
-            .await?
-            .filter(|h| h.creator_active)
-            .ok_or_else(ApiError::invalid_token)?;
-        let key = holder.key;
-        if key
-            .last_used_at
-            .is_none_or(|t| now - t > KEY_USE_RESOLUTION_MS)
-        {
-            state.store.record_api_key_use(&key.id, now).await?;
-        }
-        return Ok(Auth {
-            org_id: key.organization_id,
-            user_id: key.created_by,
-            role: key.role.min(holder.creator_role),
-            credential: Credential::ApiKey(key.id),
-        });
-    }
-    let claims = jwt::verify(token, state.settings.jwt_secret.expose(), now / 1000)
-        .ok_or_else(ApiError::invalid_token)?;
-    // The role and the account's state come from the database, not the token, so a
-    // removed or demoted user loses access at once; so does a token signed out, or issued
-    // before the user's password last changed.
-    let holder = state
-        .store
-        .user_for_token(
-            &OrgId::from_trusted(claims.org),
-            &UserId::from_trusted(claims.sub),
-            &claims.jti,
-        )
-        .await?
-        .filter(|h| h.user.is_active && !h.token_revoked && h.token_generation == claims.generation)
-        .ok_or_else(ApiError::invalid_token)?;
-    Ok(Auth {
-        org_id: holder.user.organization_id,
-        user_id: holder.user.id,
-        role: holder.user.role,
-        credential: Credential::User {
-            jti: claims.jti,
-            expires_at: claims.exp.saturating_mul(1000),
-        },
-    })
+    Ok(Auth(state.accounts.authenticate(token).await?))
 }
 
 fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {

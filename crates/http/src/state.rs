@@ -2,9 +2,9 @@ use std::sync::Arc;
 
 use wasl_store::Store;
 
-use wasl_app::auth::limiter::LoginLimiter;
-use wasl_app::messaging::Messaging;
 use crate::metrics::Metrics;
+use wasl_app::accounts::Accounts;
+use wasl_app::messaging::Messaging;
 use wasl_app::sessions::SessionManager;
 use wasl_app::settings::Settings;
 
@@ -13,7 +13,8 @@ use wasl_app::settings::Settings;
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
-    pub login_limiter: Arc<LoginLimiter>,
+    /// Organizations, people, keys, sign-in; who a caller is.
+    pub accounts: Arc<Accounts>,
     pub metrics: Arc<Metrics>,
     pub sessions: SessionManager,
     pub messaging: Arc<Messaging>,
@@ -21,6 +22,4 @@ pub struct AppState {
     pub cipher: Arc<wasl_store::cipher::Cipher>,
     /// The time webhook schedules follow (a manual clock in tests).
     pub clock: Arc<dyn wasl_app::clock::Clock>,
-    /// Tells open sockets that someone's access ended.
-    pub revocations: wasl_app::auth::revocation::Revocations,
 }

@@ -2,22 +2,18 @@
 //! agents; only owners touch owners. The organization always keeps an active owner.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_domain::{Email, NewUser, ParseError, Password, PersonName, Role, User, UserId};
-use wasl_store::UserUpdate;
+use wasl_app::accounts::{NewPerson, PersonChanges};
+use wasl_domain::{Email, ParseError, Password, PersonName, Role, UserId};
 
-use super::error::{code, ApiError, Validate};
+use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use super::views::UserView;
-use wasl_app::auth::password;
-use wasl_app::auth::revocation::Revoked;
-use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -122,15 +118,6 @@ fn parse_max_chats(value: Option<u32>) -> Result<Option<u32>, ParseError> {
     }
 }
 
-/// An admin may not act on owners nor make anyone an owner.
-fn check_rank(auth: &Auth, target_role: Role) -> Result<(), ApiError> {
-    auth.require_manager()?;
-    if target_role == Role::Owner && auth.role != Role::Owner {
-        return Err(ApiError::forbidden());
-    }
-    Ok(())
-}
-
 /// Adds a person to the caller's organization.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     request_body = CreateUserRequest,
@@ -141,7 +128,7 @@ async fn create_user(
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<ApiOk<UserData>, ApiError> {
     auth.require_manager()?;
-    let (name, email, pass, role, skills, max_chats) = (
+    let (name, email, password, role, skills, max_chats) = (
         PersonName::parse("name", &body.name),
         Email::parse(&body.email),
         Password::parse(&body.password),
@@ -150,26 +137,19 @@ async fn create_user(
         parse_max_chats(body.max_chats),
     )
         .validate()?;
-    check_rank(&auth, role)?;
-    let user = NewUser {
-        id: UserId::from_trusted(uuid::Uuid::now_v7().to_string()),
-        organization_id: auth.org_id.clone(),
+    let new = NewPerson {
         name,
         email,
-        password_hash: password::hash(pass.expose().to_owned())
-            .await
-            .map_err(ApiError::internal)?,
+        password,
         role,
         skills: skills.unwrap_or_default(),
         max_chats,
-        created_at: now_millis(),
     };
-    state.store.create_user(&user).await?;
-    let created = found(state.store.user(&auth.org_id, &user.id).await?)?;
+    let user = state.accounts.add_person(&auth, new).await?;
     Ok(ApiOk::created(
         Msg::UserCreated,
         UserData {
-            user: UserView::from(&created),
+            user: UserView::from(&user),
         },
     ))
 }
@@ -184,7 +164,7 @@ async fn list_users(
 ) -> Result<ApiOk<UserList>, ApiError> {
     auth.require_manager()?;
     let page = query.parse()?;
-    let users = state.store.list_users(&auth.org_id, page).await?;
+    let users = state.accounts.people(&auth, page).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         UserList {
@@ -201,13 +181,10 @@ async fn get_user(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<ApiOk<UserData>, ApiError> {
-    auth.require_manager()?;
-    let user = found(
-        state
-            .store
-            .user(&auth.org_id, &UserId::from_trusted(id))
-            .await?,
-    )?;
+    let user = state
+        .accounts
+        .person(&auth, &UserId::from_trusted(id))
+        .await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         UserData {
@@ -226,10 +203,10 @@ async fn update_user(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateUserRequest>,
 ) -> Result<ApiOk<UserData>, ApiError> {
-    auth.require_manager()?;
     let id = UserId::from_trusted(id);
-    let target = found(state.store.user(&auth.org_id, &id).await?)?;
-    let (name, role, skills, max_chats, pass) = (
+    // Someone else's person (or none) answers 404 before their input is judged.
+    state.accounts.person(&auth, &id).await?;
+    let (name, role, skills, max_chats, password) = (
         body.name
             .as_deref()
             .map(|n| PersonName::parse("name", n))
@@ -240,39 +217,15 @@ async fn update_user(
         body.password.as_deref().map(Password::parse).transpose(),
     )
         .validate()?;
-    check_rank(&auth, target.role)?;
-    if let Some(role) = role {
-        check_rank(&auth, role)?;
-    }
-    let loses_owner = target.role == Role::Owner
-        && (role.is_some_and(|r| r != Role::Owner) || body.is_active == Some(false));
-    if loses_owner {
-        ensure_another_owner(&state, &auth, &target).await?;
-    }
-    let password_hash = match pass {
-        Some(p) => Some(
-            password::hash(p.expose().to_owned())
-                .await
-                .map_err(ApiError::internal)?,
-        ),
-        None => None,
-    };
-    let update = UserUpdate {
+    let changes = PersonChanges {
         name,
         role,
         skills,
         max_chats,
         is_active: body.is_active,
-        password_hash,
+        password,
     };
-    let ends_access = update.password_hash.is_some()
-        || update.is_active == Some(false)
-        || update.role.is_some_and(|r| r < target.role);
-    let user = found(state.store.update_user(&auth.org_id, &id, &update).await?)?;
-    if ends_access {
-        // Open sockets of the user and of their API keys check again at once.
-        state.revocations.publish(Revoked::User(user.id.clone()));
-    }
+    let user = state.accounts.change_person(&auth, &id, changes).await?;
     Ok(ApiOk::ok(
         Msg::UserUpdated,
         UserData {
@@ -290,47 +243,10 @@ async fn delete_user(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<ApiOk<DeletedData>, ApiError> {
-    auth.require_manager()?;
     let id = UserId::from_trusted(id);
-    let target = found(state.store.user(&auth.org_id, &id).await?)?;
-    check_rank(&auth, target.role)?;
-    if target.id == auth.user_id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            code::CANNOT_DELETE_SELF,
-            Msg::CannotDeleteSelf,
-        ));
-    }
-    if target.role == Role::Owner {
-        ensure_another_owner(&state, &auth, &target).await?;
-    }
-    // Their API keys go with them (the database deletes them with the user).
-    if !state.store.delete_user(&auth.org_id, &id).await? {
-        return Err(ApiError::not_found());
-    }
-    state.revocations.publish(Revoked::User(id.clone()));
+    state.accounts.remove_person(&auth, &id).await?;
     Ok(ApiOk::ok(
         Msg::UserDeleted,
         DeletedData { id: id.to_string() },
     ))
-}
-
-async fn ensure_another_owner(
-    state: &AppState,
-    auth: &Auth,
-    target: &User,
-) -> Result<(), ApiError> {
-    let owners = state.store.count_owners(&auth.org_id).await?;
-    if owners <= 1 && target.is_active {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            code::LAST_OWNER,
-            Msg::LastOwner,
-        ));
-    }
-    Ok(())
-}
-
-fn found<T>(value: Option<T>) -> Result<T, ApiError> {
-    value.ok_or_else(ApiError::not_found)
 }

@@ -15,11 +15,12 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use wasl_store::{Store, StoreError};
 
-use crate::auth::limiter::{Limits, LoginLimiter};
+use crate::auth::limiter::Limits;
 use crate::http::state::AppState;
 use crate::messaging::{media::MediaStore, EventBus, Messaging, SendPace};
 use crate::sessions::{BackoffPolicy, Engines, SessionManager};
 use crate::settings::Settings;
+use wasl_app::accounts::{Accounts, TokenSettings};
 use wasl_engine::sandbox::{SandboxConfig, SandboxEngine, TransmissionLog};
 use wasl_engine_web::{WebConfig, WebEngine};
 use wasl_store::cipher::Cipher;
@@ -105,20 +106,27 @@ pub async fn launch_with_options(
     let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop, messaging.bus().subscribe()));
     let resumed = sessions.resume_all().await?;
     tracing::info!(resumed, "sessions resumed");
-    let registrations_per_ip = settings.registrations_per_hour;
+    let accounts = Arc::new(Accounts::new(
+        store.clone(),
+        TokenSettings {
+            secret: settings.jwt_secret.expose().clone(),
+            ttl_secs: settings.jwt_ttl_secs,
+        },
+        Limits {
+            registrations_per_ip: settings.registrations_per_hour,
+            ..Limits::default()
+        },
+        settings.admin_token.as_ref().map(|t| t.expose().clone()),
+    ));
     let state = AppState {
         store: store.clone(),
         settings: Arc::new(settings),
-        login_limiter: Arc::new(LoginLimiter::new(Limits {
-            registrations_per_ip,
-            ..Limits::default()
-        })),
+        accounts,
         metrics: Arc::default(),
         sessions: sessions.clone(),
         messaging,
         cipher,
         clock: options.clock,
-        revocations: auth::revocation::Revocations::default(),
     };
     let app = http::app(state);
     axum::serve(

@@ -2,6 +2,7 @@ use sqlx::Row;
 use wasl_domain::{ApiKey, ApiKeyId, OrgId, Role};
 
 use crate::rows::{self, API_KEY_COLUMNS};
+use crate::Conflict;
 use crate::{Page, PageRequest, Store, StoreError};
 
 /// An API key with its creator as they are now. The key works only while its creator is
@@ -30,7 +31,7 @@ impl Store {
         .bind(key.created_at)
         .execute(&self.pool)
         .await
-        .map_err(|e| StoreError::unique(e, "api key"))?;
+        .map_err(|e| StoreError::unique(e, Conflict::ApiKey))?;
         Ok(())
     }
 

@@ -9,7 +9,7 @@ pub enum StoreError {
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
     #[error("already exists: {0}")]
-    Conflict(&'static str),
+    Conflict(Conflict),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
     #[error("migration {version} failed: {source}")]
@@ -42,7 +42,7 @@ impl StoreError {
     }
 
     /// Maps a unique violation to `Conflict(what)`, leaving other errors as they are.
-    pub(crate) fn unique(e: sqlx::Error, what: &'static str) -> Self {
+    pub(crate) fn unique(e: sqlx::Error, what: Conflict) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
             _ => StoreError::from(e),
@@ -58,6 +58,26 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::Connect(_))
     }
+}
+
+/// What already exists when a write would make a second one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// A user with this e-mail (e-mails are unique over the whole server).
+    #[error("a user with this e-mail")]
+    Email,
+    /// A session of this name in the organization.
+    #[error("a session of this name")]
+    Session,
+    /// An outgoing message with this idempotency key in the organization.
+    #[error("a message with this idempotency key")]
+    IdempotencyKey,
+    /// An API key with this hash (never, in practice: keys are random).
+    #[error("an API key with this hash")]
+    ApiKey,
+    /// The organization's plan allows no more active sessions.
+    #[error("the plan's session limit")]
+    SessionLimit,
 }
 
 /// Whether the database refused because its storage cannot take writes (or cannot be reached)

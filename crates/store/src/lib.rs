@@ -34,7 +34,7 @@ use sqlx::{AnyConnection, AnyPool, Connection as _, Executor, Row};
 pub use api_keys::KeyHolder;
 pub use contacts::ContactUpdate;
 pub use deliveries::AttemptRecord;
-pub use error::StoreError;
+pub use error::{Conflict, StoreError};
 pub use events::{webhook_body, EventRenderer, StoredEvent};
 pub use messages::{MessageFilter, Recorded};
 pub use page::{Page, PageRequest};

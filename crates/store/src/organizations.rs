@@ -5,7 +5,7 @@ use crate::{rows, Page, PageRequest, Store, StoreError};
 
 impl Store {
     /// Creates an organization and its first user (the owner) together: either both exist
-    /// afterwards or neither does. `Conflict("email")` when the e-mail is taken.
+    /// afterwards or neither does. `Conflict(Email)` when the e-mail is taken.
     pub async fn create_organization(
         &self,
         organization: &Organization,

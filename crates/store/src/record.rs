@@ -13,6 +13,7 @@ use crate::bulk::{batch_query, rows_per_statement, Binds, Rows, Ty};
 use crate::contacts::{contact, search_text, CONTACT_COLUMNS_BARE};
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
 use crate::messages::{message, MESSAGE_COLUMNS};
+use crate::Conflict;
 use crate::{Recorded, Store, StoreError};
 
 /// A message to store, with what its contact needs if it is new.
@@ -259,7 +260,7 @@ impl Store {
     }
 
     /// Stores one message (see [`Store::record_messages`]). `Ok(None)` for a duplicate,
-    /// `Conflict("idempotency")` when an outgoing message's key was used before.
+    /// `Conflict(IdempotencyKey)` when an outgoing message's key was used before.
     pub async fn record_message(
         &self,
         m: &Message,
@@ -275,7 +276,9 @@ impl Store {
         };
         match self.record_messages(&[item], render).await?.pop() {
             Some(RecordOutcome::Stored(recorded)) => Ok(Some(*recorded)),
-            Some(RecordOutcome::IdempotencyTaken) => Err(StoreError::Conflict("idempotency")),
+            Some(RecordOutcome::IdempotencyTaken) => {
+                Err(StoreError::Conflict(Conflict::IdempotencyKey))
+            }
             Some(RecordOutcome::Duplicate) | None => Ok(None),
         }
     }

@@ -2,6 +2,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use wasl_domain::{EngineKind, OrgId, Session, SessionId, SessionName, SessionStatus};
 
+use crate::Conflict;
 use crate::{rows::now_millis, Page, PageRequest, Store, StoreError};
 
 const COLUMNS: &str =
@@ -49,7 +50,7 @@ impl Store {
     pub async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
         self.insert_session_within(s, None)
             .await?
-            .map_err(|_| StoreError::Conflict("session limit"))
+            .map_err(|_| StoreError::Conflict(Conflict::SessionLimit))
     }
 
     /// Creates the session unless the organization already has `limit` active sessions, in
@@ -98,7 +99,7 @@ impl Store {
             .bind(s.updated_at)
             .execute(&mut **tx)
             .await
-            .map_err(|e| StoreError::unique(e, "session"))?;
+            .map_err(|e| StoreError::unique(e, Conflict::Session))?;
         w.commit().await?;
         Ok(Ok(()))
     }

@@ -2,6 +2,7 @@ use sqlx::{Any, Executor, Row};
 use wasl_domain::{Email, NewUser, OrgId, PersonName, Role, User, UserId};
 
 use crate::rows::{self, USER_COLUMNS};
+use crate::Conflict;
 use crate::{Page, PageRequest, Store, StoreError};
 
 /// A user as a sign-in token finds them.
@@ -47,7 +48,7 @@ where
     .bind(user.created_at)
     .execute(executor)
     .await
-    .map_err(|e| StoreError::unique(e, "email"))?;
+    .map_err(|e| StoreError::unique(e, Conflict::Email))?;
     Ok(())
 }
 

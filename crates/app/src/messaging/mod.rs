@@ -234,7 +234,7 @@ impl Messaging {
                 let first = self.store.message_by_idempotency_key(org, &key).await?;
                 first
                     .map(|first| replay(first, fingerprint.as_deref()))
-                    .ok_or(StoreError::Conflict("idempotency"))
+                    .ok_or(StoreError::Conflict(wasl_store::Conflict::IdempotencyKey))
             }
             Err(e) => {
                 if let Some(path) = &media_path {

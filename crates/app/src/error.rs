@@ -1,0 +1,87 @@
+//! The one error of the use cases. Each variant is something a caller can act on (the HTTP
+//! layer turns it into a status and a code); a fault of the store or an engine keeps its cause
+//! for the log.
+
+use std::time::Duration;
+
+use wasl_domain::{ParseError, Plan, SessionStatus};
+use wasl_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// What was asked is not valid; each field says why.
+    #[error("not valid: {0:?}")]
+    Invalid(Vec<ParseError>),
+    /// Nothing of that id in the caller's organization (or it is not theirs to see).
+    #[error("not found")]
+    NotFound,
+    /// The caller's role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The token or key is unknown, expired, ended or its holder disabled.
+    #[error("the token is not valid")]
+    InvalidToken,
+    #[error("the e-mail or password is wrong")]
+    InvalidCredentials,
+    #[error("the current password is wrong")]
+    WrongCurrentPassword,
+    #[error("the account is disabled")]
+    AccountDisabled,
+    /// Platform administration is not enabled on this server.
+    #[error("platform administration is not enabled")]
+    AdminDisabled,
+    /// Too many attempts: wait this long.
+    #[error("too many attempts; retry in {0:?}")]
+    RateLimited(Duration),
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    /// A webhook may not point there (a private address, another service's port).
+    #[error("the webhook URL is not allowed: {0}")]
+    WebhookUrlNotAllowed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A fault that is no one's input.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The state of something does not allow what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("the e-mail is taken")]
+    EmailTaken,
+    #[error("the organization must keep an active owner")]
+    LastOwner,
+    #[error("a person cannot delete themselves")]
+    CannotDeleteSelf,
+    #[error("the session is already connected")]
+    SessionAlreadyConnected,
+    #[error("the session is {0:?}, not connected")]
+    SessionNotConnected(SessionStatus),
+    #[error("the contact is blocked")]
+    ContactBlocked,
+    #[error("the plan's session limit is reached")]
+    PlanLimitReached { plan: Plan, limit: u32, active: i64 },
+    #[error("no QR code yet")]
+    QrNotReady,
+    #[error("the session does not run on the sandbox engine")]
+    NotSandboxSession,
+    #[error("the idempotency key was used for another request")]
+    IdempotencyKeyReused,
+    #[error("the delivery is still pending")]
+    DeliveryPending,
+}
+
+impl From<ParseError> for AppError {
+    fn from(e: ParseError) -> Self {
+        AppError::Invalid(vec![e])
+    }
+}
+
+impl AppError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        AppError::Internal(cause.to_string())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
