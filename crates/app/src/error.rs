@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use wasl_domain::{ParseError, Plan, SessionStatus};
+use wasl_domain::{EngineKind, ParseError, Plan, SessionStatus};
+use wasl_engine::EngineError;
 use wasl_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,15 @@ pub enum AppError {
     /// A webhook may not point there (a private address, another service's port).
     #[error("the webhook URL is not allowed: {0}")]
     WebhookUrlNotAllowed(String),
+    /// The engine is not enabled on this server.
+    #[error("the {0:?} engine is not available")]
+    EngineUnavailable(EngineKind),
+    /// What the engine said.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A customer's message was not confirmed as stored in time: send it again, same id.
+    #[error("not confirmed in time: {0}")]
+    MessageNotConfirmed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A fault that is no one's input.
@@ -62,8 +72,9 @@ pub enum Conflict {
     ContactBlocked,
     #[error("the plan's session limit is reached")]
     PlanLimitReached { plan: Plan, limit: u32, active: i64 },
+    /// No QR code yet; the session's status, when it is known.
     #[error("no QR code yet")]
-    QrNotReady,
+    QrNotReady(Option<SessionStatus>),
     #[error("the session does not run on the sandbox engine")]
     NotSandboxSession,
     #[error("the idempotency key was used for another request")]

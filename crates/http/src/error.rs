@@ -204,9 +204,53 @@ impl From<AppError> for ApiError {
                 Msg::WebhookUrlNotAllowed,
             )
             .with_details(json!({ "reason": reason })),
+            AppError::EngineUnavailable(engine) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                code::ENGINE_UNAVAILABLE,
+                Msg::EngineUnavailable,
+            )
+            .with_details(json!({ "engine": engine.as_str() })),
+            AppError::Engine(e) => engine_error(e),
+            AppError::MessageNotConfirmed(reason) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::MESSAGE_NOT_CONFIRMED,
+                Msg::MessageNotConfirmed,
+            )
+            .with_details(json!({ "reason": reason })),
             AppError::Store(e) => ApiError::from(e),
             AppError::Internal(cause) => ApiError::internal(cause),
         }
+    }
+}
+
+/// What an engine said, for the caller: not connected (or failing for now), already linked,
+/// refused (a message it does not know), or a fault.
+fn engine_error(e: wasl_engine::EngineError) -> ApiError {
+    use wasl_engine::EngineError;
+    match e {
+        EngineError::NotConnected => ApiError::new(
+            StatusCode::CONFLICT,
+            code::SESSION_NOT_CONNECTED,
+            Msg::SessionNotConnected,
+        ),
+        EngineError::InvalidState(_) => ApiError::new(
+            StatusCode::CONFLICT,
+            code::SESSION_ALREADY_CONNECTED,
+            Msg::SessionAlreadyConnected,
+        ),
+        EngineError::Rejected(detail) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            code::MESSAGE_NOT_FOUND,
+            Msg::MessageNotFound,
+        )
+        .with_details(json!({ "reason": detail })),
+        EngineError::Transient(detail) => ApiError::new(
+            StatusCode::CONFLICT,
+            code::SESSION_NOT_CONNECTED,
+            Msg::SessionNotConnected,
+        )
+        .with_details(json!({ "reason": detail })),
+        EngineError::Internal(detail) => ApiError::internal(detail),
     }
 }
 
@@ -237,7 +281,13 @@ fn conflict_error(conflict: Conflict) -> ApiError {
             Msg::PlanLimitReached,
         )
         .with_details(json!({ "plan": plan.as_str(), "limit": limit, "active": active })),
-        Conflict::QrNotReady => conflict_with(code::QR_NOT_READY, Msg::QrNotReady),
+        Conflict::QrNotReady(status) => {
+            let e = conflict_with(code::QR_NOT_READY, Msg::QrNotReady);
+            match status {
+                Some(status) => e.with_details(json!({ "status": status.as_str() })),
+                None => e,
+            }
+        }
         Conflict::NotSandboxSession => {
             conflict_with(code::NOT_SANDBOX_SESSION, Msg::NotSandboxSession)
         }

@@ -7,15 +7,14 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_domain::{EngineKind, ParseError, PhoneNumber, Session};
-use wasl_engine::sandbox::SandboxEngine;
-use wasl_engine::{EngineError, IncomingMessage, Media, MessageKind};
+use wasl_app::AppError;
+use wasl_domain::{ParseError, PhoneNumber};
+use wasl_engine::{IncomingMessage, Media, MessageKind};
 
 use super::error::{code, ApiError, Validate};
 use super::extract::{ApiJson, Auth};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope};
-use super::sessions::find_session;
 use super::state::AppState;
 use wasl_app::clock::now_millis;
 
@@ -74,59 +73,6 @@ pub struct SandboxDone {
     session_id: String,
 }
 
-/// Maps an engine's refusal to the API's words.
-pub(super) fn engine_error(e: EngineError) -> ApiError {
-    match e {
-        EngineError::NotConnected => ApiError::new(
-            StatusCode::CONFLICT,
-            code::SESSION_NOT_CONNECTED,
-            Msg::SessionNotConnected,
-        ),
-        EngineError::InvalidState(_) => ApiError::new(
-            StatusCode::CONFLICT,
-            code::SESSION_ALREADY_CONNECTED,
-            Msg::SessionAlreadyConnected,
-        ),
-        EngineError::Rejected(detail) => ApiError::new(
-            StatusCode::NOT_FOUND,
-            code::MESSAGE_NOT_FOUND,
-            Msg::MessageNotFound,
-        )
-        .with_details(serde_json::json!({ "reason": detail })),
-        EngineError::Transient(detail) => ApiError::new(
-            StatusCode::CONFLICT,
-            code::SESSION_NOT_CONNECTED,
-            Msg::SessionNotConnected,
-        )
-        .with_details(serde_json::json!({ "reason": detail })),
-        EngineError::Internal(detail) => ApiError::internal(detail),
-    }
-}
-
-async fn sandbox_session(
-    state: &AppState,
-    auth: &Auth,
-    name: &str,
-) -> Result<(std::sync::Arc<SandboxEngine>, Session), ApiError> {
-    auth.require_manager()?;
-    let session = find_session(state, auth, name).await?;
-    let engine = state.sessions.engines().sandbox.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            code::ENGINE_UNAVAILABLE,
-            Msg::EngineUnavailable,
-        )
-    })?;
-    if session.engine != EngineKind::Sandbox {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            code::NOT_SANDBOX_SESSION,
-            Msg::NotSandboxSession,
-        ));
-    }
-    Ok((engine, session))
-}
-
 /// The simulated phone scans the session's QR: the session connects as this number.
 #[utoipa::path(post, path = "/api/v1/whatsapp/sandbox/{sessionName}/scan", tag = "sandbox", security(("bearer" = [])),
     params(("sessionName" = String, Path)), request_body = ScanRequest,
@@ -138,8 +84,7 @@ async fn scan(
     ApiJson(body): ApiJson<ScanRequest>,
 ) -> Result<ApiOk<SandboxDone>, ApiError> {
     let phone = PhoneNumber::parse("phoneNumber", &body.phone_number)?;
-    let (engine, session) = sandbox_session(&state, &auth, &name).await?;
-    engine.scan(&session.id, phone).map_err(engine_error)?;
+    let session = state.sessions.sandbox_scan(&auth, &name, phone).await?;
     Ok(ApiOk::ok(
         Msg::SandboxScanned,
         SandboxDone {
@@ -246,7 +191,6 @@ async fn incoming(
             })
         }
     };
-    let (engine, session) = sandbox_session(&state, &auth, &name).await?;
     let message_id = body
         .message_id
         .map(|id| id.trim().to_owned())
@@ -266,19 +210,17 @@ async fn incoming(
         timestamp: now_millis(),
     };
     // Answered once the message is stored: a 200 means wasl has it, whatever happens next.
-    engine
-        .incoming(&session.id, message)
-        .await
-        .map_err(|e| match e {
-            // Stored later or not at all: the customer's phone sends it again, same id.
-            EngineError::Transient(detail) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code::MESSAGE_NOT_CONFIRMED,
-                Msg::MessageNotConfirmed,
+    match state.sessions.sandbox_incoming(&auth, &name, message).await {
+        Ok(_) => {}
+        // Stored later or not at all: the customer's phone sends it again, same id.
+        Err(AppError::MessageNotConfirmed(reason)) => {
+            return Err(
+                ApiError::from(AppError::MessageNotConfirmed(reason.clone()))
+                    .with_details(serde_json::json!({ "reason": reason, "messageId": message_id })),
             )
-            .with_details(serde_json::json!({ "reason": detail, "messageId": message_id })),
-            other => engine_error(other),
-        })?;
+        }
+        Err(e) => return Err(e.into()),
+    }
     Ok(ApiOk::ok(Msg::SandboxIncoming, IncomingData { message_id }))
 }
 
@@ -292,10 +234,10 @@ async fn read(
     Path(name): Path<String>,
     ApiJson(body): ApiJson<ReadRequest>,
 ) -> Result<ApiOk<SandboxDone>, ApiError> {
-    let (engine, session) = sandbox_session(&state, &auth, &name).await?;
-    engine
-        .read(&session.id, body.message_id.trim())
-        .map_err(engine_error)?;
+    let session = state
+        .sessions
+        .sandbox_read(&auth, &name, body.message_id.trim())
+        .await?;
     Ok(ApiOk::ok(
         Msg::SandboxRead,
         SandboxDone {
@@ -313,8 +255,7 @@ async fn drop_connection(
     auth: Auth,
     Path(name): Path<String>,
 ) -> Result<ApiOk<SandboxDone>, ApiError> {
-    let (engine, session) = sandbox_session(&state, &auth, &name).await?;
-    engine.drop_connection(&session.id).map_err(engine_error)?;
+    let session = state.sessions.sandbox_drop(&auth, &name).await?;
     Ok(ApiOk::ok(
         Msg::SandboxDropped,
         SandboxDone {

@@ -1,22 +1,19 @@
 //! WhatsApp sessions over HTTP (SPEC §4): create and link, list, status, QR, pairing code,
-//! log out. The session manager does the work; this module checks who may do what.
+//! log out. The session manager decides; this module parses and renders.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_domain::{
-    EngineKind, Organization, PhoneNumber, Session, SessionId, SessionName, SessionStatus,
-};
+use wasl_app::sessions::Linking;
+use wasl_domain::{EngineKind, PhoneNumber, Session, SessionName};
 
-use super::error::{code, ApiError, Validate};
+use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use super::views::SessionView;
-use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -80,12 +77,7 @@ pub(super) async fn find_session(
     auth: &Auth,
     name: &str,
 ) -> Result<Session, ApiError> {
-    let name = SessionName::parse(name).map_err(|_| ApiError::not_found())?;
-    state
-        .store
-        .session(&auth.org_id, &name)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    Ok(state.sessions.find(auth, name).await?)
 }
 
 pub(super) fn view(state: &AppState, session: &Session) -> SessionView {
@@ -109,115 +101,19 @@ async fn create_session(
         EngineKind::parse(body.engine.as_deref().unwrap_or("web")),
     )
         .validate()?;
-    if state.sessions.engines().get(engine).is_none() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            code::ENGINE_UNAVAILABLE,
-            Msg::EngineUnavailable,
-        )
-        .with_details(serde_json::json!({ "engine": engine.as_str() })));
-    }
-    let existing = state.store.session(&auth.org_id, &name).await?;
-    let session = match existing {
-        Some(s) if s.is_active && s.status == SessionStatus::Connected => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                code::SESSION_ALREADY_CONNECTED,
-                Msg::SessionAlreadyConnected,
-            ));
-        }
-        Some(s)
-            if s.is_active
-                && matches!(s.status, SessionStatus::Qr | SessionStatus::Connecting)
-                && s.engine == engine =>
-        {
-            // Already linking: answer with the session as it is, so a retried request is harmless.
-            if state.sessions.connection(&s.id).is_none() && state.sessions.qr(&s.id).is_none() {
-                state.sessions.start(&s).map_err(ApiError::internal)?;
-            }
-            return Ok(ApiOk::ok(
-                Msg::SessionPairing,
-                SessionCreated {
-                    session_id: s.id.to_string(),
-                    session: view(&state, &s),
-                },
-            ));
-        }
-        Some(s) => {
-            if !s.is_active {
-                check_plan(&state, &auth).await?;
-            }
-            state.sessions.logout(&s).await?;
-            state
-                .store
-                .reset_session(&s.id, engine)
-                .await?
-                .ok_or_else(ApiError::not_found)?
-        }
-        None => {
-            let org = organization(&state, &auth).await?;
-            let now = now_millis();
-            let session = Session {
-                id: SessionId::new(&auth.org_id, &name),
-                organization_id: auth.org_id.clone(),
-                name,
-                engine,
-                phone_number: None,
-                status: SessionStatus::Connecting,
-                last_disconnect_reason: None,
-                last_connected: None,
-                last_disconnected: None,
-                connection_attempts: 0,
-                is_active: true,
-                created_at: now,
-                updated_at: now,
-            };
-            let limit = org.plan.session_limit();
-            if let Err(active) = state.store.insert_session_within(&session, limit).await? {
-                return Err(plan_limit_reached(&org, limit.unwrap_or(0), active));
-            }
-            session
-        }
+    let (msg, session, created) = match state.sessions.create(&auth, name, engine).await? {
+        Linking::Started(s) => (Msg::SessionCreated, s, true),
+        Linking::AlreadyLinking(s) => (Msg::SessionPairing, s, false),
     };
-    state.sessions.start(&session).map_err(ApiError::internal)?;
-    tracing::info!(session = %session.id, engine = engine.as_str(), "session created");
-    Ok(ApiOk::created(
-        Msg::SessionCreated,
-        SessionCreated {
-            session_id: session.id.to_string(),
-            session: view(&state, &session),
-        },
-    ))
-}
-
-async fn organization(state: &AppState, auth: &Auth) -> Result<Organization, ApiError> {
-    state
-        .store
-        .organization(&auth.org_id)
-        .await?
-        .ok_or_else(ApiError::invalid_token)
-}
-
-async fn check_plan(state: &AppState, auth: &Auth) -> Result<(), ApiError> {
-    let org = organization(state, auth).await?;
-    if let Some(limit) = org.plan.session_limit() {
-        let active = state.store.count_active_sessions(&auth.org_id).await?;
-        if active >= i64::from(limit) {
-            return Err(plan_limit_reached(&org, limit, active));
-        }
-    }
-    Ok(())
-}
-
-fn plan_limit_reached(org: &Organization, limit: u32, active: i64) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        code::PLAN_LIMIT_REACHED,
-        Msg::PlanLimitReached,
-    )
-    .with_details(
-        serde_json::json!({ "plan": org.plan.as_str(), "limit": limit, "active": active }),
-    )
+    let data = SessionCreated {
+        session_id: session.id.to_string(),
+        session: view(&state, &session),
+    };
+    Ok(if created {
+        ApiOk::created(msg, data)
+    } else {
+        ApiOk::ok(msg, data)
+    })
 }
 
 /// The organization's sessions with their live status.
@@ -229,7 +125,7 @@ async fn list_sessions(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiOk<SessionList>, ApiError> {
     let page = query.parse()?;
-    let sessions = state.store.list_sessions(&auth.org_id, page).await?;
+    let sessions = state.sessions.list(&auth, page).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         SessionList {
@@ -265,18 +161,7 @@ async fn session_qr(
     auth: Auth,
     Path(name): Path<String>,
 ) -> Result<ApiOk<QrData>, ApiError> {
-    let session = find_session(&state, &auth, &name).await?;
-    if session.status == SessionStatus::Connected {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            code::SESSION_ALREADY_CONNECTED,
-            Msg::SessionAlreadyConnected,
-        ));
-    }
-    let qr_code = state.sessions.qr(&session.id).ok_or_else(|| {
-        ApiError::new(StatusCode::CONFLICT, code::QR_NOT_READY, Msg::QrNotReady)
-            .with_details(serde_json::json!({ "status": session.status.as_str() }))
-    })?;
+    let qr_code = state.sessions.qr_code(&auth, &name).await?;
     Ok(ApiOk::ok(Msg::QrFetched, QrData { qr_code }))
 }
 
@@ -293,21 +178,7 @@ async fn pairing_code(
     auth.require_manager()?;
     let session = find_session(&state, &auth, &name).await?;
     let phone = PhoneNumber::parse("phoneNumber", &body.phone_number)?;
-    if session.status == SessionStatus::Connected {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            code::SESSION_ALREADY_CONNECTED,
-            Msg::SessionAlreadyConnected,
-        ));
-    }
-    let connection = state
-        .sessions
-        .connection(&session.id)
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, code::QR_NOT_READY, Msg::QrNotReady))?;
-    let code = connection
-        .pairing_code(&phone)
-        .await
-        .map_err(super::sandbox::engine_error)?;
+    let code = state.sessions.pairing_code(&auth, &session, &phone).await?;
     Ok(ApiOk::ok(Msg::PairingCodeCreated, PairingCodeData { code }))
 }
 
@@ -320,14 +191,7 @@ async fn logout_session(
     auth: Auth,
     Path(name): Path<String>,
 ) -> Result<ApiOk<SessionData>, ApiError> {
-    auth.require_manager()?;
-    let session = find_session(&state, &auth, &name).await?;
-    let session = state
-        .sessions
-        .logout(&session)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    tracing::info!(session = %session.id, "session logged out");
+    let session = state.sessions.log_out(&auth, &name).await?;
     Ok(ApiOk::ok(
         Msg::SessionLoggedOut,
         SessionData {

@@ -3,7 +3,9 @@
 //! out sessions. Nothing outside this module starts or stops an engine connection.
 
 mod backoff;
+mod linking;
 mod observer;
+mod sandbox;
 mod supervisor;
 
 use std::collections::HashMap;
@@ -18,6 +20,7 @@ use wasl_engine::{Connection, Engine};
 use wasl_store::{SessionChange, Store};
 
 pub use backoff::BackoffPolicy;
+pub use linking::Linking;
 pub use observer::SessionObserver;
 
 /// The engines this server runs.
