@@ -5,7 +5,9 @@
 pub mod accounts;
 pub mod auth;
 pub mod clock;
+pub mod contacts;
 pub mod error;
+pub mod health;
 pub mod messaging;
 pub mod private_files;
 mod secrets;
@@ -14,3 +16,12 @@ pub mod settings;
 pub mod webhooks;
 
 pub use error::{AppError, AppResult, Conflict};
+
+/// The store's records that use cases take and give (pages, filters, rows, the event
+/// renderer), re-exported so that the HTTP layer renders them without depending on the store.
+pub mod records {
+    pub use wasl_store::{
+        webhook_body, Attempt, Conflict as StoreConflict, ContactUpdate, Delivery, EventRenderer,
+        MessageFilter, Page, PageRequest, StoreError, StoredEvent, Webhook,
+    };
+}

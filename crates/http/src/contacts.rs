@@ -4,16 +4,16 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
+use wasl_app::contacts::Listing;
+use wasl_app::records::ContactUpdate;
 use wasl_domain::ParseError;
-use wasl_store::ContactUpdate;
 
 use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
-use super::sessions::find_session;
 use super::state::AppState;
-use super::views::{ApiRenderer, ContactView, MessageView};
+use super::views::{ContactView, MessageView};
 use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -162,32 +162,21 @@ fn parse_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseErr
     Ok(Some(clean))
 }
 
-/// A listing's page, session and search, checked.
-struct ListFilter {
-    page: wasl_store::PageRequest,
-    session: Option<wasl_domain::SessionId>,
-    search: Option<String>,
-}
-
 impl ListQuery {
-    async fn parse(self, state: &AppState, auth: &Auth) -> Result<ListFilter, ApiError> {
+    fn parse(self) -> Result<Listing, ApiError> {
         let page = PageQuery {
             page: self.page,
             limit: self.limit,
         }
         .parse()?;
-        let session = match self.session_name.as_deref().filter(|n| !n.is_empty()) {
-            Some(name) => Some(find_session(state, auth, name).await?.id),
-            None => None,
-        };
         let search = self
             .search
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty());
-        Ok(ListFilter {
-            page,
-            session,
+        Ok(Listing {
+            session_name: self.session_name,
             search,
+            page,
         })
     }
 }
@@ -200,16 +189,9 @@ async fn list_contacts(
     auth: Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiOk<ContactList>, ApiError> {
-    let ListFilter {
-        page,
-        session,
-        search,
-    } = q.parse(&state, &auth).await?;
-    let search = search.as_deref();
-    let contacts = state
-        .store
-        .list_contacts(&auth.org_id, session.as_ref(), search, page)
-        .await?;
+    let listing = q.parse()?;
+    let page = listing.page;
+    let contacts = state.contacts.list(&auth, listing).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         ContactList {
@@ -243,12 +225,7 @@ async fn update_contact(
         related_customer,
         is_blocked: body.is_blocked,
     };
-    let (contact, event) = state
-        .store
-        .update_contact(&auth.org_id, &id, &update, &ApiRenderer)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    state.messaging.bus().publish([event]);
+    let contact = state.contacts.update(&auth, &id, &update).await?;
     Ok(ApiOk::ok(
         Msg::ContactUpdated,
         ContactData {
@@ -265,16 +242,9 @@ async fn list_conversations(
     auth: Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiOk<ConversationList>, ApiError> {
-    let ListFilter {
-        page,
-        session,
-        search,
-    } = q.parse(&state, &auth).await?;
-    let search = search.as_deref();
-    let found = state
-        .store
-        .list_conversations(&auth.org_id, session.as_ref(), search, page)
-        .await?;
+    let listing = q.parse()?;
+    let page = listing.page;
+    let found = state.contacts.conversations(&auth, listing).await?;
     let conversations = found
         .items
         .iter()
@@ -307,19 +277,14 @@ async fn read_conversation(
     Path(contact_id): Path<String>,
     ApiJson(body): ApiJson<ReadConversationRequest>,
 ) -> Result<ApiOk<ReadData>, ApiError> {
-    let session = find_session(
-        &state,
-        &auth,
-        body.session_name.as_deref().unwrap_or("default"),
-    )
-    .await?;
-    if !state
-        .store
-        .mark_conversation_read(&auth.org_id, &session.id, &contact_id)
-        .await?
-    {
-        return Err(ApiError::not_found());
-    }
+    state
+        .contacts
+        .read_conversation(
+            &auth,
+            body.session_name.as_deref().unwrap_or("default"),
+            &contact_id,
+        )
+        .await?;
     Ok(ApiOk::ok(
         Msg::ConversationRead,
         ReadData { unread_count: 0 },
@@ -333,7 +298,7 @@ async fn stats(State(state): State<AppState>, auth: Auth) -> Result<ApiOk<StatsD
     const DAYS: i64 = 14;
     const DAY_MS: i64 = 86_400_000;
     let now = now_millis();
-    let stats = state.store.stats(&auth.org_id, now, DAYS).await?;
+    let stats = state.contacts.stats(&auth, now, DAYS).await?;
     let today = now / DAY_MS;
     let messages_per_day = (today - DAYS + 1..=today)
         .map(|day| {

@@ -5,9 +5,9 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+use wasl_app::records::{StoreConflict, StoreError};
 use wasl_app::{AppError, Conflict};
 use wasl_domain::ParseError;
-use wasl_store::StoreError;
 
 use super::i18n::{current_lang, Msg};
 
@@ -151,10 +151,10 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(wasl_store::Conflict::Email) => {
+            StoreError::Conflict(StoreConflict::Email) => {
                 ApiError::new(StatusCode::CONFLICT, code::EMAIL_TAKEN, Msg::EmailTaken)
             }
-            StoreError::Conflict(wasl_store::Conflict::Session) => ApiError::new(
+            StoreError::Conflict(StoreConflict::Session) => ApiError::new(
                 StatusCode::CONFLICT,
                 code::SESSION_ALREADY_CONNECTED,
                 Msg::SessionAlreadyConnected,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_store::webhook_body;
+use wasl_app::records::webhook_body;
 
 use super::error::{code, ApiError};
 use super::extract::{authenticate, ApiQuery, Auth};
@@ -156,7 +156,7 @@ async fn stream(
     let mut last = since.clone().unwrap_or_default();
     if let Some(since) = since {
         loop {
-            let batch = match state.store.events_after(&org, Some(&last), 500).await {
+            let batch = match state.messaging.events_after(&org, Some(&last), 500).await {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot replay events");

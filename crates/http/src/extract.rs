@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 use wasl_app::accounts::Caller;
+use wasl_app::records::PageRequest;
 use wasl_domain::ParseError;
-use wasl_store::PageRequest;
 
 use super::error::{code, ApiError};
 use super::i18n::Msg;

@@ -43,17 +43,13 @@ async fn health() -> ApiOk<HealthData> {
     responses((status = 200, body = Envelope<HealthData>),
               (status = 503, description = "NOT_READY: `details` names what cannot work (database, media)")))]
 async fn ready(State(state): State<AppState>) -> Result<ApiOk<HealthData>, ApiError> {
+    let found = state.readiness.check().await;
     let mut problems = serde_json::Map::new();
-    if let Err(e) = state.store.ping().await {
-        tracing::warn!(error = %e, "database not reachable");
-        problems.insert("database".into(), "not reachable".into());
-    } else if let Err(e) = state.store.probe_write(state.clock.now_millis()).await {
-        tracing::warn!(error = %e, "the database does not take writes");
-        problems.insert("database".into(), "does not take writes".into());
+    if let Some(problem) = found.database {
+        problems.insert("database".into(), problem.into());
     }
-    if let Err(e) = state.messaging.media().probe().await {
-        tracing::warn!(error = %e, "media files cannot be written");
-        problems.insert("media".into(), "cannot be written".into());
+    if let Some(problem) = found.media {
+        problems.insert("media".into(), problem.into());
     }
     if !problems.is_empty() {
         return Err(ApiError::new(

@@ -175,3 +175,18 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     );
     response
 }
+
+#[cfg(test)]
+mod layering {
+    /// The HTTP layer parses, calls a use case and renders: it never reaches the store, and
+    /// does not even depend on it, so that no rule can slip back into a handler.
+    #[test]
+    fn the_http_layer_does_not_depend_on_the_store() {
+        let manifest = include_str!("../Cargo.toml");
+        let dependencies = manifest.split("[dev-dependencies]").next().unwrap_or("");
+        assert!(
+            !dependencies.contains("wasl-store"),
+            "crates/http must not depend on wasl-store; call crates/app instead"
+        );
+    }
+}

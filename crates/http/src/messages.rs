@@ -7,20 +7,21 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use wasl_domain::{Direction, ParseError, PhoneNumber, SessionStatus};
-use wasl_engine::{Media, MessageKind};
-use wasl_store::MessageFilter;
+use wasl_app::messaging::{MessageSelection, SendRequest};
+use wasl_app::records::MessageFilter;
+use wasl_domain::{Direction, ParseError, PhoneNumber};
+use wasl_engine::MessageKind;
 
-use super::error::{code, ApiError, Validate};
+use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::{current_lang, Msg};
 use super::response::{Envelope, Pagination};
 use super::sandbox::MAX_MEDIA_BYTES;
-use super::sessions::find_session;
 use super::state::AppState;
 use super::upload::{read_upload, SendForm};
 use super::views::MessageView;
-use wasl_app::messaging::{Accepted, OutgoingDraft};
+use wasl_app::messaging::Accepted;
+use wasl_app::{AppError, Conflict};
 
 pub fn router() -> OpenApiRouter<AppState> {
     let uploads = OpenApiRouter::new()
@@ -88,13 +89,7 @@ fn accepted(result: Accepted) -> Result<Response, ApiError> {
     let (message, replayed) = match result {
         Accepted::New(m) => (m, false),
         Accepted::Existing(m) => (m, true),
-        Accepted::KeyReused => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                code::IDEMPOTENCY_KEY_REUSED,
-                Msg::IdempotencyKeyReused,
-            ))
-        }
+        Accepted::KeyReused => return Err(AppError::from(Conflict::IdempotencyKeyReused).into()),
     };
     let body = Envelope {
         success: true,
@@ -126,63 +121,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// Everything a send needs checked, for all five types.
-pub(super) struct SendRequest {
-    pub to: PhoneNumber,
-    pub session_name: Option<String>,
-    pub kind: MessageKind,
-    pub text: Option<String>,
-    pub caption: Option<String>,
-    pub media: Option<Media>,
-    pub ptt: bool,
-}
-
 async fn send(
     state: &AppState,
     auth: &Auth,
     headers: &HeaderMap,
-    request: SendRequest,
+    mut request: SendRequest,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(headers)?;
-    let session = find_session(
-        state,
-        auth,
-        request.session_name.as_deref().unwrap_or("default"),
-    )
-    .await?;
-    if !session.is_active || session.status != SessionStatus::Connected {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            code::SESSION_NOT_CONNECTED,
-            Msg::SessionNotConnected,
-        )
-        .with_details(serde_json::json!({ "status": session.status.as_str() })));
-    }
-    if let Some(contact) = state
-        .store
-        .contact_by_phone(&auth.org_id, request.to.as_str())
-        .await?
-    {
-        if contact.is_blocked {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                code::CONTACT_BLOCKED,
-                Msg::ContactBlocked,
-            ));
-        }
-    }
-    let draft = OutgoingDraft {
-        session: &session,
-        to: request.to,
-        kind: request.kind,
-        text: request.text,
-        caption: request.caption,
-        media: request.media,
-        ptt: request.ptt,
-        idempotency_key: key,
-        related_user: Some(auth.user_id.to_string()),
-    };
-    accepted(state.messaging.accept(draft).await?)
+    request.idempotency_key = idempotency_key(headers)?;
+    accepted(state.messaging.send(auth, request).await?)
 }
 
 /// Sends a text message.
@@ -208,6 +154,7 @@ async fn send_text(
         caption: None,
         media: None,
         ptt: false,
+        idempotency_key: None,
     };
     send(&state, &auth, &headers, request).await
 }
@@ -306,19 +253,15 @@ async fn list_messages(
             .transpose(),
     )
         .validate()?;
-    let session = match query.session_name.as_deref().filter(|s| !s.is_empty()) {
-        Some(name) => Some(find_session(&state, &auth, name).await?.id),
-        None => None,
+    let selection = MessageSelection {
+        session_name: query.session_name,
+        filter: MessageFilter {
+            session: None,
+            contact_phone: contact.map(|c| c.as_str().to_owned()),
+            direction,
+        },
     };
-    let filter = MessageFilter {
-        session,
-        contact_phone: contact.map(|c| c.as_str().to_owned()),
-        direction,
-    };
-    let messages = state
-        .store
-        .list_messages(&auth.org_id, &filter, page)
-        .await?;
+    let messages = state.messaging.messages(&auth, selection, page).await?;
     Ok(super::response::ApiOk::ok(
         Msg::Ok,
         MessageList {
@@ -336,24 +279,7 @@ async fn message_media(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let message = state
-        .store
-        .message(&auth.org_id, &id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let path = message
-        .media_path
-        .as_deref()
-        .ok_or_else(ApiError::not_found)?;
-    let bytes = state
-        .messaging
-        .media()
-        .read(path)
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ApiError::not_found(),
-            _ => ApiError::from(wasl_store::StoreError::file("media", &e)),
-        })?;
+    let (message, bytes) = state.messaging.media_of(&auth, &id).await?;
     // Served as what it is only when that is passive media or a known document; never a type
     // a browser would run (SVG, HTML, XML…), whatever was stored for it.
     let (mime, inline) = wasl_app::messaging::media::served_as(

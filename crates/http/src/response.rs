@@ -62,7 +62,7 @@ pub struct Pagination {
 }
 
 impl Pagination {
-    pub fn new(page: wasl_store::PageRequest, total: i64) -> Self {
+    pub fn new(page: wasl_app::records::PageRequest, total: i64) -> Self {
         let limit = i64::from(page.limit.max(1));
         Pagination {
             page: page.page,

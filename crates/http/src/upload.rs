@@ -10,9 +10,10 @@ use wasl_engine::{Media, MessageKind};
 
 use super::error::{code, ApiError, Validate};
 use super::i18n::Msg;
-use super::messages::{parse_text, SendRequest};
+use super::messages::parse_text;
 use super::sandbox::MAX_MEDIA_BYTES;
 use wasl_app::messaging::media::{fits, sniff};
+use wasl_app::messaging::SendRequest;
 
 /// A multipart form whose rejection answers with the envelope (415 when it is not multipart).
 pub struct SendForm(Multipart);
@@ -184,6 +185,7 @@ pub(super) async fn read_upload(
             filename,
         }),
         ptt,
+        idempotency_key: None,
     })
 }
 

@@ -250,7 +250,7 @@ impl From<&wasl_domain::Contact> for ContactView {
 /// what the REST API would return.
 pub struct ApiRenderer;
 
-impl wasl_store::EventRenderer for ApiRenderer {
+impl wasl_app::records::EventRenderer for ApiRenderer {
     fn message(&self, message: &wasl_domain::Message) -> serde_json::Value {
         serde_json::to_value(MessageView::from(message)).unwrap_or_default()
     }

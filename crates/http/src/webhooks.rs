@@ -2,31 +2,20 @@
 //! change, delete, the delivery log with every attempt, and replay by hand.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
+use wasl_app::records::Webhook;
+use wasl_app::webhooks::{NewWebhook, WebhookChanges, EVENT_TYPES};
 use wasl_domain::ParseError;
-use wasl_store::Webhook;
 
-use super::error::{code, ApiError, Validate};
+use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use wasl_app::clock::rfc3339;
-use wasl_app::webhooks::{secret_aad, signature, target};
-
-/// The events a webhook can subscribe to.
-pub const EVENT_TYPES: [&str; 7] = [
-    "message.received",
-    "message.sent",
-    "message.status",
-    "session.status",
-    "session.qr",
-    "contact.created",
-    "contact.updated",
-];
+use wasl_app::webhooks::signature;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -134,7 +123,10 @@ pub struct DeliveryList {
     pagination: Pagination,
 }
 
-fn delivery_view(d: &wasl_store::Delivery, attempts: &[wasl_store::Attempt]) -> DeliveryView {
+fn delivery_view(
+    d: &wasl_app::records::Delivery,
+    attempts: &[wasl_app::records::Attempt],
+) -> DeliveryView {
     DeliveryView {
         id: d.id.clone(),
         event_id: d.event_id.clone(),
@@ -189,29 +181,6 @@ fn parse_secret(secret: Option<String>) -> Result<Option<String>, ParseError> {
     }
 }
 
-/// Checks the URL's form, then where it points (private addresses need the operator's consent).
-async fn check_url(state: &AppState, url: &str) -> Result<String, ApiError> {
-    let url = url.trim().to_owned();
-    let checked = match target::parse(&url) {
-        Ok(_) => target::resolve(&url, state.settings.webhook_allow_private)
-            .await
-            .map(drop),
-        Err(e) => Err(e),
-    };
-    match checked {
-        Ok(()) => Ok(url),
-        Err(e @ (target::TargetError::Private(_) | target::TargetError::Port(_))) => {
-            Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                code::WEBHOOK_URL_NOT_ALLOWED,
-                Msg::WebhookUrlNotAllowed,
-            )
-            .with_details(serde_json::json!({ "reason": e.to_string() })))
-        }
-        Err(e) => Err(ParseError::new("url", e.to_string()).into()),
-    }
-}
-
 /// Subscribes a URL to events. The answer carries the signing secret, once.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])),
     request_body = CreateWebhookRequest,
@@ -223,21 +192,13 @@ async fn create_webhook(
 ) -> Result<ApiOk<CreatedWebhook>, ApiError> {
     auth.require_manager()?;
     let (events, secret) = (parse_events(body.events), parse_secret(body.secret)).validate()?;
-    let url = check_url(&state, &body.url).await?;
-    let secret = secret.unwrap_or_else(signature::generate_secret);
-    let id = format!("wh_{}", uuid::Uuid::now_v7().simple());
-    let now = wasl_app::clock::now_millis();
-    let webhook = Webhook {
-        secret_sealed: state.cipher.seal(&secret_aad(&id), secret.as_bytes()),
-        id,
-        organization_id: auth.org_id.clone(),
-        url,
+    let new = NewWebhook {
+        url: body.url,
         events,
+        secret,
         is_active: body.is_active.unwrap_or(true),
-        created_at: now,
-        updated_at: now,
     };
-    state.store.create_webhook(&webhook).await?;
+    let (webhook, secret) = state.webhooks.create(&auth, new).await?;
     Ok(ApiOk::created(
         Msg::WebhookCreated,
         CreatedWebhook {
@@ -256,7 +217,7 @@ async fn list_webhooks(
 ) -> Result<ApiOk<WebhookList>, ApiError> {
     auth.require_manager()?;
     let page = query.parse()?;
-    let found = state.store.list_webhooks(&auth.org_id, page).await?;
+    let found = state.webhooks.list(&auth, page).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         WebhookList {
@@ -266,15 +227,6 @@ async fn list_webhooks(
     ))
 }
 
-async fn find(state: &AppState, auth: &Auth, id: &str) -> Result<Webhook, ApiError> {
-    auth.require_manager()?;
-    state
-        .store
-        .webhook(&auth.org_id, id)
-        .await?
-        .ok_or_else(ApiError::not_found)
-}
-
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}", tag = "webhooks", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = Envelope<WebhookData>), (status = 404)))]
 async fn get_webhook(
@@ -282,7 +234,7 @@ async fn get_webhook(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<ApiOk<WebhookData>, ApiError> {
-    let webhook = find(&state, &auth, &id).await?;
+    let webhook = state.webhooks.get(&auth, &id).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         WebhookData {
@@ -301,28 +253,20 @@ async fn update_webhook(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateWebhookRequest>,
 ) -> Result<ApiOk<WebhookData>, ApiError> {
-    let mut webhook = find(&state, &auth, &id).await?;
+    // Someone else's webhook (or none) answers 404 before their input is judged.
+    state.webhooks.get(&auth, &id).await?;
     let (events, secret) = (
         body.events.map(parse_events).transpose(),
         parse_secret(body.secret),
     )
         .validate()?;
-    if let Some(url) = body.url {
-        webhook.url = check_url(&state, &url).await?;
-    }
-    if let Some(events) = events {
-        webhook.events = events;
-    }
-    if let Some(secret) = secret {
-        webhook.secret_sealed = state
-            .cipher
-            .seal(&secret_aad(&webhook.id), secret.as_bytes());
-    }
-    if let Some(active) = body.is_active {
-        webhook.is_active = active;
-    }
-    webhook.updated_at = wasl_app::clock::now_millis();
-    state.store.update_webhook(&webhook).await?;
+    let changes = WebhookChanges {
+        url: body.url,
+        events,
+        secret,
+        is_active: body.is_active,
+    };
+    let webhook = state.webhooks.update(&auth, &id, changes).await?;
     Ok(ApiOk::ok(
         Msg::WebhookUpdated,
         WebhookData {
@@ -338,8 +282,7 @@ async fn delete_webhook(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<ApiOk<WebhookData>, ApiError> {
-    let webhook = find(&state, &auth, &id).await?;
-    state.store.delete_webhook(&auth.org_id, &id).await?;
+    let webhook = state.webhooks.delete(&auth, &id).await?;
     Ok(ApiOk::ok(
         Msg::WebhookDeleted,
         WebhookData {
@@ -357,9 +300,9 @@ async fn list_deliveries(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiOk<DeliveryList>, ApiError> {
-    find(&state, &auth, &id).await?;
+    state.webhooks.get(&auth, &id).await?;
     let page = query.parse()?;
-    let found = state.store.list_deliveries(&auth.org_id, &id, page).await?;
+    let found = state.webhooks.deliveries(&auth, &id, page).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         DeliveryList {
@@ -382,23 +325,7 @@ async fn replay_delivery(
     auth: Auth,
     Path((id, delivery_id)): Path<(String, String)>,
 ) -> Result<ApiOk<WebhookData>, ApiError> {
-    let webhook = find(&state, &auth, &id).await?;
-    state
-        .store
-        .delivery(&auth.org_id, &id, &delivery_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !state
-        .store
-        .replay_delivery(&auth.org_id, &id, &delivery_id, state.clock.now_millis())
-        .await?
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            code::DELIVERY_PENDING,
-            Msg::DeliveryPending,
-        ));
-    }
+    let webhook = state.webhooks.replay(&auth, &id, &delivery_id).await?;
     Ok(ApiOk::ok(
         Msg::DeliveryReplayed,
         WebhookData {

@@ -21,6 +21,9 @@ use crate::messaging::{media::MediaStore, EventBus, Messaging, SendPace};
 use crate::sessions::{BackoffPolicy, Engines, SessionManager};
 use crate::settings::Settings;
 use wasl_app::accounts::{Accounts, TokenSettings};
+use wasl_app::contacts::Contacts;
+use wasl_app::health::Readiness;
+use wasl_app::webhooks::Subscriptions;
 use wasl_engine::sandbox::{SandboxConfig, SandboxEngine, TransmissionLog};
 use wasl_engine_web::{WebConfig, WebEngine};
 use wasl_store::cipher::Cipher;
@@ -71,11 +74,15 @@ pub async fn launch_with_options(
 ) -> Result<(), LaunchError> {
     keep_data_private(&settings)?;
     let store = Store::open(settings.database_url.expose()).await?;
+    // Events are rendered as the API shows its models, for webhooks and sockets alike.
+    let renderer: Arc<dyn wasl_store::EventRenderer> = Arc::new(http::views::ApiRenderer);
+    let bus = EventBus::default();
+    let media = MediaStore::new(&settings.data_dir);
     let messaging = Arc::new(Messaging::new(
         store.clone(),
-        MediaStore::new(&settings.data_dir),
-        Arc::new(http::views::ApiRenderer),
-        EventBus::default(),
+        media.clone(),
+        renderer.clone(),
+        bus.clone(),
         SendPace {
             interval: settings.send_interval,
         },
@@ -119,14 +126,19 @@ pub async fn launch_with_options(
         settings.admin_token.as_ref().map(|t| t.expose().clone()),
     ));
     let state = AppState {
-        store: store.clone(),
+        contacts: Arc::new(Contacts::new(store.clone(), renderer, bus)),
+        webhooks: Arc::new(Subscriptions::new(
+            store.clone(),
+            cipher,
+            options.clock.clone(),
+            settings.webhook_allow_private,
+        )),
+        readiness: Arc::new(Readiness::new(store.clone(), media, options.clock)),
         settings: Arc::new(settings),
         accounts,
         metrics: Arc::default(),
         sessions: sessions.clone(),
         messaging,
-        cipher,
-        clock: options.clock,
     };
     let app = http::app(state);
     axum::serve(

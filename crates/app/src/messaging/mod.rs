@@ -6,6 +6,7 @@ mod bus;
 pub mod media;
 mod outbox;
 mod recorder;
+mod send;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,7 @@ use wasl_store::{EventRenderer, NewMessage, RecordOutcome, StatusMove, Store, St
 pub use bus::EventBus;
 use media::MediaStore;
 use recorder::Recorder;
+pub use send::{MessageSelection, SendRequest};
 
 use crate::clock::now_millis;
 use crate::sessions::SessionObserver;
@@ -144,6 +146,17 @@ impl Messaging {
 
     pub fn media(&self) -> &MediaStore {
         &self.media
+    }
+
+    /// The organization's events after `since` (oldest first, at most `limit`), for a live
+    /// socket that resumes where it left off.
+    pub async fn events_after(
+        &self,
+        org: &OrgId,
+        since: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<wasl_store::StoredEvent>, StoreError> {
+        self.store.events_after(org, since, limit).await
     }
 
     fn waker(&self, session: &SessionId) -> Arc<Notify> {

@@ -17,15 +17,23 @@ pub enum Linking {
     AlreadyLinking(Session),
 }
 
+/// The caller's session of that name (see [`SessionManager::find`]).
+pub(crate) async fn find_session(
+    store: &wasl_store::Store,
+    caller: &Caller,
+    name: &str,
+) -> AppResult<Session> {
+    let name = SessionName::parse(name).map_err(|_| AppError::NotFound)?;
+    store
+        .session(&caller.org_id, &name)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 impl SessionManager {
     /// The caller's session of that name; another organization's session is not found.
     pub async fn find(&self, caller: &Caller, name: &str) -> AppResult<Session> {
-        let name = SessionName::parse(name).map_err(|_| AppError::NotFound)?;
-        self.inner
-            .store
-            .session(&caller.org_id, &name)
-            .await?
-            .ok_or(AppError::NotFound)
+        find_session(&self.inner.store, caller, name).await
     }
 
     /// Creates a session and starts linking it; a disconnected or logged-out one starts linking

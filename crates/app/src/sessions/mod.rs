@@ -20,6 +20,7 @@ use wasl_engine::{Connection, Engine};
 use wasl_store::{SessionChange, Store};
 
 pub use backoff::BackoffPolicy;
+pub(crate) use linking::find_session;
 pub use linking::Linking;
 pub use observer::SessionObserver;
 

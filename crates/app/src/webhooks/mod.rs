@@ -11,7 +11,10 @@
 mod attempt_log;
 mod lane;
 pub mod signature;
+mod subscriptions;
 pub mod target;
+
+pub use subscriptions::{NewWebhook, Subscriptions, WebhookChanges, EVENT_TYPES};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,119 @@
+//! The organization's contacts and conversations (SPEC §6, §7): listing and searching them,
+//! editing a contact, marking a conversation read, and the numbers of the stats page.
+
+use std::sync::Arc;
+
+use wasl_domain::{Contact, Conversation};
+use wasl_store::{ContactUpdate, EventRenderer, Page, PageRequest, Stats, Store};
+
+use crate::accounts::Caller;
+use crate::error::{AppError, AppResult};
+use crate::messaging::EventBus;
+use crate::sessions::find_session;
+
+/// Which contacts or conversations to list.
+pub struct Listing {
+    /// Only those of this session (by name).
+    pub session_name: Option<String>,
+    /// Matches name, phone and tags, Arabic spelling variants included.
+    pub search: Option<String>,
+    pub page: PageRequest,
+}
+
+pub struct Contacts {
+    store: Store,
+    renderer: Arc<dyn EventRenderer>,
+    bus: EventBus,
+}
+
+impl Contacts {
+    pub fn new(store: Store, renderer: Arc<dyn EventRenderer>, bus: EventBus) -> Self {
+        Contacts {
+            store,
+            renderer,
+            bus,
+        }
+    }
+
+    async fn session_of(
+        &self,
+        caller: &Caller,
+        listing: &Listing,
+    ) -> AppResult<Option<wasl_domain::SessionId>> {
+        match listing.session_name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => Ok(Some(find_session(&self.store, caller, name).await?.id)),
+            None => Ok(None),
+        }
+    }
+
+    /// Contacts, most recently active first.
+    pub async fn list(&self, caller: &Caller, listing: Listing) -> AppResult<Page<Contact>> {
+        let session = self.session_of(caller, &listing).await?;
+        Ok(self
+            .store
+            .list_contacts(
+                &caller.org_id,
+                session.as_ref(),
+                listing.search.as_deref(),
+                listing.page,
+            )
+            .await?)
+    }
+
+    /// Edits a contact; `contact.updated` tells the organization's listeners.
+    pub async fn update(
+        &self,
+        caller: &Caller,
+        id: &str,
+        update: &ContactUpdate,
+    ) -> AppResult<Contact> {
+        let (contact, event) = self
+            .store
+            .update_contact(&caller.org_id, id, update, self.renderer.as_ref())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        self.bus.publish([event]);
+        Ok(contact)
+    }
+
+    /// Chats by last message, newest first, with unread counts.
+    pub async fn conversations(
+        &self,
+        caller: &Caller,
+        listing: Listing,
+    ) -> AppResult<Page<Conversation>> {
+        let session = self.session_of(caller, &listing).await?;
+        Ok(self
+            .store
+            .list_conversations(
+                &caller.org_id,
+                session.as_ref(),
+                listing.search.as_deref(),
+                listing.page,
+            )
+            .await?)
+    }
+
+    /// Someone opened the chat: its unread count goes to zero.
+    pub async fn read_conversation(
+        &self,
+        caller: &Caller,
+        session_name: &str,
+        contact_id: &str,
+    ) -> AppResult<()> {
+        let session = find_session(&self.store, caller, session_name).await?;
+        if !self
+            .store
+            .mark_conversation_read(&caller.org_id, &session.id, contact_id)
+            .await?
+        {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The organization's numbers, and messages per day over the last `days` days.
+    pub async fn stats(&self, caller: &Caller, now: i64, days: i64) -> AppResult<Stats> {
+        Ok(self.store.stats(&caller.org_id, now, days).await?)
+    }
+}

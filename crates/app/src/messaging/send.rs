@@ -1,0 +1,98 @@
+//! The one send every sender uses (SPEC §5): an agent in the dashboard, a CRM through the API,
+//! and later auto-replies, broadcasts and the bot. The rules that decide whether a message may
+//! go out live here, once: the session exists and is connected, the contact is not blocked.
+
+use wasl_domain::{Message, PhoneNumber, SessionStatus};
+use wasl_engine::{Media, MessageKind};
+use wasl_store::{MessageFilter, Page, PageRequest};
+
+use super::{Accepted, Messaging, OutgoingDraft};
+use crate::accounts::Caller;
+use crate::error::{AppError, AppResult, Conflict};
+use crate::sessions::find_session;
+
+/// A message to send, as checked at the edge.
+pub struct SendRequest {
+    pub to: PhoneNumber,
+    /// The session to send from; "default" when absent.
+    pub session_name: Option<String>,
+    pub kind: MessageKind,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub media: Option<Media>,
+    pub ptt: bool,
+    pub idempotency_key: Option<String>,
+}
+
+/// Which messages to list.
+pub struct MessageSelection {
+    pub session_name: Option<String>,
+    pub filter: MessageFilter,
+}
+
+impl Messaging {
+    /// Accepts a message into the outbox, or answers with the first result of its idempotency
+    /// key. When this returns, the message survives a crash and will be sent exactly once.
+    pub async fn send(&self, caller: &Caller, request: SendRequest) -> AppResult<Accepted> {
+        let name = request.session_name.as_deref().unwrap_or("default");
+        let session = find_session(&self.store, caller, name).await?;
+        if !session.is_active || session.status != SessionStatus::Connected {
+            return Err(Conflict::SessionNotConnected(session.status).into());
+        }
+        if let Some(contact) = self
+            .store
+            .contact_by_phone(&caller.org_id, request.to.as_str())
+            .await?
+        {
+            if contact.is_blocked {
+                return Err(Conflict::ContactBlocked.into());
+            }
+        }
+        let draft = OutgoingDraft {
+            session: &session,
+            to: request.to,
+            kind: request.kind,
+            text: request.text,
+            caption: request.caption,
+            media: request.media,
+            ptt: request.ptt,
+            idempotency_key: request.idempotency_key,
+            related_user: Some(caller.user_id.to_string()),
+        };
+        match self.accept(draft).await? {
+            Accepted::KeyReused => Err(Conflict::IdempotencyKeyReused.into()),
+            accepted => Ok(accepted),
+        }
+    }
+
+    /// The organization's messages, newest first.
+    pub async fn messages(
+        &self,
+        caller: &Caller,
+        mut query: MessageSelection,
+        page: PageRequest,
+    ) -> AppResult<Page<Message>> {
+        if let Some(name) = query.session_name.as_deref().filter(|s| !s.is_empty()) {
+            query.filter.session = Some(find_session(&self.store, caller, name).await?.id);
+        }
+        Ok(self
+            .store
+            .list_messages(&caller.org_id, &query.filter, page)
+            .await?)
+    }
+
+    /// A message of the caller's organization and its media file.
+    pub async fn media_of(&self, caller: &Caller, id: &str) -> AppResult<(Message, Vec<u8>)> {
+        let message = self
+            .store
+            .message(&caller.org_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let path = message.media_path.as_deref().ok_or(AppError::NotFound)?;
+        let bytes = self.media.read(path).await.map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => AppError::NotFound,
+            _ => AppError::Store(wasl_store::StoreError::file("media", &e)),
+        })?;
+        Ok((message, bytes))
+    }
+}
