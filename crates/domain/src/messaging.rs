@@ -28,9 +28,9 @@ impl Direction {
     }
 }
 
-/// A message's delivery state. Ordered: a receipt never moves a message backwards (a late
-/// `delivered` after `read` changes nothing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// A message's delivery state. It only moves forward ([`MessageStatus::can_move_to`]): a late
+/// `delivered` after `read` changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     Pending,
@@ -51,16 +51,37 @@ impl MessageStatus {
         }
     }
 
+    pub const ALL: [MessageStatus; 5] = [
+        MessageStatus::Pending,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Read,
+        MessageStatus::Failed,
+    ];
+
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            MessageStatus::Pending,
-            MessageStatus::Sent,
-            MessageStatus::Delivered,
-            MessageStatus::Read,
-            MessageStatus::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == value)
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// Whether a message in this status may move to `next`. Statuses only go forward,
+    /// pending → sent → delivered → read (a receipt may skip a step: a `read` can come before
+    /// its `delivered`); only a pending message can fail; nothing moves back to pending, and
+    /// nothing leaves `read` or `failed`. The one rule, used wherever a status changes.
+    pub fn can_move_to(self, next: MessageStatus) -> bool {
+        use MessageStatus::{Delivered, Failed, Pending, Read, Sent};
+        match next {
+            Pending => false,
+            Sent | Failed => self == Pending,
+            Delivered => matches!(self, Pending | Sent),
+            Read => matches!(self, Pending | Sent | Delivered),
+        }
+    }
+
+    /// The statuses a message may be in to move to this one.
+    pub fn moved_from(self) -> impl Iterator<Item = MessageStatus> {
+        Self::ALL
+            .into_iter()
+            .filter(move |from| from.can_move_to(self))
     }
 }
 
@@ -121,4 +142,35 @@ pub struct Conversation {
     pub contact: Contact,
     pub last_message: Message,
     pub unread_count: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageStatus::{self, Delivered, Failed, Pending, Read, Sent};
+
+    #[test]
+    fn statuses_only_move_forward() {
+        let moves: Vec<(MessageStatus, MessageStatus)> = MessageStatus::ALL
+            .into_iter()
+            .flat_map(|a| MessageStatus::ALL.into_iter().map(move |b| (a, b)))
+            .filter(|(a, b)| a.can_move_to(*b))
+            .collect();
+        assert_eq!(
+            moves,
+            [
+                (Pending, Sent),
+                (Pending, Delivered),
+                (Pending, Read),
+                (Pending, Failed),
+                (Sent, Delivered),
+                (Sent, Read),
+                (Delivered, Read),
+            ]
+        );
+        assert_eq!(
+            Read.moved_from().collect::<Vec<_>>(),
+            [Pending, Sent, Delivered]
+        );
+        assert_eq!(Pending.moved_from().count(), 0);
+    }
 }

@@ -2,6 +2,9 @@
 //! the pairing QR becomes a PNG of exactly that code, receipts and disconnect reasons map to
 //! wasl's (terminal or not), and customers' messages of the five kinds are read correctly.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,6 +2,9 @@
 //! and on PostgreSQL: every trait method gives the reference's answers, sessions are kept
 //! apart, a logout wipes one session only, and nothing secret reaches the database in clear.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod conformance;
 
 use conformance::{contains, web_store, Pair, TestDb, MASTER_KEY};

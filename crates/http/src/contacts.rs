@@ -47,10 +47,11 @@ pub struct UpdateContactRequest {
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<String>)]
     notes: Option<Option<String>>,
-    /// The customer's id in the organization's CRM (sets `relatedCustomer`).
-    #[serde(default, deserialize_with = "some")]
+    /// The customer's id in the organization's CRM, as contacts show it. `linkedCustomer`,
+    /// the name the first release took, is accepted too.
+    #[serde(default, deserialize_with = "some", alias = "linkedCustomer")]
     #[schema(value_type = Option<String>)]
-    linked_customer: Option<Option<String>>,
+    related_customer: Option<Option<String>>,
     is_blocked: Option<bool>,
 }
 
@@ -215,7 +216,7 @@ async fn update_contact(
         optional_text("name", body.name, 100),
         parse_tags(body.tags),
         optional_text("notes", body.notes, 2000),
-        optional_text("linkedCustomer", body.linked_customer, 128),
+        optional_text("relatedCustomer", body.related_customer, 128),
     )
         .validate()?;
     let update = ContactUpdate {

@@ -162,7 +162,7 @@ fn fields() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "UpdateContactRequest",
-            "linkedCustomer",
+            "relatedCustomer",
             json!({"maxLength": 128, "pattern": NO_CONTROLS}),
         ),
         (

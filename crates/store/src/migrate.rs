@@ -87,11 +87,7 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             version: migration.version,
             source,
         };
-        // One statement at a time: a statement ends with `;` at the end of a line.
-        for statement in migration.sql.split_inclusive(";\n").map(str::trim) {
-            if statement.trim_end_matches(';').trim().is_empty() || is_comment_only(statement) {
-                continue;
-            }
+        for statement in statements(migration.sql) {
             sqlx::query(statement)
                 .execute(&mut *tx)
                 .await
@@ -120,9 +116,75 @@ fn is_comment_only(statement: &str) -> bool {
         .all(|line| line.trim().is_empty() || line.trim().starts_with("--"))
 }
 
+/// The statements of a migration, one at a time: a statement ends with `;` at the end of a
+/// line, except inside a dollar-quoted body (`$$ … $$` or `$tag$ … $tag$`, as PostgreSQL
+/// functions are written), whose own `;` lines belong to it. Empty and comment-only pieces
+/// are left out.
+fn statements(sql: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut quote: Option<&str> = None;
+    let mut i = 0;
+    while i < sql.len() {
+        let rest = &sql[i..];
+        if let Some(tag) = quote {
+            if rest.starts_with(tag) {
+                quote = None;
+                i += tag.len();
+            } else {
+                i += rest.chars().next().map_or(1, char::len_utf8);
+            }
+            continue;
+        }
+        if rest.starts_with("--") {
+            // A comment runs to the end of its line; a `$` in it opens nothing.
+            i += rest.find('\n').unwrap_or(rest.len());
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix('$') {
+            let tag_end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map(|n| n + 1);
+            if let Some(end) = tag_end.filter(|end| rest[*end..].starts_with('$')) {
+                quote = Some(&rest[..=end]);
+                i += end + 1;
+                continue;
+            }
+        }
+        if rest.starts_with(";\n") || rest == ";" {
+            out.push(&sql[start..=i]);
+            i += 1;
+            start = i;
+            continue;
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    out.push(&sql[start..]);
+    out.into_iter()
+        .map(str::trim)
+        .filter(|s| !s.trim_end_matches(';').trim().is_empty() && !is_comment_only(s))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_end_at_line_ending_semicolons_but_not_inside_dollar_quotes() {
+        let sql = "-- a comment; with a semicolon\nCREATE TABLE a (x TEXT);\n\nCREATE FUNCTION f() RETURNS trigger AS $$\nBEGIN\n  NEW.x := 'y';\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\nCREATE FUNCTION g() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\n-- only a comment\n";
+        let found = statements(sql);
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(found[0].ends_with("CREATE TABLE a (x TEXT);"));
+        assert!(
+            found[1].starts_with("CREATE FUNCTION f()") && found[1].ends_with("LANGUAGE plpgsql;")
+        );
+        assert!(found[1].contains("RETURN NEW;\nEND;"));
+        assert!(found[2].contains("$body$ SELECT 1; $body$"));
+        for migration in SQLITE.iter().chain(POSTGRES) {
+            assert!(!statements(migration.sql).is_empty(), "{}", migration.name);
+        }
+    }
 
     /// Every file in a dialect's folder is applied, in the order of its number: a migration
     /// written but not listed would silently never run.

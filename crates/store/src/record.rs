@@ -457,24 +457,27 @@ async fn move_group(
     status: MessageStatus,
     by_id: bool,
 ) -> Result<Vec<Message>, StoreError> {
-    let (set, allowed) = match status {
-        MessageStatus::Sent => (
-            "status = 'sent', sent_at = COALESCE(sent_at, v.column3), error_message = NULL",
-            "'pending'",
-        ),
-        MessageStatus::Delivered => (
+    let set = match status {
+        MessageStatus::Sent => {
+            "status = 'sent', sent_at = COALESCE(sent_at, v.column3), error_message = NULL"
+        }
+        MessageStatus::Delivered => {
             "status = 'delivered', sent_at = COALESCE(sent_at, v.column3),
-             delivered_at = COALESCE(delivered_at, v.column3)",
-            "'pending', 'sent'",
-        ),
-        MessageStatus::Read => (
+             delivered_at = COALESCE(delivered_at, v.column3)"
+        }
+        MessageStatus::Read => {
             "status = 'read', sent_at = COALESCE(sent_at, v.column3),
-             delivered_at = COALESCE(delivered_at, v.column3), read_at = v.column3",
-            "'pending', 'sent', 'delivered'",
-        ),
-        MessageStatus::Failed => ("status = 'failed', error_message = v.column4", "'pending'"),
+             delivered_at = COALESCE(delivered_at, v.column3), read_at = v.column3"
+        }
+        MessageStatus::Failed => "status = 'failed', error_message = v.column4",
         MessageStatus::Pending => return Ok(Vec::new()),
     };
+    // The statuses it may come from, by the one rule (`MessageStatus::can_move_to`).
+    let allowed = status
+        .moved_from()
+        .map(|from| format!("'{}'", from.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let key = if by_id {
         "messages.organization_id = v.column1 AND messages.id = v.column2"
     } else {
@@ -518,13 +521,11 @@ async fn move_in_tx(
     tx: &mut Transaction<'static, Any>,
     change: &StatusMove,
 ) -> Result<Option<Message>, StoreError> {
-    let allowed: &[&str] = match change.status {
-        MessageStatus::Sent => &["pending"],
-        MessageStatus::Delivered => &["pending", "sent"],
-        MessageStatus::Read => &["pending", "sent", "delivered"],
-        MessageStatus::Failed => &["pending"],
-        MessageStatus::Pending => &[],
-    };
+    let allowed: Vec<&str> = change
+        .status
+        .moved_from()
+        .map(MessageStatus::as_str)
+        .collect();
     if allowed.is_empty() {
         return Ok(None);
     }
@@ -558,7 +559,7 @@ async fn move_in_tx(
         .bind(key_a)
         .bind(key_b);
     for s in allowed {
-        query = query.bind(*s);
+        query = query.bind(s);
     }
     query
         .fetch_optional(&mut **tx)

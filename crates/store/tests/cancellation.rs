@@ -3,6 +3,9 @@
 //! open transaction would hold the row locks of every later statement on it, and the next
 //! writer of those rows would wait forever.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;

@@ -1,6 +1,9 @@
 //! A delivery receipt that reaches the store before the outbox's own record of the send: the
 //! message still gets its `message.sent` event (once), then `message.status`.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::store_with_session;

@@ -3,6 +3,9 @@
 //! grow with every write until the disk is full. Here the log must stay a small part of what
 //! was written, and everything written must still be there afterwards.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 // Each test binary uses its own part of the shared helpers.
 #[allow(dead_code)]
 mod common;

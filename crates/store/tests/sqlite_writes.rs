@@ -3,6 +3,9 @@
 //! from other connections: every one of them must succeed, none may fail because another
 //! connection wrote first.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{session, store_with_session};

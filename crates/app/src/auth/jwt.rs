@@ -61,6 +61,7 @@ pub fn verify(token: &str, secret: &[u8], now_secs: i64) -> Option<Claims> {
 
 fn sign(secret: &[u8], input: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so this cannot fail.
+    #[allow(clippy::expect_used)]
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(input);
     mac.finalize().into_bytes().to_vec()

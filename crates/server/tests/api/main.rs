@@ -1,6 +1,9 @@
 //! Black-box tests: each starts the real wasl server on port 0 with a fresh database and
 //! speaks HTTP to it, once on SQLite and once on PostgreSQL.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod access;

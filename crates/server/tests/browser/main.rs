@@ -2,6 +2,9 @@
 //! chromedriver, in Arabic and in English, on a desktop window and on a phone-sized one.
 //! They need `chromium` and `chromedriver` on the PATH and fail (never skip) without them.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod journey;
 mod server;
 mod serving;

@@ -2,6 +2,9 @@
 //! restart on the same data), a disk that fills up and frees again, and what reaches the disk
 //! and the logs.
 
+// Tests fail loudly: a panic with its message is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod crash;
 mod disk_full;
 mod secrets;

@@ -315,7 +315,7 @@ impl Journey {
             &format!("{}{ENTER}", self.words.tag),
         )
         .await;
-        b.fill("#contact-form input[name=linkedCustomer]", "CRM-1042")
+        b.fill("#contact-form input[name=relatedCustomer]", "CRM-1042")
             .await;
         b.click("#contact-form button[type=submit]").await;
         b.wait_until(

@@ -48,7 +48,7 @@ function editDialog(contact, onSaved) {
       const name = h('input', { name: 'name', dir: 'auto', value: contact.name || '' });
       const notes = h('textarea', { name: 'notes', rows: 3, dir: 'auto' });
       notes.value = contact.notes || '';
-      const linked = h('input', { name: 'linkedCustomer', dir: 'ltr', value: contact.relatedCustomer || '' });
+      const linked = h('input', { name: 'relatedCustomer', dir: 'ltr', value: contact.relatedCustomer || '' });
       const blocked = h('input', { name: 'isBlocked', type: 'checkbox', checked: contact.isBlocked, role: 'switch' });
       const button = h('button', { type: 'submit', class: 'btn btn-primary' }, t('save'));
       const form = h('form', { id: 'contact-form', class: 'form' },
@@ -56,7 +56,7 @@ function editDialog(contact, onSaved) {
         h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('name') }), name),
         h('div', { class: 'field' }, h('span', { class: 'field-label', text: t('tags') }), tags.el),
         h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('notes') }), notes),
-        h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('linkedCustomer') }), linked),
+        h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('relatedCustomer') }), linked),
         h('label', { class: 'switch-field' }, blocked, h('span', { class: 'switch' }, h('i')),
           h('span', {}, h('b', { text: t('blockContact') }), h('small', { class: 'muted', text: t('blockHint') }))),
         h('div', { class: 'dialog-actions' },
@@ -66,7 +66,7 @@ function editDialog(contact, onSaved) {
         e.preventDefault();
         button.disabled = true;
         try {
-          const body = { name: name.value.trim(), tags: tags.value(), notes: notes.value, linkedCustomer: linked.value.trim(), isBlocked: blocked.checked };
+          const body = { name: name.value.trim(), tags: tags.value(), notes: notes.value, relatedCustomer: linked.value.trim(), isBlocked: blocked.checked };
           const data = await api('PUT', `/whatsapp/contacts/${encodeURIComponent(contact.id)}`, { json: body });
           toast(t('saved'), 'success');
           close();
