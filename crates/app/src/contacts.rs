@@ -7,6 +7,7 @@ use wasl_domain::{Contact, Conversation};
 use wasl_store::{ContactUpdate, EventRenderer, Page, PageRequest, Stats, Store};
 
 use crate::accounts::Caller;
+use crate::clock::Clock;
 use crate::error::{AppError, AppResult};
 use crate::messaging::EventBus;
 use crate::sessions::find_session;
@@ -24,14 +25,21 @@ pub struct Contacts {
     store: Store,
     renderer: Arc<dyn EventRenderer>,
     bus: EventBus,
+    clock: Arc<dyn Clock>,
 }
 
 impl Contacts {
-    pub fn new(store: Store, renderer: Arc<dyn EventRenderer>, bus: EventBus) -> Self {
+    pub fn new(
+        store: Store,
+        renderer: Arc<dyn EventRenderer>,
+        bus: EventBus,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Contacts {
             store,
             renderer,
             bus,
+            clock,
         }
     }
 
@@ -112,8 +120,10 @@ impl Contacts {
         Ok(())
     }
 
-    /// The organization's numbers, and messages per day over the last `days` days.
-    pub async fn stats(&self, caller: &Caller, now: i64, days: i64) -> AppResult<Stats> {
-        Ok(self.store.stats(&caller.org_id, now, days).await?)
+    /// The organization's numbers, and messages per day over the last `days` days; with the
+    /// time they were counted at.
+    pub async fn stats(&self, caller: &Caller, days: i64) -> AppResult<(Stats, i64)> {
+        let now = self.clock.now_millis();
+        Ok((self.store.stats(&caller.org_id, now, days).await?, now))
     }
 }

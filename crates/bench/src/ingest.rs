@@ -58,6 +58,7 @@ async fn measure(db: Db, fresh: &Fresh, quick: bool) -> BenchResult<Vec<Row>> {
         SendPace {
             interval: Duration::ZERO,
         },
+        Arc::new(wasl::clock::SystemClock),
     ));
     let session = SessionId::from_trusted(session_id.clone());
     // Warm-up messages get ids of their own, far above the measured ones.

@@ -12,6 +12,7 @@ mod plan;
 pub mod search;
 mod session;
 pub mod text;
+pub mod time;
 
 pub use account::{Email, Password, PersonName, Role};
 pub use ids::{ApiKeyId, OrgId, UserId};

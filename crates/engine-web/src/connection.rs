@@ -379,12 +379,7 @@ pub(crate) async fn complete(
     })
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use wasl_domain::time::now_millis;
 
 #[async_trait]
 impl Connection for WebConnection {

@@ -83,10 +83,7 @@ fn serialization(e: serde_json::Error) -> StoreError {
 
 /// Unix seconds, the clock whatsapp-rust's sweeps compare against.
 fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    wasl_domain::time::now_millis() / 1000
 }
 
 /// Joins the parts of a composite key unambiguously: every part but the last carries its

@@ -14,7 +14,6 @@ use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
 use super::views::{ContactView, MessageView};
-use wasl_app::clock::now_millis;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -298,8 +297,7 @@ async fn read_conversation(
 async fn stats(State(state): State<AppState>, auth: Auth) -> Result<ApiOk<StatsData>, ApiError> {
     const DAYS: i64 = 14;
     const DAY_MS: i64 = 86_400_000;
-    let now = now_millis();
-    let stats = state.contacts.stats(&auth, now, DAYS).await?;
+    let (stats, now) = state.contacts.stats(&auth, DAYS).await?;
     let today = now / DAY_MS;
     let messages_per_day = (today - DAYS + 1..=today)
         .map(|day| {

@@ -86,6 +86,7 @@ pub async fn launch_with_options(
         SendPace {
             interval: settings.send_interval,
         },
+        options.clock.clone(),
     ));
     let cipher = Arc::new(wasl_store::cipher::Cipher::new(
         settings.master_key.expose(),
@@ -98,6 +99,7 @@ pub async fn launch_with_options(
             max: settings.reconnect_max,
         },
         messaging.clone(),
+        options.clock.clone(),
     );
     let dispatcher = webhooks::Dispatcher::new(
         store.clone(),
@@ -126,7 +128,12 @@ pub async fn launch_with_options(
         settings.admin_token.as_ref().map(|t| t.expose().clone()),
     ));
     let state = AppState {
-        contacts: Arc::new(Contacts::new(store.clone(), renderer, bus)),
+        contacts: Arc::new(Contacts::new(
+            store.clone(),
+            renderer,
+            bus,
+            options.clock.clone(),
+        )),
         webhooks: Arc::new(Subscriptions::new(
             store.clone(),
             cipher,

@@ -23,7 +23,7 @@ use media::MediaStore;
 use recorder::Recorder;
 pub use send::{MessageSelection, SendRequest};
 
-use crate::clock::now_millis;
+use crate::clock::Clock;
 use crate::sessions::SessionObserver;
 
 /// How fast one session sends: a pause between messages, with jitter, so a number does not
@@ -39,6 +39,8 @@ pub struct Messaging {
     renderer: Arc<dyn EventRenderer>,
     bus: EventBus,
     pace: SendPace,
+    /// Stamps what is stored and decides when the outbox sends.
+    clock: Arc<dyn Clock>,
     recorder: Recorder,
     wakers: Mutex<HashMap<SessionId, Arc<Notify>>>,
     /// Who each session belongs to and its number, kept from the status changes the session
@@ -126,6 +128,7 @@ impl Messaging {
         renderer: Arc<dyn EventRenderer>,
         bus: EventBus,
         pace: SendPace,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         let recorder = Recorder::start(store.clone(), renderer.clone());
         Messaging {
@@ -134,6 +137,7 @@ impl Messaging {
             renderer,
             bus,
             pace,
+            clock,
             recorder,
             wakers: Mutex::default(),
             sessions: Mutex::default(),
@@ -221,7 +225,7 @@ impl Messaging {
             idempotency_key: draft.idempotency_key.clone(),
             attempts: 0,
             related_user: draft.related_user,
-            created_at: now_millis(),
+            created_at: self.clock.now_millis(),
         };
         let media_path = message.media_path.clone();
         let item = NewMessage {
@@ -324,13 +328,13 @@ impl Messaging {
             ptt: false,
             status: MessageStatus::Delivered,
             sent_at: Some(incoming.timestamp),
-            delivered_at: Some(now_millis()),
+            delivered_at: Some(self.clock.now_millis()),
             read_at: None,
             error_message: None,
             idempotency_key: None,
             attempts: 0,
             related_user: None,
-            created_at: now_millis(),
+            created_at: self.clock.now_millis(),
         };
         let item = NewMessage {
             message,
@@ -457,12 +461,16 @@ impl SessionObserver for Messaging {
         stop: watch::Receiver<bool>,
     ) {
         let waker = self.waker(&session.id);
+        let worker = outbox::Worker {
+            store: self.store.clone(),
+            recorder: self.recorder.clone(),
+            media: self.media.clone(),
+            bus: self.bus.clone(),
+            pace: self.pace,
+            clock: self.clock.clone(),
+        };
         tokio::spawn(outbox::run(
-            self.store.clone(),
-            self.recorder.clone(),
-            self.media.clone(),
-            self.bus.clone(),
-            self.pace,
+            worker,
             session.clone(),
             connection,
             waker,

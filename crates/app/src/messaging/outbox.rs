@@ -14,31 +14,45 @@ use wasl_store::{StatusMove, Store};
 use super::media::MediaStore;
 use super::recorder::Recorder;
 use super::{EventBus, SendPace};
-use crate::clock::now_millis;
+use crate::clock::Clock;
 
 /// After this many temporary failures a message is marked failed rather than retried forever.
 const MAX_ATTEMPTS: i64 = 8;
 /// The longest an idle worker waits before it looks at the outbox again on its own.
 const IDLE_CHECK: Duration = Duration::from_secs(60);
 
-#[allow(clippy::too_many_arguments)]
+/// What a session's outbox worker works with.
+pub(super) struct Worker {
+    pub store: Store,
+    pub recorder: Recorder,
+    pub media: MediaStore,
+    pub bus: EventBus,
+    pub pace: SendPace,
+    /// Decides when messages and retries are due.
+    pub clock: Arc<dyn Clock>,
+}
+
 pub(super) async fn run(
-    store: Store,
-    recorder: Recorder,
-    media: MediaStore,
-    bus: EventBus,
-    pace: SendPace,
+    worker: Worker,
     session: Session,
     connection: Arc<dyn Connection>,
     waker: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Worker {
+        store,
+        recorder,
+        media,
+        bus,
+        pace,
+        clock,
+    } = worker;
     let mut read_failures = 0u32;
     loop {
         if *stop.borrow() {
             return;
         }
-        let due = match store.due_outbox(&session.id, now_millis(), 100).await {
+        let due = match store.due_outbox(&session.id, clock.now_millis(), 100).await {
             Ok(due) => {
                 read_failures = 0;
                 due
@@ -58,7 +72,7 @@ pub(super) async fn run(
             // cap is only a safety net.
             let wait = match store.next_outbox_attempt(&session.id).await {
                 Ok(Some(at)) => Duration::from_millis(
-                    u64::try_from(at.saturating_sub(now_millis())).unwrap_or(0),
+                    u64::try_from(at.saturating_sub(clock.now_millis())).unwrap_or(0),
                 ),
                 Ok(None) => IDLE_CHECK,
                 Err(e) => {
@@ -87,18 +101,32 @@ pub(super) async fn run(
                 Err(EngineError::Transient(reason)) => {
                     let attempts = message.attempts + 1;
                     if attempts >= MAX_ATTEMPTS {
-                        fail(&recorder, &bus, &message, &reason).await;
+                        fail(&recorder, &bus, &message, &reason, clock.now_millis()).await;
                     } else {
                         let delay = 1_000i64.saturating_mul(1 << attempts.min(10));
                         if let Err(e) = store
-                            .schedule_retry(&message.id, attempts, now_millis() + delay, &reason)
+                            .schedule_retry(
+                                &message.id,
+                                attempts,
+                                clock.now_millis() + delay,
+                                &reason,
+                            )
                             .await
                         {
                             tracing::error!(message = %message.id, error = %e, "cannot schedule a retry");
                         }
                     }
                 }
-                Err(e) => fail(&recorder, &bus, &message, &e.to_string()).await,
+                Err(e) => {
+                    fail(
+                        &recorder,
+                        &bus,
+                        &message,
+                        &e.to_string(),
+                        clock.now_millis(),
+                    )
+                    .await
+                }
             }
         }
     }
@@ -157,13 +185,13 @@ async fn sleep_or_stop(delay: Duration, stop: &mut watch::Receiver<bool>) -> boo
     }
 }
 
-async fn fail(recorder: &Recorder, bus: &EventBus, message: &Message, reason: &str) {
+async fn fail(recorder: &Recorder, bus: &EventBus, message: &Message, reason: &str, at: i64) {
     match recorder
         .move_status(StatusMove::failed(
             &message.organization_id,
             &message.id,
             reason,
-            now_millis(),
+            at,
         ))
         .await
     {

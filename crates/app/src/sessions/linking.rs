@@ -6,7 +6,6 @@ use wasl_store::{Page, PageRequest};
 
 use super::SessionManager;
 use crate::accounts::Caller;
-use crate::clock::now_millis;
 use crate::error::{AppError, AppResult, Conflict};
 
 /// What creating a session did.
@@ -79,7 +78,7 @@ impl SessionManager {
                     .organization(&caller.org_id)
                     .await?
                     .ok_or(AppError::InvalidToken)?;
-                let now = now_millis();
+                let now = self.inner.clock.now_millis();
                 let session = Session {
                     id: SessionId::new(&caller.org_id, &name),
                     organization_id: caller.org_id.clone(),

@@ -51,6 +51,8 @@ struct Live {
 
 pub(crate) struct Inner {
     store: Store,
+    /// Stamps connections and disconnections.
+    clock: Arc<dyn crate::clock::Clock>,
     backoff: BackoffPolicy,
     observer: Arc<dyn SessionObserver>,
     live: Mutex<HashMap<SessionId, Live>>,
@@ -110,10 +112,12 @@ impl SessionManager {
         engines: Engines,
         backoff: BackoffPolicy,
         observer: Arc<dyn SessionObserver>,
+        clock: Arc<dyn crate::clock::Clock>,
     ) -> Self {
         SessionManager {
             inner: Arc::new(Inner {
                 store,
+                clock,
                 backoff,
                 observer,
                 live: Mutex::default(),
@@ -239,7 +243,7 @@ impl SessionManager {
             last_disconnected: session
                 .status
                 .eq(&SessionStatus::Connected)
-                .then(crate::clock::now_millis),
+                .then(|| self.inner.clock.now_millis()),
             last_disconnect_reason: Some(Some("logged out".into())),
             ..Default::default()
         };

@@ -14,7 +14,6 @@ use wasl_store::SessionChange;
 
 use super::backoff::Backoff;
 use super::Inner;
-use crate::clock::now_millis;
 
 pub(super) async fn supervise(
     inner: Arc<Inner>,
@@ -83,7 +82,7 @@ pub(super) async fn supervise(
                         SessionChange {
                             status: Some(SessionStatus::Failed),
                             last_disconnect_reason: Some(Some(format!("cannot connect: {e}"))),
-                            last_disconnected: Some(now_millis()),
+                            last_disconnected: Some(inner.clock.now_millis()),
                             ..Default::default()
                         },
                     )
@@ -95,7 +94,7 @@ pub(super) async fn supervise(
         tracing::info!(session = %id, reason = %reason.describe(), "session disconnected");
         let mut change = SessionChange {
             last_disconnect_reason: Some(Some(reason.describe())),
-            last_disconnected: Some(now_millis()),
+            last_disconnected: Some(inner.clock.now_millis()),
             ..Default::default()
         };
         match reason {
@@ -182,7 +181,7 @@ async fn follow(
                 let change = SessionChange {
                     status: Some(SessionStatus::Connected),
                     phone_number: Some(phone_number.as_str().to_owned()),
-                    last_connected: Some(now_millis()),
+                    last_connected: Some(inner.clock.now_millis()),
                     ..Default::default()
                 };
                 let session = inner.change(id, change).await;

@@ -30,12 +30,7 @@ pub(super) struct SandboxLink {
     state: Mutex<LinkState>,
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use wasl_domain::time::now_millis;
 
 impl SandboxLink {
     pub(super) fn open(
