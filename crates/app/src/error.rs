@@ -42,6 +42,9 @@ pub enum AppError {
     /// The engine is not enabled on this server.
     #[error("the {0:?} engine is not available")]
     EngineUnavailable(EngineKind),
+    /// The media file is larger than the session's engine sends.
+    #[error("the file is larger than {max_bytes} bytes")]
+    MediaTooLarge { max_bytes: usize },
     /// What the engine said.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -81,6 +84,12 @@ pub enum Conflict {
     IdempotencyKeyReused,
     #[error("the delivery is still pending")]
     DeliveryPending,
+    /// The session's engine has no such thing (a QR on an engine linked by credentials).
+    #[error("the {engine:?} engine does not support {what}")]
+    NotSupportedByEngine {
+        engine: EngineKind,
+        what: &'static str,
+    },
 }
 
 impl From<ParseError> for AppError {

@@ -55,6 +55,8 @@ async fn measure(db: Db, fresh: &Fresh, quick: bool) -> BenchResult<Vec<Row>> {
         MediaStore::new(&fresh.data_dir),
         Arc::new(wasl::http::views::ApiRenderer),
         EventBus::default(),
+        // Only incoming messages pass here: no send asks an engine for its limits.
+        Arc::new(wasl_engine::EngineRegistry::new()),
         SendPace {
             interval: Duration::ZERO,
         },

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use wasl_domain::{EngineKind, SessionId};
-use wasl_engine::{Connection, DisconnectReason, Engine, EngineError, EventSender, SessionTarget};
+use wasl_engine::{
+    Capabilities, Connection, DisconnectReason, Engine, EngineError, EventSender, Linking,
+    MediaLimits, MessageIds, SessionTarget, WHATSAPP_MEDIA_BYTES,
+};
 use wasl_store::cipher::Cipher;
 use wasl_store::Store;
 use whatsapp_rust::http::UreqHttpClient;
@@ -82,6 +85,22 @@ impl WebEngine {
 impl Engine for WebEngine {
     fn kind(&self) -> EngineKind {
         EngineKind::Web
+    }
+
+    /// A linked device: QR or pairing code, ids chosen by the sender (so a retried send is
+    /// the same message to WhatsApp), no service window and no templates.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            linking: Linking {
+                qr: true,
+                pairing_code: true,
+                credentials: false,
+            },
+            media_limits: MediaLimits::all(WHATSAPP_MEDIA_BYTES),
+            message_ids: MessageIds::ChosenByWasl,
+            service_window: false,
+            templates: false,
+        }
     }
 
     async fn connect(

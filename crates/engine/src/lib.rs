@@ -3,9 +3,11 @@
 //! session; the connection reports what happens as [`EngineEvent`]s and takes messages to send.
 #![forbid(unsafe_code)]
 
+mod capabilities;
 mod event;
 mod message;
 pub mod qr;
+mod registry;
 pub mod sandbox;
 
 use std::sync::Arc;
@@ -14,10 +16,12 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 use wasl_domain::{EngineKind, PhoneNumber, SessionId};
 
+pub use capabilities::{Capabilities, Linking, MediaLimits, MessageIds, WHATSAPP_MEDIA_BYTES};
 pub use event::{DisconnectReason, EngineEvent, ReceiptStatus};
 pub use message::{
     IncomingMessage, Media, MessageKind, OutgoingContent, OutgoingMessage, SentMessage,
 };
+pub use registry::EngineRegistry;
 
 /// A new id for an outgoing message, shaped like WhatsApp Web's own (`3EB0` + 16 hex digits).
 pub fn new_message_id() -> String {
@@ -61,6 +65,9 @@ pub enum EngineError {
 pub trait Engine: Send + Sync + 'static {
     fn kind(&self) -> EngineKind;
 
+    /// What sessions of this engine can do (linking methods, media limits, who picks ids).
+    fn capabilities(&self) -> Capabilities;
+
     /// Makes one connection attempt for the session. Events arrive on `events` until the
     /// connection ends, which it reports with exactly one [`EngineEvent::Disconnected`].
     /// An error means the attempt failed before a connection existed.
@@ -78,7 +85,9 @@ pub trait Engine: Send + Sync + 'static {
 /// A live connection of one session.
 #[async_trait]
 pub trait Connection: Send + Sync {
-    /// Sends a message; returns WhatsApp's id for it once the server has accepted it.
+    /// Sends a message; returns WhatsApp's id for it once the server has accepted it. An
+    /// engine whose ids are [`MessageIds::ChosenByWasl`] sends under `message.message_id` and
+    /// returns it; one whose server assigns ids returns the assigned one.
     async fn send(&self, message: OutgoingMessage) -> Result<SentMessage, EngineError>;
 
     /// Asks for a code to link by phone number instead of the QR (before pairing only).

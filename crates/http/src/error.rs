@@ -39,6 +39,7 @@ pub mod code {
     pub const PLAN_LIMIT_REACHED: &str = "PLAN_LIMIT_REACHED";
     pub const ENGINE_UNAVAILABLE: &str = "ENGINE_UNAVAILABLE";
     pub const NOT_SANDBOX_SESSION: &str = "NOT_SANDBOX_SESSION";
+    pub const NOT_SUPPORTED_BY_ENGINE: &str = "NOT_SUPPORTED_BY_ENGINE";
     pub const MESSAGE_NOT_FOUND: &str = "MESSAGE_NOT_FOUND";
     pub const MESSAGE_NOT_CONFIRMED: &str = "MESSAGE_NOT_CONFIRMED";
     pub const FILE_TOO_LARGE: &str = "FILE_TOO_LARGE";
@@ -210,6 +211,12 @@ impl From<AppError> for ApiError {
                 Msg::EngineUnavailable,
             )
             .with_details(json!({ "engine": engine.as_str() })),
+            AppError::MediaTooLarge { max_bytes } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::FILE_TOO_LARGE,
+                Msg::FileTooLarge,
+            )
+            .with_details(json!({ "maxBytes": max_bytes })),
             AppError::Engine(e) => engine_error(e),
             AppError::MessageNotConfirmed(reason) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -297,6 +304,10 @@ fn conflict_error(conflict: Conflict) -> ApiError {
             Msg::IdempotencyKeyReused,
         ),
         Conflict::DeliveryPending => conflict_with(code::DELIVERY_PENDING, Msg::DeliveryPending),
+        Conflict::NotSupportedByEngine { engine, what } => {
+            conflict_with(code::NOT_SUPPORTED_BY_ENGINE, Msg::NotSupportedByEngine)
+                .with_details(json!({ "engine": engine.as_str(), "feature": what }))
+        }
     }
 }
 

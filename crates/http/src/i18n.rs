@@ -83,6 +83,7 @@ messages! {
     PlanLimitReached => "وصلت إلى الحد الأقصى لعدد الجلسات في خطتك", "Your plan's session limit has been reached";
     EngineUnavailable => "هذا المحرك غير متاح على هذا الخادم", "This engine is not available on this server";
     NotSandboxSession => "هذه الجلسة لا تعمل على محرك التجربة (sandbox)", "This session does not run on the sandbox engine";
+    NotSupportedByEngine => "محرك هذه الجلسة لا يدعم هذه العملية", "This session's engine does not support this";
     SandboxScanned => "تم مسح QR Code وربط الجلسة", "The QR code was scanned and the session linked";
     SandboxIncoming => "وصلت رسالة العميل التجريبية", "The simulated customer message arrived";
     SandboxRead => "قرأ العميل الرسالة", "The customer read the message";

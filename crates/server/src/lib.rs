@@ -18,13 +18,14 @@ use wasl_store::{Store, StoreError};
 use crate::auth::limiter::Limits;
 use crate::http::state::AppState;
 use crate::messaging::{media::MediaStore, EventBus, Messaging, SendPace};
-use crate::sessions::{BackoffPolicy, Engines, SessionManager};
+use crate::sessions::{BackoffPolicy, SessionManager};
 use crate::settings::Settings;
 use wasl_app::accounts::{Accounts, TokenSettings};
 use wasl_app::contacts::Contacts;
 use wasl_app::health::Readiness;
 use wasl_app::webhooks::Subscriptions;
 use wasl_engine::sandbox::{SandboxConfig, SandboxEngine, TransmissionLog};
+use wasl_engine::EngineRegistry;
 use wasl_engine_web::{WebConfig, WebEngine};
 use wasl_store::cipher::Cipher;
 
@@ -78,22 +79,24 @@ pub async fn launch_with_options(
     let renderer: Arc<dyn wasl_store::EventRenderer> = Arc::new(http::views::ApiRenderer);
     let bus = EventBus::default();
     let media = MediaStore::new(&settings.data_dir);
+    let cipher = Arc::new(wasl_store::cipher::Cipher::new(
+        settings.master_key.expose(),
+    ));
+    let engines = Arc::new(engines(&settings, &store, &cipher));
     let messaging = Arc::new(Messaging::new(
         store.clone(),
         media.clone(),
         renderer.clone(),
         bus.clone(),
+        engines.clone(),
         SendPace {
             interval: settings.send_interval,
         },
         options.clock.clone(),
     ));
-    let cipher = Arc::new(wasl_store::cipher::Cipher::new(
-        settings.master_key.expose(),
-    ));
     let sessions = SessionManager::new(
         store.clone(),
-        engines(&settings, &store, &cipher),
+        engines,
         BackoffPolicy {
             base: settings.reconnect_base,
             max: settings.reconnect_max,
@@ -196,33 +199,33 @@ fn keep_data_private(settings: &Settings) -> Result<(), LaunchError> {
     Ok(())
 }
 
-/// The engines this server runs, as the settings ask. The web engine keeps its protocol
-/// state in wasl's database, sealed with the master key.
-fn engines(settings: &Settings, store: &Store, cipher: &Arc<Cipher>) -> Engines {
-    Engines {
-        web: Some(Arc::new(WebEngine::new(
-            store.clone(),
-            cipher.clone(),
-            WebConfig {
-                socket_url: settings.web_socket_url.clone(),
-            },
-        ))),
-        sandbox: settings.sandbox_enabled.then(|| {
-            let config = SandboxConfig {
-                delivery_delay: settings.sandbox_delivery_delay,
-                ..SandboxConfig::default()
-            };
-            // What the sandbox transmits is kept in the data dir, so that it survives a crash
-            // like a real number's history does.
-            Arc::new(match TransmissionLog::open(&settings.data_dir) {
-                Ok(log) => SandboxEngine::with_log(config, log),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot open the sandbox transmission log; keeping it in memory");
-                    SandboxEngine::new(config)
-                }
-            })
-        }),
+/// The engines this server runs, as the settings ask: one `register` line each. The web
+/// engine keeps its protocol state in wasl's database, sealed with the master key.
+fn engines(settings: &Settings, store: &Store, cipher: &Arc<Cipher>) -> EngineRegistry {
+    let mut engines = EngineRegistry::new();
+    engines.register(Arc::new(WebEngine::new(
+        store.clone(),
+        cipher.clone(),
+        WebConfig {
+            socket_url: settings.web_socket_url.clone(),
+        },
+    )));
+    if settings.sandbox_enabled {
+        let config = SandboxConfig {
+            delivery_delay: settings.sandbox_delivery_delay,
+            ..SandboxConfig::default()
+        };
+        // What the sandbox transmits is kept in the data dir, so that it survives a crash
+        // like a real number's history does.
+        engines.register_sandbox(Arc::new(match TransmissionLog::open(&settings.data_dir) {
+            Ok(log) => SandboxEngine::with_log(config, log),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot open the sandbox transmission log; keeping it in memory");
+                SandboxEngine::new(config)
+            }
+        }));
     }
+    engines
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -79,6 +79,9 @@ pub struct StatusMove {
     pub status: MessageStatus,
     pub at: i64,
     pub error: Option<String>,
+    /// WhatsApp's id for the message, when the engine chose it on sending (Meta's `wamid`):
+    /// the message takes it, and its receipts are matched by it from then on.
+    pub assigned_id: Option<String>,
     pub event: &'static str,
 }
 
@@ -93,8 +96,15 @@ impl StatusMove {
             status: MessageStatus::Sent,
             at,
             error: None,
+            assigned_id: None,
             event: "message.sent",
         }
+    }
+
+    /// The engine gave the message an id of its own when it accepted it.
+    pub fn with_assigned_id(mut self, whatsapp_id: Option<String>) -> Self {
+        self.assigned_id = whatsapp_id;
+        self
     }
 
     /// The message can never be sent.
@@ -107,6 +117,7 @@ impl StatusMove {
             status: MessageStatus::Failed,
             at,
             error: Some(error.to_owned()),
+            assigned_id: None,
             event: "message.status",
         }
     }
@@ -121,6 +132,7 @@ impl StatusMove {
             status,
             at,
             error: None,
+            assigned_id: None,
             event: "message.status",
         }
     }
@@ -184,6 +196,7 @@ impl Store {
             .map(|&i| StatusMove {
                 status: MessageStatus::Sent,
                 error: None,
+                assigned_id: None,
                 event: "message.sent",
                 ..moves[i].clone()
             })
@@ -459,7 +472,8 @@ async fn move_group(
 ) -> Result<Vec<Message>, StoreError> {
     let set = match status {
         MessageStatus::Sent => {
-            "status = 'sent', sent_at = COALESCE(sent_at, v.column3), error_message = NULL"
+            "status = 'sent', sent_at = COALESCE(sent_at, v.column3), error_message = NULL,
+             message_id = CASE WHEN v.column5 <> '' THEN v.column5 ELSE messages.message_id END"
         }
         MessageStatus::Delivered => {
             "status = 'delivered', sent_at = COALESCE(sent_at, v.column3),
@@ -488,7 +502,7 @@ async fn move_group(
          FROM (VALUES {}) AS v
          WHERE {key} AND messages.status IN ({allowed})
          RETURNING {MESSAGE_COLUMNS}",
-        Binds::for_tx(tx).rows(chunk.len(), 4)
+        Binds::for_tx(tx).rows(chunk.len(), 5)
     );
     let mut query = batch_query(&sql);
     for &i in chunk {
@@ -504,7 +518,8 @@ async fn move_group(
             .bind(a.to_owned())
             .bind(b.to_owned())
             .bind(change.at)
-            .bind(change.error.clone().unwrap_or_default());
+            .bind(change.error.clone().unwrap_or_default())
+            .bind(change.assigned_id.clone().unwrap_or_default());
     }
     query
         .fetch_all(&mut **tx)
@@ -534,13 +549,14 @@ async fn move_in_tx(
         MessageRef::Id { .. } => "organization_id = $4 AND id = $5",
         MessageRef::WhatsApp { .. } => "session_id = $4 AND message_id = $5",
     };
-    let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 6)).collect();
+    let placeholders: Vec<String> = (0..allowed.len()).map(|i| format!("${}", i + 7)).collect();
     let sql = format!(
         "UPDATE messages SET status = $1,
             sent_at = CASE WHEN sent_at IS NULL AND $1 <> 'failed' THEN $2 ELSE sent_at END,
             delivered_at = CASE WHEN delivered_at IS NULL AND $1 IN ('delivered', 'read') THEN $2 ELSE delivered_at END,
             read_at = CASE WHEN $1 = 'read' THEN $2 ELSE read_at END,
-            error_message = CASE WHEN $1 = 'failed' THEN $3 WHEN $1 = 'sent' THEN NULL ELSE error_message END
+            error_message = CASE WHEN $1 = 'failed' THEN $3 WHEN $1 = 'sent' THEN NULL ELSE error_message END,
+            message_id = CASE WHEN $6 <> '' THEN $6 ELSE message_id END
          WHERE {which} AND status IN ({})
          RETURNING {MESSAGE_COLUMNS}",
         placeholders.join(", ")
@@ -557,7 +573,8 @@ async fn move_in_tx(
         .bind(change.at)
         .bind(change.error.as_deref())
         .bind(key_a)
-        .bind(key_b);
+        .bind(key_b)
+        .bind(change.assigned_id.clone().unwrap_or_default());
     for s in allowed {
         query = query.bind(s);
     }

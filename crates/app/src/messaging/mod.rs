@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::{watch, Notify};
 use wasl_domain::{Direction, Message, MessageStatus, OrgId, PhoneNumber, Session, SessionId};
-use wasl_engine::{Connection, IncomingMessage, MessageKind, ReceiptStatus};
+use wasl_engine::{Connection, EngineRegistry, IncomingMessage, MessageKind, ReceiptStatus};
 use wasl_store::{EventRenderer, NewMessage, RecordOutcome, StatusMove, Store, StoreError};
 
 pub use bus::EventBus;
@@ -38,6 +38,8 @@ pub struct Messaging {
     media: MediaStore,
     renderer: Arc<dyn EventRenderer>,
     bus: EventBus,
+    /// What each session's engine allows (media limits), checked when a message is sent.
+    engines: Arc<EngineRegistry>,
     pace: SendPace,
     /// Stamps what is stored and decides when the outbox sends.
     clock: Arc<dyn Clock>,
@@ -127,6 +129,7 @@ impl Messaging {
         media: MediaStore,
         renderer: Arc<dyn EventRenderer>,
         bus: EventBus,
+        engines: Arc<EngineRegistry>,
         pace: SendPace,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -136,6 +139,7 @@ impl Messaging {
             media,
             renderer,
             bus,
+            engines,
             pace,
             clock,
             recorder,

@@ -8,7 +8,9 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::{watch, Notify};
 use wasl_domain::{Message, PhoneNumber, Session};
-use wasl_engine::{Connection, EngineError, Media, MessageKind, OutgoingContent, OutgoingMessage};
+use wasl_engine::{
+    Connection, EngineError, Media, MessageKind, OutgoingContent, OutgoingMessage, SentMessage,
+};
 use wasl_store::{StatusMove, Store};
 
 use super::media::MediaStore;
@@ -92,8 +94,8 @@ pub(super) async fn run(
                 return;
             }
             match deliver(&media, connection.as_ref(), &message).await {
-                Ok(at) => {
-                    if record_sent(&recorder, &bus, &message, at, &mut stop).await {
+                Ok(sent) => {
+                    if record_sent(&recorder, &bus, &message, &sent, &mut stop).await {
                         return;
                     }
                 }
@@ -138,17 +140,25 @@ pub(super) async fn run(
 /// this one again at once. If wasl stops first, the message is still `pending` and is sent
 /// again with the same id after the restart, which WhatsApp delivers once. `true` when the
 /// worker was stopped meanwhile.
+///
+/// An engine whose server assigns ids (Meta's `wamid`) returns another id than the one wasl
+/// chose: the message takes it, so the receipts WhatsApp sends for it find the message.
 async fn record_sent(
     recorder: &Recorder,
     bus: &EventBus,
     message: &Message,
-    at: i64,
+    sent: &SentMessage,
     stop: &mut watch::Receiver<bool>,
 ) -> bool {
+    let assigned = (!sent.message_id.is_empty() && sent.message_id != message.message_id)
+        .then(|| sent.message_id.clone());
     let mut failures = 0u32;
     loop {
         match recorder
-            .move_status(StatusMove::sent(&message.organization_id, &message.id, at))
+            .move_status(
+                StatusMove::sent(&message.organization_id, &message.id, sent.at)
+                    .with_assigned_id(assigned.clone()),
+            )
             .await
         {
             Ok(moved) => {
@@ -219,7 +229,7 @@ async fn deliver(
     media: &MediaStore,
     connection: &dyn Connection,
     message: &Message,
-) -> Result<i64, EngineError> {
+) -> Result<SentMessage, EngineError> {
     let kind = MessageKind::parse(&message.kind)
         .ok_or_else(|| EngineError::Rejected(format!("unknown type {}", message.kind)))?;
     let content = match (kind, &message.media_path) {
@@ -246,14 +256,13 @@ async fn deliver(
             ))
         }
     };
-    let sent = connection
+    connection
         .send(OutgoingMessage {
             message_id: message.message_id.clone(),
             to: PhoneNumber::from_trusted(&message.to),
             content,
         })
-        .await?;
-    Ok(sent.at)
+        .await
 }
 
 #[cfg(test)]

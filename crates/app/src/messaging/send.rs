@@ -1,6 +1,7 @@
 //! The one send every sender uses (SPEC §5): an agent in the dashboard, a CRM through the API,
 //! and later auto-replies, broadcasts and the bot. The rules that decide whether a message may
-//! go out live here, once: the session exists and is connected, the contact is not blocked.
+//! go out live here, once: the session exists and is connected, its engine takes media of
+//! that size, the contact is not blocked.
 
 use wasl_domain::{Message, PhoneNumber, SessionStatus};
 use wasl_engine::{Media, MessageKind};
@@ -38,6 +39,17 @@ impl Messaging {
         let session = find_session(&self.store, caller, name).await?;
         if !session.is_active || session.status != SessionStatus::Connected {
             return Err(Conflict::SessionNotConnected(session.status).into());
+        }
+        let capabilities = self
+            .engines
+            .capabilities(session.engine)
+            .ok_or(AppError::EngineUnavailable(session.engine))?;
+        if let (Some(media), Some(max_bytes)) =
+            (&request.media, capabilities.media_limits.of(request.kind))
+        {
+            if media.bytes.len() > max_bytes {
+                return Err(AppError::MediaTooLarge { max_bytes });
+            }
         }
         if let Some(contact) = self
             .store

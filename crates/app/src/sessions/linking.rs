@@ -139,6 +139,13 @@ impl SessionManager {
     /// The current pairing QR, as a PNG data URL.
     pub async fn qr_code(&self, caller: &Caller, name: &str) -> AppResult<String> {
         let session = self.find(caller, name).await?;
+        if !self.capabilities(session.engine)?.linking.qr {
+            return Err(Conflict::NotSupportedByEngine {
+                engine: session.engine,
+                what: "qr",
+            }
+            .into());
+        }
         if session.status == SessionStatus::Connected {
             return Err(Conflict::SessionAlreadyConnected.into());
         }
@@ -156,6 +163,13 @@ impl SessionManager {
         phone: &PhoneNumber,
     ) -> AppResult<String> {
         caller.require_manager()?;
+        if !self.capabilities(session.engine)?.linking.pairing_code {
+            return Err(Conflict::NotSupportedByEngine {
+                engine: session.engine,
+                what: "pairing-code",
+            }
+            .into());
+        }
         if session.status == SessionStatus::Connected {
             return Err(Conflict::SessionAlreadyConnected.into());
         }

@@ -15,30 +15,13 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use wasl_domain::{EngineKind, Session, SessionId, SessionStatus};
-use wasl_engine::sandbox::SandboxEngine;
-use wasl_engine::{Connection, Engine};
+use wasl_engine::{Capabilities, Connection, EngineRegistry};
 use wasl_store::{SessionChange, Store};
 
 pub use backoff::BackoffPolicy;
 pub(crate) use linking::find_session;
 pub use linking::Linking;
 pub use observer::SessionObserver;
-
-/// The engines this server runs.
-#[derive(Clone, Default)]
-pub struct Engines {
-    pub web: Option<Arc<dyn Engine>>,
-    pub sandbox: Option<Arc<SandboxEngine>>,
-}
-
-impl Engines {
-    pub fn get(&self, kind: EngineKind) -> Option<Arc<dyn Engine>> {
-        match kind {
-            EngineKind::Web => self.web.clone(),
-            EngineKind::Sandbox => self.sandbox.clone().map(|e| e as Arc<dyn Engine>),
-        }
-    }
-}
 
 struct Live {
     /// Tells this supervisor apart from a newer one started for the same session.
@@ -103,13 +86,13 @@ impl Inner {
 #[derive(Clone)]
 pub struct SessionManager {
     inner: Arc<Inner>,
-    engines: Engines,
+    engines: Arc<EngineRegistry>,
 }
 
 impl SessionManager {
     pub fn new(
         store: Store,
-        engines: Engines,
+        engines: Arc<EngineRegistry>,
         backoff: BackoffPolicy,
         observer: Arc<dyn SessionObserver>,
         clock: Arc<dyn crate::clock::Clock>,
@@ -127,8 +110,18 @@ impl SessionManager {
         }
     }
 
-    pub fn engines(&self) -> &Engines {
+    pub fn engines(&self) -> &EngineRegistry {
         &self.engines
+    }
+
+    /// What the session's engine can do; an engine not enabled on this server is an error.
+    pub(crate) fn capabilities(
+        &self,
+        engine: EngineKind,
+    ) -> Result<Capabilities, crate::error::AppError> {
+        self.engines
+            .capabilities(engine)
+            .ok_or(crate::error::AppError::EngineUnavailable(engine))
     }
 
     /// Starts (or restarts) the supervisor of a session.

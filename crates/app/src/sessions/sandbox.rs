@@ -23,8 +23,8 @@ impl SessionManager {
         let session = self.find(caller, name).await?;
         let engine = self
             .engines
-            .sandbox
-            .clone()
+            .sandbox()
+            .cloned()
             .ok_or(AppError::EngineUnavailable(EngineKind::Sandbox))?;
         if session.engine != EngineKind::Sandbox {
             return Err(Conflict::NotSandboxSession.into());

@@ -16,7 +16,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use wasl_domain::{EngineKind, PhoneNumber, SessionId};
 
-use crate::{Connection, Engine, EngineError, EventSender, IncomingMessage, SessionTarget};
+use crate::{
+    Capabilities, Connection, Engine, EngineError, EventSender, IncomingMessage, Linking,
+    MediaLimits, MessageIds, SessionTarget, WHATSAPP_MEDIA_BYTES,
+};
 use link::SandboxLink;
 pub use log::{Transmission, TransmissionLog};
 
@@ -119,6 +122,21 @@ impl SandboxEngine {
 impl Engine for SandboxEngine {
     fn kind(&self) -> EngineKind {
         EngineKind::Sandbox
+    }
+
+    /// Like WhatsApp Web, which it stands in for.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            linking: Linking {
+                qr: true,
+                pairing_code: true,
+                credentials: false,
+            },
+            media_limits: MediaLimits::all(WHATSAPP_MEDIA_BYTES),
+            message_ids: MessageIds::ChosenByWasl,
+            service_window: false,
+            templates: false,
+        }
     }
 
     async fn connect(
