@@ -1,9 +1,9 @@
-//! The organization's contacts and conversations (SPEC §6, §7): listing and searching them,
-//! editing a contact, marking a conversation read, and the numbers of the stats page.
+//! The organization's contacts (SPEC §6, §7): listing and searching them, editing a contact,
+//! and the numbers of the stats page.
 
 use std::sync::Arc;
 
-use wasl_domain::{Contact, Conversation};
+use wasl_domain::Contact;
 use wasl_store::{ContactUpdate, EventRenderer, Page, PageRequest, Stats, Store};
 
 use crate::accounts::Caller;
@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::messaging::EventBus;
 use crate::sessions::find_session;
 
-/// Which contacts or conversations to list.
+/// Which contacts to list.
 pub struct Listing {
     /// Only those of this session (by name).
     pub session_name: Option<String>,
@@ -82,42 +82,6 @@ impl Contacts {
             .ok_or(AppError::NotFound)?;
         self.bus.publish([event]);
         Ok(contact)
-    }
-
-    /// Chats by last message, newest first, with unread counts.
-    pub async fn conversations(
-        &self,
-        caller: &Caller,
-        listing: Listing,
-    ) -> AppResult<Page<Conversation>> {
-        let session = self.session_of(caller, &listing).await?;
-        Ok(self
-            .store
-            .list_conversations(
-                &caller.org_id,
-                session.as_ref(),
-                listing.search.as_deref(),
-                listing.page,
-            )
-            .await?)
-    }
-
-    /// Someone opened the chat: its unread count goes to zero.
-    pub async fn read_conversation(
-        &self,
-        caller: &Caller,
-        session_name: &str,
-        contact_id: &str,
-    ) -> AppResult<()> {
-        let session = find_session(&self.store, caller, session_name).await?;
-        if !self
-            .store
-            .mark_conversation_read(&caller.org_id, &session.id, contact_id)
-            .await?
-        {
-            return Err(AppError::NotFound);
-        }
-        Ok(())
     }
 
     /// The organization's numbers, and messages per day over the last `days` days; with the

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod auth;
 pub mod clock;
 pub mod contacts;
+pub mod conversations;
 pub mod error;
 pub mod health;
 pub mod messaging;

@@ -272,6 +272,9 @@ impl wasl_store::EventRenderer for Plain {
     fn session(&self, s: &Session, qr: Option<&str>) -> serde_json::Value {
         serde_json::json!({ "id": s.id.as_str(), "qr": qr })
     }
+    fn conversation(&self, c: &wasl_domain::ConversationOverview) -> serde_json::Value {
+        serde_json::json!({ "id": c.conversation.id })
+    }
 }
 
 fn text(to: &str, body: &str) -> SendRequest {

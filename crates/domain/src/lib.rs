@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod conversation;
 mod ids;
 mod lang;
 mod messaging;
@@ -15,9 +16,10 @@ pub mod text;
 pub mod time;
 
 pub use account::{Email, Password, PersonName, Role};
+pub use conversation::{Conversation, ConversationOverview, ConversationStatus};
 pub use ids::{ApiKeyId, OrgId, UserId};
 pub use lang::Lang;
-pub use messaging::{Contact, Conversation, Direction, Message, MessageStatus};
+pub use messaging::{Contact, Direction, Message, MessageStatus};
 pub use models::{ApiKey, NewUser, Organization, User};
 pub use phone::PhoneNumber;
 pub use plan::Plan;

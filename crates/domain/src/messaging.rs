@@ -135,15 +135,6 @@ pub struct Contact {
     pub updated_at: i64,
 }
 
-/// The chat between one session and one contact.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conversation {
-    pub session_id: SessionId,
-    pub contact: Contact,
-    pub last_message: Message,
-    pub unread_count: i64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::MessageStatus::{self, Delivered, Failed, Pending, Read, Sent};

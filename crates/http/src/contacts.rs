@@ -1,4 +1,4 @@
-//! Contacts (SPEC §6), the conversations built on them, and the organization's stats (§7).
+//! Contacts (SPEC §6) and the organization's stats (§7).
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
@@ -13,14 +13,12 @@ use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
-use super::views::{ContactView, MessageView};
+use super::views::ContactView;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_contacts))
         .routes(routes!(update_contact))
-        .routes(routes!(list_conversations))
-        .routes(routes!(read_conversation))
         .routes(routes!(stats))
 }
 
@@ -68,33 +66,6 @@ pub struct ContactList {
 #[derive(Serialize, ToSchema)]
 pub struct ContactData {
     contact: ContactView,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConversationView {
-    contact: ContactView,
-    session_name: String,
-    last_message: MessageView,
-    unread_count: i64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ConversationList {
-    conversations: Vec<ConversationView>,
-    pagination: Pagination,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReadConversationRequest {
-    session_name: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReadData {
-    unread_count: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -231,63 +202,6 @@ async fn update_contact(
         ContactData {
             contact: ContactView::from(&contact),
         },
-    ))
-}
-
-/// Chats by last message, newest first, with unread counts.
-#[utoipa::path(get, path = "/api/v1/whatsapp/conversations", tag = "contacts", security(("bearer" = [])),
-    params(ListQuery), responses((status = 200, body = Envelope<ConversationList>), (status = 400), (status = 404)))]
-async fn list_conversations(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<ApiOk<ConversationList>, ApiError> {
-    let listing = q.parse()?;
-    let page = listing.page;
-    let found = state.contacts.conversations(&auth, listing).await?;
-    let conversations = found
-        .items
-        .iter()
-        .map(|c| {
-            let last_message = MessageView::from(&c.last_message);
-            ConversationView {
-                contact: ContactView::from(&c.contact),
-                session_name: last_message.session_name.clone(),
-                last_message,
-                unread_count: c.unread_count,
-            }
-        })
-        .collect();
-    Ok(ApiOk::ok(
-        Msg::Ok,
-        ConversationList {
-            conversations,
-            pagination: Pagination::new(page, found.total),
-        },
-    ))
-}
-
-/// An agent opened the chat: its unread count goes to zero.
-#[utoipa::path(post, path = "/api/v1/whatsapp/conversations/{contactId}/read", tag = "contacts", security(("bearer" = [])),
-    params(("contactId" = String, Path)), request_body = ReadConversationRequest,
-    responses((status = 200, body = Envelope<ReadData>), (status = 404)))]
-async fn read_conversation(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(contact_id): Path<String>,
-    ApiJson(body): ApiJson<ReadConversationRequest>,
-) -> Result<ApiOk<ReadData>, ApiError> {
-    state
-        .contacts
-        .read_conversation(
-            &auth,
-            body.session_name.as_deref().unwrap_or("default"),
-            &contact_id,
-        )
-        .await?;
-    Ok(ApiOk::ok(
-        Msg::ConversationRead,
-        ReadData { unread_count: 0 },
     ))
 }
 

@@ -76,6 +76,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body that may be left out: no body and no content type is `None`; anything else is
+/// read as [`ApiJson`] (with its errors).
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        let declared_empty = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0");
+        let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+        if !headers.contains_key(header::CONTENT_TYPE)
+            && (declared_empty || !headers.contains_key(header::CONTENT_LENGTH) && !chunked)
+        {
+            return Ok(MaybeJson(None));
+        }
+        ApiJson::<T>::from_request(req, state)
+            .await
+            .map(|ApiJson(value)| MaybeJson(Some(value)))
+    }
+}
+
 /// `application/json` or any `application/…+json`, as axum's own `Json` decides it.
 fn json_content_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers

@@ -94,6 +94,7 @@ messages! {
     ContactUpdated => "تم تحديث جهة الاتصال بنجاح", "Contact updated successfully";
     ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";
     ConversationRead => "تم تعليم المحادثة كمقروءة", "Conversation marked as read";
+    ConversationUpdated => "تم تحديث المحادثة", "Conversation updated";
     WrongFileType => "نوع الملف لا يناسب هذا النوع من الرسائل", "The file's type does not fit this kind of message";
     WebhookCreated => "تم إنشاء الويب هوك. احفظ المفتاح السري الآن فلن يظهر مرة أخرى", "Webhook created. Save the secret now: it will not be shown again";
     WebhookUpdated => "تم تحديث الويب هوك بنجاح", "Webhook updated successfully";

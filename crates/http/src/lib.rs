@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod auth;
 mod contacts;
+mod conversations;
 mod dashboard;
 mod docs;
 pub mod error;
@@ -49,7 +50,7 @@ use state::AppState;
         Messages are Arabic by default; send `Accept-Language: en` for English. \
         No string anywhere may hold the NUL character (U+0000): it is refused with 400."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "webhooks"), (name = "admin"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "conversations"), (name = "webhooks"), (name = "admin"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -85,6 +86,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sandbox::router())
         .merge(messages::router())
         .merge(contacts::router())
+        .merge(conversations::router())
         .merge(webhooks::router())
         .merge(events::router())
         .merge(admin::router())

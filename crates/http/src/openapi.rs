@@ -42,6 +42,8 @@ const EVENTS: &[&str] = &[
     "session.qr",
     "contact.created",
     "contact.updated",
+    "conversation.created",
+    "conversation.updated",
 ];
 
 /// The file types a media endpoint takes (what its bytes must be), as the upload checks them.
@@ -175,6 +177,16 @@ fn fields() -> Vec<(&'static str, &'static str, Value)> {
             "sessionName",
             json!({"pattern": SESSION_NAME}),
         ),
+        (
+            "UpdateConversationRequest",
+            "status",
+            one_of(&["open", "pending", "resolved"]),
+        ),
+        (
+            "UpdateConversationRequest",
+            "assigneeId",
+            json!({"pattern": "^\\s*[A-Za-z0-9-]{1,64}\\s*$"}),
+        ),
         ("CreateWebhookRequest", "url", url()),
         ("CreateWebhookRequest", "events", events()),
         ("CreateWebhookRequest", "secret", secret()),
@@ -195,6 +207,11 @@ fn parameter(name: &str) -> Option<Value> {
         // Empty means "every contact", like leaving it out.
         "contact" => json!({"type": "string", "pattern": format!("^$|{PHONE}")}),
         "search" => json!({"type": "string", "pattern": "^[^\\u0000]*$"}),
+        "status" => json!({"type": "string", "enum": ["open", "pending", "resolved"]}),
+        // Empty means "anyone's", like leaving it out.
+        "assignee" => {
+            json!({"type": "string", "pattern": "^\\s*(me|unassigned|[A-Za-z0-9-]{1,64})?\\s*$"})
+        }
         _ => return None,
     })
 }

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::metrics::Metrics;
 use wasl_app::accounts::Accounts;
 use wasl_app::contacts::Contacts;
+use wasl_app::conversations::Conversations;
 use wasl_app::health::Readiness;
 use wasl_app::messaging::Messaging;
 use wasl_app::sessions::SessionManager;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub sessions: SessionManager,
     pub messaging: Arc<Messaging>,
     pub contacts: Arc<Contacts>,
+    pub conversations: Arc<Conversations>,
     pub webhooks: Arc<Subscriptions>,
     pub readiness: Arc<Readiness>,
     pub metrics: Arc<Metrics>,

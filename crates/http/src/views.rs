@@ -246,6 +246,51 @@ impl From<&wasl_domain::Contact> for ContactView {
     }
 }
 
+/// A conversation as the inbox lists it: its state, its contact and its last message.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationView {
+    pub id: String,
+    pub session_name: String,
+    /// open, pending or resolved.
+    pub status: String,
+    /// The person handling it; null when nobody is.
+    pub assignee_id: Option<String>,
+    pub unread_count: i64,
+    pub last_message_at: String,
+    /// Since when the customer has been waiting for an answer; null when nobody waits.
+    pub waiting_since: Option<String>,
+    /// The first answer since the conversation (re)opened.
+    pub first_response_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub contact: ContactView,
+    pub last_message: MessageView,
+}
+
+impl From<&wasl_domain::ConversationOverview> for ConversationView {
+    fn from(o: &wasl_domain::ConversationOverview) -> Self {
+        let c = &o.conversation;
+        let last_message = MessageView::from(&o.last_message);
+        ConversationView {
+            id: c.id.clone(),
+            session_name: last_message.session_name.clone(),
+            status: c.status.as_str().to_owned(),
+            assignee_id: c.assignee_id.as_ref().map(ToString::to_string),
+            unread_count: c.unread_count,
+            last_message_at: rfc3339(c.last_message_at),
+            waiting_since: c.waiting_since.map(rfc3339),
+            first_response_at: c.first_response_at.map(rfc3339),
+            resolved_at: c.resolved_at.map(rfc3339),
+            created_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
+            contact: ContactView::from(&o.contact),
+            last_message,
+        }
+    }
+}
+
 /// Renders events with the API's own shapes, so a webhook or a live client receives exactly
 /// what the REST API would return.
 pub struct ApiRenderer;
@@ -262,5 +307,9 @@ impl wasl_app::records::EventRenderer for ApiRenderer {
     fn session(&self, session: &wasl_domain::Session, qr_code: Option<&str>) -> serde_json::Value {
         serde_json::to_value(SessionView::new(session, qr_code.map(str::to_owned)))
             .unwrap_or_default()
+    }
+
+    fn conversation(&self, conversation: &wasl_domain::ConversationOverview) -> serde_json::Value {
+        serde_json::to_value(ConversationView::from(conversation)).unwrap_or_default()
     }
 }

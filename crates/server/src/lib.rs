@@ -22,6 +22,7 @@ use crate::sessions::{BackoffPolicy, SessionManager};
 use crate::settings::Settings;
 use wasl_app::accounts::{Accounts, TokenSettings};
 use wasl_app::contacts::Contacts;
+use wasl_app::conversations::Conversations;
 use wasl_app::health::Readiness;
 use wasl_app::webhooks::Subscriptions;
 use wasl_engine::sandbox::{SandboxConfig, SandboxEngine, TransmissionLog};
@@ -132,6 +133,12 @@ pub async fn launch_with_options(
     ));
     let state = AppState {
         contacts: Arc::new(Contacts::new(
+            store.clone(),
+            renderer.clone(),
+            bus.clone(),
+            options.clock.clone(),
+        )),
+        conversations: Arc::new(Conversations::new(
             store.clone(),
             renderer,
             bus,

@@ -38,6 +38,10 @@ impl Binds {
         Binds::new(dialect)
     }
 
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// The next placeholder.
     pub(crate) fn one(&mut self) -> String {
         let n = self.next;

@@ -1,50 +1,153 @@
-use sqlx::Row;
+//! Conversations (SPEC §16): one row per contact per session, written in the transaction that
+//! stores each of its messages (see `record`), and changed by hand (status, assignee).
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 use wasl_domain::search::fold;
-use wasl_domain::{Conversation, OrgId, SessionId};
+use wasl_domain::{
+    Conversation, ConversationOverview, ConversationStatus, OrgId, SessionId, UserId,
+};
 
 use crate::contacts::{contact, escape_like, CONTACT_COLUMNS};
+use crate::events::{insert_event, EventRenderer, StoredEvent};
 use crate::messages::message;
-use crate::{Page, PageRequest, Store, StoreError};
+use crate::{Conflict, Dialect, Page, PageRequest, Store, StoreError};
+
+/// The columns of a conversation, each read back as `v_<name>`: listings join contacts and
+/// messages, whose columns have the same names.
+const COLUMNS: &[&str] = &[
+    "id",
+    "organization_id",
+    "session_id",
+    "contact_id",
+    "status",
+    "assignee_id",
+    "unread_count",
+    "last_message_id",
+    "last_message_at",
+    "waiting_since",
+    "first_response_at",
+    "resolved_at",
+    "created_at",
+    "updated_at",
+];
+
+/// `v.id AS v_id, …` (with `table` = "v.") or `id AS v_id, …` for RETURNING.
+pub(crate) fn conversation_columns(table: &str) -> String {
+    COLUMNS
+        .iter()
+        .map(|c| format!("{table}{c} AS v_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn conversation(row: &AnyRow) -> Result<Conversation, StoreError> {
+    let status: String = row.try_get("v_status")?;
+    Ok(Conversation {
+        id: row.try_get("v_id")?,
+        organization_id: OrgId::from_trusted(row.try_get::<String, _>("v_organization_id")?),
+        session_id: SessionId::from_trusted(row.try_get::<String, _>("v_session_id")?),
+        contact_id: row.try_get("v_contact_id")?,
+        status: ConversationStatus::parse("status", &status)
+            .map_err(|_| StoreError::Corrupt(format!("conversation status {status:?}")))?,
+        assignee_id: row
+            .try_get::<Option<String>, _>("v_assignee_id")?
+            .map(UserId::from_trusted),
+        unread_count: row.try_get("v_unread_count")?,
+        last_message_id: row.try_get("v_last_message_id")?,
+        last_message_at: row.try_get("v_last_message_at")?,
+        waiting_since: row.try_get("v_waiting_since")?,
+        first_response_at: row.try_get("v_first_response_at")?,
+        resolved_at: row.try_get("v_resolved_at")?,
+        created_at: row.try_get("v_created_at")?,
+        updated_at: row.try_get("v_updated_at")?,
+    })
+}
 
 const MESSAGE_COLUMNS_M: &str = "m.id, m.organization_id, m.session_id, m.message_id, m.contact_id, m.contact_phone, m.from_number,
     m.to_number, m.direction, m.type, m.text, m.caption, m.media_path, m.mime_type, m.filename, m.media_size, m.ptt, m.status,
     m.sent_at, m.delivered_at, m.read_at, m.error_message, m.idempotency_key, m.attempts, m.related_user, m.created_at";
 
+/// Whose conversations to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Nobody has them.
+    Unassigned,
+    /// This person has them.
+    Person(UserId),
+}
+
+/// Which conversations to list; `None` is any.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub session: Option<SessionId>,
+    pub status: Option<ConversationStatus>,
+    pub assignee: Option<AssigneeFilter>,
+    /// Matches the contact's name, phone and tags, folded.
+    pub search: Option<String>,
+}
+
+/// A change made by hand; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationChange {
+    pub status: Option<ConversationStatus>,
+    /// `Some(None)` takes it away from whoever has it.
+    pub assignee: Option<Option<UserId>>,
+}
+
+/// The overview query: a conversation with its last message, its contact read separately.
+fn overview_sql(conditions: &str) -> String {
+    format!(
+        "SELECT {}, {MESSAGE_COLUMNS_M}
+         FROM conversations v JOIN contacts c ON c.id = v.contact_id JOIN messages m ON m.id = v.last_message_id
+         WHERE {conditions}",
+        conversation_columns("v.")
+    )
+}
+
 impl Store {
-    /// Conversations, most recent first, with their last message and unread count.
+    /// Conversations, most recent first, with their contact, last message and unread count.
     pub async fn list_conversations(
         &self,
         org: &OrgId,
-        session: Option<&SessionId>,
-        search: Option<&str>,
+        filter: &ConversationFilter,
         page: PageRequest,
-    ) -> Result<Page<Conversation>, StoreError> {
+    ) -> Result<Page<ConversationOverview>, StoreError> {
         let mut conditions = vec!["v.organization_id = $1".to_owned()];
         let mut values = vec![org.as_str().to_owned()];
-        if let Some(session) = session {
+        if let Some(session) = &filter.session {
             values.push(session.as_str().to_owned());
             conditions.push(format!("v.session_id = ${}", values.len()));
         }
-        if let Some(search) = search.map(fold).filter(|s| !s.is_empty()) {
+        if let Some(status) = filter.status {
+            values.push(status.as_str().to_owned());
+            conditions.push(format!("v.status = ${}", values.len()));
+        }
+        match &filter.assignee {
+            None => {}
+            Some(AssigneeFilter::Unassigned) => conditions.push("v.assignee_id IS NULL".into()),
+            Some(AssigneeFilter::Person(user)) => {
+                values.push(user.as_str().to_owned());
+                conditions.push(format!("v.assignee_id = ${}", values.len()));
+            }
+        }
+        if let Some(search) = filter.search.as_deref().map(fold).filter(|s| !s.is_empty()) {
             values.push(format!("%{}%", escape_like(&search)));
             conditions.push(format!("c.search_text LIKE ${} ESCAPE '\\'", values.len()));
         }
-        let from = format!(
-            "FROM conversations v JOIN contacts c ON c.id = v.contact_id JOIN messages m ON m.id = v.last_message_id
-             WHERE {}",
-            conditions.join(" AND ")
+        let conditions = conditions.join(" AND ");
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE {conditions}"
         );
-        let count_sql = format!("SELECT COUNT(*) {from}");
         let mut count = sqlx::query(&count_sql);
         for v in &values {
             count = count.bind(v.as_str());
         }
         let total: i64 = count.fetch_one(&self.pool).await?.try_get(0)?;
         let n = values.len();
-        // Contact columns are read by position-free aliases: `c_*` would clash with messages'.
         let sql = format!(
-            "SELECT v.unread_count AS unread, {MESSAGE_COLUMNS_M} {from}
-             ORDER BY v.last_message_at DESC, v.contact_id LIMIT ${} OFFSET ${}",
+            "{} ORDER BY v.last_message_at DESC, v.contact_id LIMIT ${} OFFSET ${}",
+            overview_sql(&conditions),
             n + 1,
             n + 2
         );
@@ -57,39 +160,223 @@ impl Store {
             .bind(page.offset())
             .fetch_all(&self.pool)
             .await?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let last_message = message(row)?;
-            let contact_sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = $1");
-            let contact = contact(
-                &sqlx::query(&contact_sql)
-                    .bind(&last_message.contact_id)
-                    .fetch_one(&self.pool)
-                    .await?,
-            )?;
-            items.push(Conversation {
-                session_id: last_message.session_id.clone(),
-                contact,
-                unread_count: row.try_get("unread")?,
-                last_message,
-            });
-        }
+        let items = self.overviews(&rows).await?;
         Ok(Page { items, total })
     }
 
-    /// An agent opened the chat: nothing in it is unread any more.
-    pub async fn mark_conversation_read(
+    /// Rows of [`overview_sql`] with their contacts, read in one query.
+    async fn overviews(&self, rows: &[AnyRow]) -> Result<Vec<ConversationOverview>, StoreError> {
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            found.push((conversation(row)?, message(row)?));
+        }
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=found.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (conversation, _) in &found {
+            query = query.bind(conversation.contact_id.as_str());
+        }
+        let mut contacts = std::collections::HashMap::new();
+        for row in query.fetch_all(&self.pool).await? {
+            let contact = contact(&row)?;
+            contacts.insert(contact.id.clone(), contact);
+        }
+        found
+            .into_iter()
+            .map(|(conversation, last_message)| {
+                let contact = contacts
+                    .get(&conversation.contact_id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("a conversation without its contact".into())
+                    })?;
+                Ok(ConversationOverview {
+                    conversation,
+                    contact,
+                    last_message,
+                })
+            })
+            .collect()
+    }
+
+    /// One conversation of the organization.
+    pub async fn conversation(
+        &self,
+        org: &OrgId,
+        id: &str,
+    ) -> Result<Option<ConversationOverview>, StoreError> {
+        let sql = overview_sql("v.organization_id = $1 AND v.id = $2");
+        let rows = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(self.overviews(&rows).await?.pop())
+    }
+
+    /// The conversation of a contact on a session, if they have written or been written to.
+    pub async fn conversation_with(
         &self,
         org: &OrgId,
         session: &SessionId,
         contact_id: &str,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE conversations SET unread_count = 0 WHERE organization_id = $1 AND session_id = $2 AND contact_id = $3")
+    ) -> Result<Option<Conversation>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM conversations v
+             WHERE v.organization_id = $1 AND v.session_id = $2 AND v.contact_id = $3",
+            conversation_columns("v.")
+        );
+        sqlx::query(&sql)
             .bind(org.as_str())
             .bind(session.as_str())
             .bind(contact_id)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(conversation)
+            .transpose()
+    }
+
+    /// Changes a conversation's status or assignee by hand, with its `conversation.updated`
+    /// event in the same transaction. `None` when the organization has no such conversation;
+    /// no event when nothing changed. An assignee must be an active person of the
+    /// organization ([`Conflict::Assignee`] otherwise).
+    pub async fn change_conversation(
+        &self,
+        org: &OrgId,
+        id: &str,
+        change: &ConversationChange,
+        at: i64,
+        render: &dyn EventRenderer,
+    ) -> Result<Option<(ConversationOverview, Option<StoredEvent>)>, StoreError> {
+        let mut w = self.begin_write().await?;
+        let tx = &mut w.tx;
+        let sql = format!(
+            "SELECT {} FROM conversations v WHERE v.organization_id = $1 AND v.id = $2{}",
+            conversation_columns("v."),
+            self.dialect.lock_rows()
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut updated = conversation(&row)?;
+        let mut changed = false;
+        if let Some(status) = change.status {
+            changed |= updated.set_status(status, at);
+        }
+        if let Some(assignee) = &change.assignee {
+            if let Some(person) = assignee {
+                if !is_active_member(tx, org, person).await? {
+                    return Err(StoreError::Conflict(Conflict::Assignee));
+                }
+            }
+            changed |= updated.assign(assignee.clone(), at);
+        }
+        if changed {
+            sqlx::query(
+                "UPDATE conversations SET status = $1, assignee_id = $2, resolved_at = $3,
+                    waiting_since = $4, first_response_at = $5, updated_at = $6
+                 WHERE id = $7",
+            )
+            .bind(updated.status.as_str())
+            .bind(updated.assignee_id.as_ref().map(|u| u.as_str().to_owned()))
+            .bind(updated.resolved_at)
+            .bind(updated.waiting_since)
+            .bind(updated.first_response_at)
+            .bind(updated.updated_at)
+            .bind(&updated.id)
+            .execute(&mut **tx)
             .await?;
+        }
+        let rows = sqlx::query(&overview_sql("v.organization_id = $1 AND v.id = $2"))
+            .bind(org.as_str())
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+        let mut found = Vec::with_capacity(1);
+        for row in &rows {
+            found.push((conversation(row)?, message(row)?));
+        }
+        let Some((conversation, last_message)) = found.pop() else {
+            return Ok(None);
+        };
+        let contact_sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id = $1");
+        let contact = contact(
+            &sqlx::query(&contact_sql)
+                .bind(&conversation.contact_id)
+                .fetch_one(&mut **tx)
+                .await?,
+        )?;
+        let overview = ConversationOverview {
+            conversation,
+            contact,
+            last_message,
+        };
+        if !changed {
+            drop(w);
+            return Ok(Some((overview, None)));
+        }
+        let event = insert_event(
+            tx,
+            org,
+            "conversation.updated",
+            render.conversation(&overview),
+            at,
+        )
+        .await?;
+        w.commit().await?;
+        Ok(Some((overview, Some(event))))
+    }
+
+    /// Someone opened the conversation: nothing in it is unread any more. `false` when the
+    /// organization has no such conversation.
+    pub async fn read_conversation(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE conversations SET unread_count = 0 WHERE organization_id = $1 AND id = $2",
+        )
+        .bind(org.as_str())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+async fn is_active_member(
+    tx: &mut Transaction<'static, Any>,
+    org: &OrgId,
+    user: &UserId,
+) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query(
+            "SELECT 1 FROM users WHERE id = $1 AND organization_id = $2 AND is_active <> 0",
+        )
+        .bind(user.as_str())
+        .bind(org.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some(),
+    )
+}
+
+impl Dialect {
+    /// The clause that locks the rows a SELECT reads until the transaction ends. SQLite has
+    /// none and needs none: its write transactions run one at a time.
+    pub(crate) fn lock_rows(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
     }
 }

@@ -75,6 +75,9 @@ pub enum Conflict {
     /// An API key with this hash (never, in practice: keys are random).
     #[error("an API key with this hash")]
     ApiKey,
+    /// A conversation's assignee must be an active person of its organization.
+    #[error("no active person of the organization with this id")]
+    Assignee,
     /// The organization's plan allows no more active sessions.
     #[error("the plan's session limit")]
     SessionLimit,

@@ -2,7 +2,7 @@
 //! transaction of the change they describe.
 
 use sqlx::{Any, Row, Transaction};
-use wasl_domain::{Contact, Message, OrgId, Session};
+use wasl_domain::{Contact, ConversationOverview, Message, OrgId, Session};
 
 use crate::bulk::{batch_query, rows_per_statement, Binds, Rows, Ty};
 use crate::{Store, StoreError};
@@ -14,6 +14,7 @@ pub trait EventRenderer: Send + Sync {
     fn contact(&self, contact: &Contact) -> serde_json::Value;
     /// A session, with its QR while it has one.
     fn session(&self, session: &Session, qr_code: Option<&str>) -> serde_json::Value;
+    fn conversation(&self, conversation: &ConversationOverview) -> serde_json::Value;
 }
 
 /// An event as stored.

@@ -33,6 +33,7 @@ use sqlx::{AnyConnection, AnyPool, Connection as _, Executor, Row};
 
 pub use api_keys::KeyHolder;
 pub use contacts::ContactUpdate;
+pub use conversations::{AssigneeFilter, ConversationChange, ConversationFilter};
 pub use deliveries::AttemptRecord;
 pub use error::{Conflict, StoreError};
 pub use events::{webhook_body, EventRenderer, StoredEvent};
@@ -171,6 +172,9 @@ pub struct StoreOptions {
     pub wal_reset_pages: i64,
     /// How often the log is checkpointed.
     pub checkpoint_every: Duration,
+    /// Applies the migrations up to this version only: a database as an earlier release left
+    /// it, for the tests that upgrade one. `None` (always, in the server) applies them all.
+    pub migrations_up_to: Option<i64>,
 }
 
 impl Default for StoreOptions {
@@ -178,6 +182,7 @@ impl Default for StoreOptions {
         StoreOptions {
             wal_reset_pages: 65_536,
             checkpoint_every: Duration::from_secs(1),
+            migrations_up_to: None,
         }
     }
 }
@@ -309,7 +314,7 @@ impl Store {
             writer,
             alive: std::sync::Arc::default(),
         };
-        migrate::run(&store).await?;
+        migrate::run(&store, tuning.migrations_up_to).await?;
         if let (Some(writer), Some(gate)) = (&store.writer, &store.write_gate) {
             tokio::spawn(checkpoint_wal(
                 tuning,

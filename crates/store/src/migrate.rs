@@ -36,6 +36,7 @@ macro_rules! migrations {
             migration!($dialect, 8, "webhook_lanes", "0008_webhook_lanes.sql"),
             migration!($dialect, 9, "ordered_queues", "0009_ordered_queues.sql"),
             migration!($dialect, 10, "hardening", "0010_hardening.sql"),
+            migration!($dialect, 11, "conversations", "0011_conversations.sql"),
         ]
     };
 }
@@ -58,7 +59,7 @@ const PG_MIGRATION_LOCK: i64 = 0x7761_736c;
 
 /// Applies every pending migration in one transaction: a failed start-up leaves the schema as
 /// it was.
-pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+pub(crate) async fn run(store: &Store, up_to: Option<i64>) -> Result<(), StoreError> {
     let migrations = match store.dialect {
         Dialect::Sqlite => SQLITE,
         Dialect::Postgres => POSTGRES,
@@ -82,7 +83,11 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
         .iter()
         .map(|row| row.try_get::<i64, _>(0))
         .collect::<Result<_, _>>()?;
-    for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+    let up_to = up_to.unwrap_or(i64::MAX);
+    for migration in migrations
+        .iter()
+        .filter(|m| !applied.contains(&m.version) && m.version <= up_to)
+    {
         let fail = |source| StoreError::Migration {
             version: migration.version,
             source,

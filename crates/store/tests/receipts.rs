@@ -22,6 +22,9 @@ impl EventRenderer for Plain {
     fn session(&self, s: &Session, _qr: Option<&str>) -> serde_json::Value {
         serde_json::json!({"id": s.id.as_str()})
     }
+    fn conversation(&self, c: &wasl_domain::ConversationOverview) -> serde_json::Value {
+        serde_json::json!({"id": c.conversation.id})
+    }
 }
 
 fn pending(org: &OrgId, session: &SessionId) -> Message {

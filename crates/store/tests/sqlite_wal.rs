@@ -26,6 +26,7 @@ async fn the_log_starts_over_while_reads_and_writes_never_stop() {
     let options = StoreOptions {
         wal_reset_pages: RESET_PAGES,
         checkpoint_every: Duration::from_millis(100),
+        ..StoreOptions::default()
     };
     let (store, org, _session, dir) = store_with_session_opened(options).await;
     let wal = dir.join("wasl.db-wal");

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::error::{AppError, AppResult, Conflict};
 
 /// The events a webhook can subscribe to.
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 9] = [
     "message.received",
     "message.sent",
     "message.status",
@@ -22,6 +22,8 @@ pub const EVENT_TYPES: [&str; 7] = [
     "session.qr",
     "contact.created",
     "contact.updated",
+    "conversation.created",
+    "conversation.updated",
 ];
 
 /// A new subscription, as checked at the edge.

@@ -392,6 +392,7 @@ struct Own {
     owner: Account,
     agent_id: String,
     contact_id: String,
+    conversation_id: String,
     webhook_id: String,
     delivery_id: String,
     api_key_id: String,
@@ -777,6 +778,7 @@ fn own_path_value(own: &Own, param: &str, resource: &str) -> Option<String> {
     Some(match (param, resource) {
         ("sessionName", _) => "default".to_owned(),
         ("contactId", _) | ("id", "contacts") => own.contact_id.clone(),
+        ("conversationId", _) => own.conversation_id.clone(),
         ("deliveryId", _) => own.delivery_id.clone(),
         ("id", "users") => own.agent_id.clone(),
         ("id", "api-keys") => own.api_key_id.clone(),
@@ -1108,12 +1110,19 @@ async fn setup(app: &TestApp) -> Own {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{key}");
     let agent = app.add_user(&owner, "fuzz-agent@acme.sa", "agent").await;
+    // The customer's conversation was stored with their message.
+    let (_, conversations) = app.get("/api/v1/whatsapp/conversations", &token).await;
+    let conversation_id = conversations["data"]["conversations"][0]["id"]
+        .as_str()
+        .expect("a conversation")
+        .to_owned();
     // The admin route changes the plan of an organization of its own, never the owner's.
     let other = app.register("fuzz-other@acme.sa").await;
     Own {
         api_key_id: key["data"]["apiKey"]["id"].as_str().expect("id").to_owned(),
         agent_id: agent.user_id,
         contact_id,
+        conversation_id,
         webhook_id,
         delivery_id,
         media_message_id,
@@ -1962,6 +1971,26 @@ impl Fuzz<'_> {
                             })
                             .collect()
                     }
+                    "status" => vec![
+                        ("open".into(), ok),
+                        ("resolved".into(), ok),
+                        (String::new(), ok),
+                        ("closed".into(), bad),
+                        ("OPEN".into(), bad),
+                        ("%00".into(), bad),
+                        ("x".repeat(5_000), bad),
+                    ],
+                    "assignee" => vec![
+                        ("me".into(), ok),
+                        ("unassigned".into(), ok),
+                        (self.own.agent_id.clone(), ok),
+                        ("0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b".into(), ok),
+                        (String::new(), ok),
+                        ("me%2Cyou".into(), bad),
+                        ("%27%20OR%201%3D1".into(), bad),
+                        ("%00".into(), bad),
+                        ("a".repeat(5_000), bad),
+                    ],
                     "direction" => vec![
                         ("incoming".into(), ok),
                         ("outgoing".into(), ok),

@@ -113,7 +113,8 @@ on_both_databases! {
             "POST /api/v1/whatsapp/messages/send-document", "POST /api/v1/whatsapp/messages/send-video",
             "POST /api/v1/whatsapp/messages/send-audio", "GET /api/v1/whatsapp/messages", "GET /api/v1/whatsapp/messages/{id}/media",
             "GET /api/v1/whatsapp/contacts", "PUT /api/v1/whatsapp/contacts/{id}", "GET /api/v1/whatsapp/conversations",
-            "POST /api/v1/whatsapp/conversations/{contactId}/read", "GET /api/v1/whatsapp/stats",
+            "GET /api/v1/whatsapp/conversations/{conversationId}", "PUT /api/v1/whatsapp/conversations/{conversationId}",
+            "POST /api/v1/whatsapp/conversations/{conversationId}/read", "GET /api/v1/whatsapp/stats",
             "POST /api/v1/webhooks", "GET /api/v1/webhooks", "GET /api/v1/webhooks/{id}", "PUT /api/v1/webhooks/{id}",
             "DELETE /api/v1/webhooks/{id}", "GET /api/v1/webhooks/{id}/deliveries",
             "POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/replay", "GET /api/v1/events",
@@ -123,7 +124,7 @@ on_both_databases! {
         // And every documented route is really served: none answers "no such route".
         for entry in &documented {
             let (method, path) = entry.split_once(' ').expect("method and path");
-            let path = path.replace("{id}", "some-id").replace("{sessionName}", "default").replace("{contactId}", "some-id").replace("{deliveryId}", "some-id");
+            let path = path.replace("{id}", "some-id").replace("{sessionName}", "default").replace("{contactId}", "some-id").replace("{conversationId}", "some-id").replace("{deliveryId}", "some-id");
             let method = Method::from_bytes(method.as_bytes()).expect("method");
             let res = app.client.request(method, app.url(&path)).send().await.expect("sent");
             assert_ne!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{entry}");

@@ -177,6 +177,8 @@ struct OrgA {
     delivery_id: String,
     /// The customer who wrote, then the customer A wrote to.
     contact_ids: Vec<String>,
+    /// Their conversations, in the same order.
+    conversation_ids: Vec<String>,
     /// The incoming image, then the outgoing document.
     media_message_ids: Vec<String>,
     outgoing_whatsapp_id: String,
@@ -317,6 +319,30 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
 
     let agent = app.add_user(&owner, A_AGENT_EMAIL, "agent").await;
 
+    // A's customer's conversation goes to A's agent.
+    let (_, conversations) = app.get("/api/v1/whatsapp/conversations", &token).await;
+    let conversations = conversations["data"]["conversations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(conversations.len(), 2, "{conversations:?}");
+    let conversation_of = |contact: &str| {
+        conversations
+            .iter()
+            .find(|c| c["contact"]["id"] == contact)
+            .map(|c| str_of(&c["id"]))
+            .unwrap_or_else(|| panic!("a conversation with {contact}"))
+    };
+    let conversation_ids = vec![conversation_of(&contact_in), conversation_of(&contact_out)];
+    let (status, assigned) = app
+        .put(
+            &format!("/api/v1/whatsapp/conversations/{}", conversation_ids[0]),
+            &token,
+            json!({"assigneeId": agent.user_id, "status": "pending"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{assigned}");
+
     // Every event written and delivered, and no more coming.
     let deliveries_url = format!("/api/v1/webhooks/{webhook_id}/deliveries?limit=100");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -371,6 +397,11 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
         ("A's API key id".into(), api_key_id.clone()),
         ("A's API key prefix".into(), api_key_prefix),
         ("A's API key name".into(), KEY_NAME.into()),
+        ("A's conversation id".into(), conversation_ids[0].clone()),
+        (
+            "A's other conversation id".into(),
+            conversation_ids[1].clone(),
+        ),
     ];
     for m in &messages {
         markers.push(("A's message id".into(), str_of(&m["id"])));
@@ -388,6 +419,7 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
         webhook_id,
         delivery_id,
         contact_ids: vec![contact_in, contact_out],
+        conversation_ids,
         media_message_ids: vec![str_of(&image["id"]), str_of(&document["id"])],
         outgoing_whatsapp_id: str_of(&outgoing_text["messageId"]),
         image_url: str_of(&image["content"]["mediaUrl"]),
@@ -408,6 +440,7 @@ async fn snapshot(app: &TestApp, a: &OrgA) -> Vec<(String, Value)> {
         "/api/v1/whatsapp/messages?limit=100".to_owned(),
         "/api/v1/whatsapp/contacts".to_owned(),
         "/api/v1/whatsapp/conversations".to_owned(),
+        format!("/api/v1/whatsapp/conversations/{}", a.conversation_ids[0]),
         "/api/v1/whatsapp/stats".to_owned(),
         "/api/v1/webhooks".to_owned(),
         format!("/api/v1/webhooks/{}", a.webhook_id),
@@ -528,6 +561,13 @@ fn path_values(a: &OrgA, param: &str, resource: &str) -> Option<Vec<String>> {
     Some(match (param, resource) {
         ("sessionName", _) => vec!["default".to_owned()],
         ("contactId", _) => a.contact_ids.clone(),
+        // The read route also takes a contact's id, as the first release's clients send it.
+        ("conversationId", _) => a
+            .conversation_ids
+            .iter()
+            .chain(&a.contact_ids)
+            .cloned()
+            .collect(),
         ("deliveryId", _) => vec![a.delivery_id.clone()],
         ("id", "users") => vec![a.agent.user_id.clone(), a.owner.user_id.clone()],
         ("id", "api-keys") => vec![a.api_key_id.clone()],
@@ -571,6 +611,8 @@ fn query_value(name: &str) -> Option<&'static str> {
         "contact" => CUSTOMER_IN,
         "search" => CONTACT_NAME,
         "direction" => "incoming",
+        "status" => "pending",
+        "assignee" => "unassigned",
         _ => return None,
     })
 }
@@ -597,7 +639,12 @@ fn json_body(key: &str, a: &OrgA, pass: &str, receiver: &Receiver) -> Option<Val
         }
         "PUT /api/v1/whatsapp/contacts/{id}" => json!({"name": "مخترق", "tags": ["hijacked"],
             "notes": "changed by B", "linkedCustomer": "crm-b-1", "isBlocked": true}),
-        "POST /api/v1/whatsapp/conversations/{contactId}/read" => json!({"sessionName": "default"}),
+        "POST /api/v1/whatsapp/conversations/{conversationId}/read" => {
+            json!({"sessionName": "default"})
+        }
+        "PUT /api/v1/whatsapp/conversations/{conversationId}" => {
+            json!({"status": "resolved", "assigneeId": null})
+        }
         "POST /api/v1/whatsapp/messages/send" => {
             json!({"to": CUSTOMER_IN, "text": "رسالة من المؤسسة ب", "sessionName": "default"})
         }

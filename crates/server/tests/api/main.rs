@@ -12,6 +12,7 @@ mod api_keys;
 mod auth;
 mod bad_input;
 mod conventions;
+mod conversations;
 mod hardening;
 mod isolation;
 mod media_safety;

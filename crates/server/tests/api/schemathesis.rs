@@ -77,6 +77,13 @@ async fn things(app: &TestApp) -> Vec<(&'static str, String)> {
         .as_str()
         .expect("a contact")
         .to_owned();
+    let (_, conversations) = app
+        .get("/api/v1/whatsapp/conversations", &owner.token)
+        .await;
+    let conversation_id = conversations["data"]["conversations"][0]["id"]
+        .as_str()
+        .expect("a conversation")
+        .to_owned();
     // The webhook's receiver does not answer: its first delivery is there to be replayed.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let delivery_id = loop {
@@ -111,6 +118,7 @@ async fn things(app: &TestApp) -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
         ("WASL_ST_CONTACT_ID", contact_id),
+        ("WASL_ST_CONVERSATION_ID", conversation_id),
     ]
 }
 
