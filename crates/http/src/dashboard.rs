@@ -3,7 +3,7 @@
 //! `/dashboard/whatsapp` that is not an asset answers the app's page, which routes itself.
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -44,6 +44,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/i18n.js", JS),
     asset!("js/ui.js", JS),
     asset!("js/icons.js", JS),
+    asset!("js/router.js", JS),
     asset!("js/pages/auth.js", JS),
     asset!("js/pages/sessions.js", JS),
     asset!("js/pages/pairing.js", JS),
@@ -54,6 +55,59 @@ const ASSETS: &[Asset] = &[
 ];
 
 const INDEX: &str = include_str!("../assets/dashboard/index.html");
+
+/// Versioned assets never change: a new release has a new version in their path.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// The page and unversioned asset paths are checked with the server on every use (cheaply,
+/// by their ETag), so a new release is picked up at once.
+const REVALIDATE: &str = "no-cache";
+
+/// What the dashboard serves, worked out once: the version of this release's assets (a digest
+/// of all of them), the page pointing at the versioned paths, and each file's ETag.
+struct Served {
+    version: String,
+    index: String,
+    index_etag: String,
+    etags: Vec<String>,
+}
+
+fn digest(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+static SERVED: std::sync::LazyLock<Served> = std::sync::LazyLock::new(|| {
+    let mut all: Vec<&[u8]> = Vec::new();
+    for a in ASSETS {
+        all.push(a.path.as_bytes());
+        all.push(a.body);
+    }
+    let version = digest(&all)[..12].to_owned();
+    // Every module imports the others by relative path, so pointing the page at the
+    // versioned folder versions them all.
+    let index = INDEX.replace(
+        "/dashboard/whatsapp/assets/",
+        &format!("/dashboard/whatsapp/assets/{version}/"),
+    );
+    Served {
+        index_etag: format!("\"{}\"", digest(&[index.as_bytes()])),
+        index,
+        etags: ASSETS
+            .iter()
+            .map(|a| format!("\"{}\"", digest(&[a.body])))
+            .collect(),
+        version,
+    }
+});
 
 pub fn router() -> Router {
     Router::new()
@@ -70,13 +124,34 @@ async fn to_dashboard() -> Redirect {
     Redirect::temporary(BASE)
 }
 
-async fn index() -> Response {
-    with_headers(StatusCode::OK, "text/html; charset=utf-8", INDEX.as_bytes())
+async fn index(headers: HeaderMap) -> Response {
+    let served = &*SERVED;
+    cached(
+        &headers,
+        "text/html; charset=utf-8",
+        served.index.as_bytes(),
+        &served.index_etag,
+        REVALIDATE,
+    )
 }
 
-async fn asset(Path(path): Path<String>) -> Response {
-    match ASSETS.iter().find(|a| a.path == path) {
-        Some(a) => with_headers(StatusCode::OK, a.content_type, a.body),
+/// `<version>/<path>` is this release's file, cached for good; a bare `<path>` (or another
+/// release's version) is the same file, revalidated each time.
+async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    let served = &*SERVED;
+    let (path, cache) = match path.split_once('/') {
+        Some((version, rest)) if version == served.version => (rest, IMMUTABLE),
+        Some((version, rest)) if is_version(version) => (rest, REVALIDATE),
+        _ => (path.as_str(), REVALIDATE),
+    };
+    match ASSETS.iter().position(|a| a.path == path) {
+        Some(i) => cached(
+            &headers,
+            ASSETS[i].content_type,
+            ASSETS[i].body,
+            &served.etags[i],
+            cache,
+        ),
         None => with_headers(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
@@ -85,23 +160,54 @@ async fn asset(Path(path): Path<String>) -> Response {
     }
 }
 
+fn is_version(segment: &str) -> bool {
+    segment.len() == 12 && segment.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The file with its ETag, or 304 when the browser already has this very file.
+fn cached(
+    request: &HeaderMap,
+    content_type: &'static str,
+    body: &'static [u8],
+    etag: &str,
+    cache: &'static str,
+) -> Response {
+    let fresh = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    let (status, body): (StatusCode, &'static [u8]) = if fresh {
+        (StatusCode::NOT_MODIFIED, b"")
+    } else {
+        (StatusCode::OK, body)
+    };
+    let mut response = secured(status, content_type, body, CSP, cache);
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response
+}
+
 fn with_headers(status: StatusCode, content_type: &'static str, body: &'static [u8]) -> Response {
-    secured(status, content_type, body, CSP)
+    secured(status, content_type, body, CSP, REVALIDATE)
 }
 
 /// A page or asset of wasl's own, with the headers that keep it from being framed, sniffed or
-/// made to run anything but wasl's own files (`csp`). The app changes with every release and
-/// is small: browsers revalidate instead of caching.
+/// made to run anything but wasl's own files (`csp`), cached as `cache` says.
 pub(super) fn secured(
     status: StatusCode,
     content_type: &'static str,
     body: &'static [u8],
     csp: &'static str,
+    cache: &'static str,
 ) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(csp),

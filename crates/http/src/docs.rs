@@ -39,6 +39,7 @@ pub fn router(openapi: Arc<String>) -> Router {
                     "text/html; charset=utf-8",
                     PAGE.as_bytes(),
                     CSP,
+                    "no-cache",
                 )
             }),
         )
@@ -53,18 +54,21 @@ async fn asset(Path(file): Path<String>) -> Response {
             "text/javascript; charset=utf-8",
             SCRIPT.as_bytes(),
             CSP,
+            "no-cache",
         ),
         "api-docs.css" => secured(
             StatusCode::OK,
             "text/css; charset=utf-8",
             STYLE.as_bytes(),
             CSP,
+            "no-cache",
         ),
         _ => secured(
             StatusCode::NOT_FOUND,
             "text/plain; charset=utf-8",
             b"not found",
             CSP,
+            "no-cache",
         ),
     }
 }

@@ -232,7 +232,11 @@ impl Browser {
             };
             if Instant::now() > deadline {
                 let toasts = self.toasts().await;
-                panic!("timed out waiting for {what}; last result: {last}; toasts: {toasts:?}");
+                let shot = self.failure_screenshot().await;
+                panic!(
+                    "timed out waiting for {what}; last result: {last}; toasts: {toasts:?}; \
+                     the page as it was: {shot}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -340,6 +344,26 @@ impl Browser {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
         std::fs::create_dir_all(&dir).expect("create docs/screenshots");
         std::fs::write(dir.join(format!("{name}.png")), bytes).expect("write the screenshot");
+    }
+
+    /// A PNG of the window when a wait times out, under the target dir (not in the docs), so
+    /// a failure shows what the page looked like. Says where it went, or why it could not.
+    async fn failure_screenshot(&self) -> String {
+        let Ok(png) = self.cmd(reqwest::Method::GET, "/screenshot", None).await else {
+            return "no screenshot (the browser did not answer)".into();
+        };
+        let Some(Ok(bytes)) = png
+            .as_str()
+            .map(|b| base64::engine::general_purpose::STANDARD.decode(b))
+        else {
+            return "no screenshot (not base64)".into();
+        };
+        let dir = std::env::temp_dir().join("wasl-browser-failures");
+        let path = dir.join(format!("{}.png", uuid::Uuid::now_v7().simple()));
+        match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, bytes)) {
+            Ok(()) => path.display().to_string(),
+            Err(e) => format!("no screenshot ({e})"),
+        }
     }
 
     pub async fn quit(mut self) {

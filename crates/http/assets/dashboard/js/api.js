@@ -138,13 +138,20 @@ export function rememberMedia(messageId, file) {
 }
 
 // ---- live events: the WebSocket when the server offers it, else the pages poll ----
+//
+// The socket resumes where it left off: each reconnection asks for the events after the last
+// one received (`since`), which the server replays from its event log, so a dropped connection
+// loses nothing. While the browser says it is offline no connection is attempted; when it is
+// back online the socket reconnects at once.
 
 const listeners = new Set();
-// The types of the latest events, for the browser tests to tell live updates from polling.
+// The latest events received (type, event id, message id), for the browser tests to tell
+// live updates from polling and replays from live ones.
 const recent = [];
 window.__waslEvents = recent;
-const liveState = { connected: false, socket: null, retry: 2000, timer: null, wanted: false };
+const liveState = { connected: false, socket: null, retry: 2000, timer: null, wanted: false, lastEventId: null, offline: false, everConnected: false };
 const stateListeners = new Set();
+const reconnectListeners = new Set();
 
 function setConnected(v) {
   if (liveState.connected === v) return;
@@ -155,9 +162,11 @@ function setConnected(v) {
 function connect() {
   if (!liveState.wanted || !auth.token) return;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (liveState.offline || liveState.socket) return;
+  const since = liveState.lastEventId ? `&since=${encodeURIComponent(liveState.lastEventId)}` : '';
   let socket;
   try {
-    socket = new WebSocket(`${scheme}//${location.host}/api/v1/events?token=${encodeURIComponent(auth.token)}`);
+    socket = new WebSocket(`${scheme}//${location.host}/api/v1/events?token=${encodeURIComponent(auth.token)}${since}`);
   } catch {
     schedule();
     return;
@@ -167,6 +176,9 @@ function connect() {
   socket.onopen = () => {
     liveState.retry = 2000;
     setConnected(true);
+    // Back after a break: what the replay cannot cover (a page's listing) is read again.
+    if (liveState.everConnected) for (const fn of reconnectListeners) fn();
+    liveState.everConnected = true;
   };
   socket.onmessage = (e) => {
     let event;
@@ -175,8 +187,9 @@ function connect() {
     } catch {
       return;
     }
-    recent.push(event.type);
-    if (recent.length > 100) recent.shift();
+    if (event.id) liveState.lastEventId = event.id;
+    recent.push({ type: event.type, id: event.id, messageId: event.data?.messageId || null });
+    if (recent.length > 200) recent.shift();
     for (const fn of listeners) {
       try {
         fn(event);
@@ -186,7 +199,7 @@ function connect() {
     }
   };
   socket.onclose = (e) => {
-    liveState.socket = null;
+    if (liveState.socket === socket) liveState.socket = null;
     setConnected(false);
     // 4401: the server ended this sign-in (signed out elsewhere, password changed, account
     // removed or disabled): sign out here too instead of reconnecting with it.
@@ -207,7 +220,7 @@ function connect() {
 
 function schedule() {
   clearTimeout(liveState.timer);
-  if (!liveState.wanted) return;
+  if (!liveState.wanted || liveState.offline) return;
   liveState.timer = setTimeout(connect, liveState.retry);
   liveState.retry = Math.min(liveState.retry * 2, 60000);
 }
@@ -222,6 +235,9 @@ export const live = {
     liveState.wanted = false;
     clearTimeout(liveState.timer);
     liveState.socket?.close();
+    liveState.socket = null;
+    liveState.lastEventId = null;
+    liveState.everConnected = false;
     setConnected(false);
   },
   get connected() {
@@ -236,7 +252,23 @@ export const live = {
     stateListeners.add(fn);
     return () => stateListeners.delete(fn);
   },
+  /** Called each time the socket is back after a break (its missed events replayed). */
+  onReconnect(fn) {
+    reconnectListeners.add(fn);
+    return () => reconnectListeners.delete(fn);
+  },
 };
+
+window.addEventListener('offline', () => {
+  liveState.offline = true;
+  clearTimeout(liveState.timer);
+  liveState.socket?.close();
+});
+window.addEventListener('online', () => {
+  liveState.offline = false;
+  liveState.retry = 2000;
+  connect();
+});
 
 /** The refresh interval pages use: slow when live events arrive, every 2 s when they do not. */
 export function pollInterval() {

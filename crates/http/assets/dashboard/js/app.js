@@ -7,8 +7,9 @@ import * as sessions from './pages/sessions.js';
 import * as chat from './pages/chat.js';
 import * as contacts from './pages/contacts.js';
 import * as stats from './pages/stats.js';
+import { BASE, match, pathOf } from './router.js';
 
-export const BASE = '/dashboard/whatsapp';
+export { BASE };
 
 const PAGES = {
   chat: { page: chat, label: 'navChat', icon: 'chat' },
@@ -18,18 +19,31 @@ const PAGES = {
 };
 const PUBLIC = { login: authPages.login, register: authPages.register };
 
-const state = { me: null, unmount: null, route: null };
+// `mounted`: what the current page answered when it was mounted — how to unmount it, and
+// optionally how to follow a new address of its own (a conversation opened) without remounting.
+const state = { me: null, mounted: null, route: null };
 
 function routeOf(pathname) {
-  const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : '';
-  const name = rest.split('/').filter(Boolean)[0] || '';
-  return PAGES[name] || PUBLIC[name] ? name : 'chat';
+  return match(pathname).page;
 }
 
-export function navigate(name, { replace = false } = {}) {
-  const url = `${BASE}/${name}`;
+/** Goes to a page (with parameters such as `conversationId`). Within the page that is showing,
+ *  only the address changes and the page follows it; another page is mounted afresh. */
+export function navigate(name, { replace = false, params = {} } = {}) {
+  const url = pathOf(name, params);
   if (location.pathname !== url) history[replace ? 'replaceState' : 'pushState']({}, '', url);
+  if (state.route === name && state.mounted?.route && PAGES[name]) {
+    state.mounted.route(match(location.pathname).params);
+    return;
+  }
   render();
+}
+
+function unmount() {
+  const m = state.mounted;
+  state.mounted = null;
+  if (typeof m === 'function') m();
+  else m?.unmount?.();
 }
 
 export function currentUser() {
@@ -82,7 +96,7 @@ function shell(route, main) {
   const me = state.me;
   const nav = Object.entries(PAGES).map(([name, p]) =>
     h('a', {
-      href: `${BASE}/${name}`, class: `nav-item${name === route ? ' active' : ''}`, 'data-nav': name,
+      href: pathOf(name), class: `nav-item${name === route ? ' active' : ''}`, 'data-nav': name,
       'aria-current': name === route ? 'page' : null,
       onclick: (e) => {
         if (e.metaKey || e.ctrlKey) return;
@@ -119,8 +133,7 @@ let renderSeq = 0;
 async function render() {
   const seq = ++renderSeq;
   applyLang();
-  state.unmount?.();
-  state.unmount = null;
+  unmount();
   const app = document.getElementById('app');
   let route = routeOf(location.pathname);
   if (PUBLIC[route]) {
@@ -129,7 +142,7 @@ async function render() {
       return;
     }
     app.replaceChildren();
-    state.unmount = PUBLIC[route](app);
+    state.mounted = PUBLIC[route](app);
     state.route = route;
     return;
   }
@@ -150,7 +163,7 @@ async function render() {
   app.replaceChildren(shell(route, main));
   document.body.classList.remove('in-thread');
   state.route = route;
-  state.unmount = PAGES[route].page.mount(main, { me, navigate });
+  state.mounted = PAGES[route].page.mount(main, { me, navigate, params: match(location.pathname).params });
 }
 
 onUnauthorized(() => {
@@ -170,5 +183,9 @@ window.__waslErrors = [];
 window.addEventListener('error', (e) => window.__waslErrors.push(String(e.message)));
 window.addEventListener('unhandledrejection', (e) => window.__waslErrors.push(String(e.reason?.stack || e.reason)));
 document.addEventListener('securitypolicyviolation', (e) => window.__waslErrors.push(`CSP ${e.violatedDirective} ${e.blockedURI}`));
-window.addEventListener('popstate', render);
+window.addEventListener('popstate', () => {
+  const { page, params } = match(location.pathname);
+  if (page === state.route && state.mounted?.route && PAGES[page]) state.mounted.route(params);
+  else render();
+});
 render();

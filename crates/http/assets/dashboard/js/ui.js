@@ -225,3 +225,55 @@ export function every(ms, fn) {
     clearTimeout(timer);
   };
 }
+
+// ---- keyed lists ----
+
+/**
+ * A list whose rows are kept by key: `update(items)` builds a row only for an item that is new
+ * or whose signature changed, and moves the others into order without rebuilding them, so a
+ * new message updates its one row and focus, hover and media in the rest stay as they were.
+ * `key(item)` names an item, `sig(item)` says when its row must be rebuilt, `row(item)` builds
+ * it. Rows carry `data-key`.
+ */
+export function keyedList(container, { key, sig, row }) {
+  const rows = new Map(); // key -> { sig, el }
+  return {
+    update(items) {
+      const wanted = new Set();
+      let previous = null;
+      for (const item of items) {
+        const k = key(item);
+        wanted.add(k);
+        const s = sig(item);
+        let entry = rows.get(k);
+        if (!entry || entry.sig !== s) {
+          const el = row(item);
+          el.dataset.key = k;
+          if (entry) entry.el.replaceWith(el);
+          entry = { sig: s, el };
+          rows.set(k, entry);
+        }
+        const expected = previous ? previous.nextSibling : container.firstChild;
+        if (entry.el !== expected) container.insertBefore(entry.el, expected);
+        previous = entry.el;
+      }
+      for (const [k, entry] of rows) {
+        if (!wanted.has(k)) {
+          entry.el.remove();
+          rows.delete(k);
+        }
+      }
+      // Anything else in the container (a spinner, an empty state) goes.
+      while (previous ? previous.nextSibling : container.firstChild) {
+        (previous ? previous.nextSibling : container.firstChild).remove();
+      }
+    },
+    /** The row of a key, when it is shown. */
+    get(k) {
+      return rows.get(k)?.el;
+    },
+    clear() {
+      rows.clear();
+    },
+  };
+}

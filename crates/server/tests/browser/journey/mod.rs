@@ -9,6 +9,7 @@ use crate::server::{self, TestServer};
 use crate::webdriver::Browser;
 
 mod chat;
+mod inbox;
 
 /// How new messages reach the page: the live events WebSocket when the server offers it, or
 /// polling when the browser cannot open one.
@@ -101,6 +102,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.customer_writes().await;
     j.step("chat").await;
     j.chat().await;
+    j.step("inbox").await;
+    j.inbox().await;
     j.step("contacts").await;
     j.contacts().await;
     j.step("stats").await;
@@ -356,7 +359,8 @@ impl Journey {
         let (status, body) = self.api(Method::GET, "/api/v1/whatsapp/stats", None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let stats = &body["data"];
-        assert_eq!(stats["totalContacts"], json!(1), "{body}");
+        // The customer of the chat step and the one who wrote in the inbox step.
+        assert_eq!(stats["totalContacts"], json!(2), "{body}");
         assert!(
             stats["totalMessages"].as_i64().is_some_and(|n| n >= 4),
             "{body}"

@@ -1,24 +1,38 @@
-// Chat: conversations ordered by last message with unread counts and search, beside the
-// open thread. On a phone the two are separate views with a back button.
+// Chat: conversations ordered by last message, with status, unread counts, a status filter and
+// search, beside the open thread. Each conversation has its own address
+// (`/dashboard/whatsapp/chats/<id>`). On a phone the list and the thread are separate views.
 import { t } from '../i18n.js';
 import { api, live, pollInterval } from '../api.js';
-import { avatar, debounce, digitsOf, emptyState, every, formatShort, h, icon, iconButton, openDialog, phone, spinner, toastError } from '../ui.js';
+import { avatar, debounce, digitsOf, emptyState, every, formatShort, h, icon, iconButton, keyedList, openDialog, phone, spinner, toast, toastError } from '../ui.js';
 import { createThread, preview, tick } from './thread.js';
 
-const keyOf = (c) => `${c.sessionName}|${digitsOf(c.contact.phoneNumber)}`;
+const STATUS_FILTERS = [['open', 'filterOpen'], ['pending', 'filterPending'], ['resolved', 'filterResolved'], ['', 'filterAll']];
 
-export function mount(root, { navigate }) {
-  const state = { conversations: [], sessions: [], filter: '', search: '', loaded: false, thread: null, open: null, marking: false };
+/** Who the conversation is with, on which number: the thread's identity before it has an id. */
+const peerOf = (c) => `${c.sessionName}|${digitsOf(c.contact.phoneNumber)}`;
+
+export function mount(root, { navigate, params }) {
+  const state = {
+    conversations: [], sessions: [], session: '', status: 'open', search: '', loaded: false,
+    thread: null, open: null, marking: new Set(), wanted: params.conversationId || null,
+  };
 
   const listEl = h('div', { class: 'conv-list', role: 'list' }, spinner());
   const sessionSelect = h('select', { class: 'session-filter', 'aria-label': t('allSessions') });
   const search = h('input', { type: 'search', class: 'search-input', placeholder: t('searchConversations'), 'aria-label': t('searchConversations') });
+  const tabs = h('div', { class: 'status-tabs', role: 'tablist', 'aria-label': t('conversationFilter') },
+    STATUS_FILTERS.map(([value, label]) => h('button', {
+      type: 'button', role: 'tab', class: 'status-tab', 'data-filter': value || 'all',
+      'aria-selected': String(value === state.status),
+      onclick: () => setStatusFilter(value),
+    }, t(label))));
   const pane = h('aside', { class: 'conv-pane' },
     h('header', { class: 'conv-head' },
       h('div', { class: 'conv-title' },
         h('h1', { text: t('chatsTitle') }),
         iconButton('edit', t('newChat'), { 'data-action': 'new-chat', onclick: newChat })),
       h('div', { class: 'search' }, icon('search', { size: 18 }), search),
+      tabs,
       sessionSelect),
     listEl);
   const threadPane = h('section', { class: 'thread-pane' });
@@ -39,31 +53,68 @@ export function mount(root, { navigate }) {
     document.body.classList.toggle('in-thread', view === 'thread');
   }
 
+  function setStatusFilter(value) {
+    state.status = value;
+    for (const tab of tabs.children) tab.setAttribute('aria-selected', String(tab.dataset.filter === (value || 'all')));
+    loadConversations().catch(toastError);
+  }
+
+  /** Whether a conversation belongs in the list as it is filtered now. */
+  const shown = (c) => (!state.status || c.status === state.status) && (!state.session || c.sessionName === state.session);
+
+  function upsert(c) {
+    const i = state.conversations.findIndex((x) => x.id === c.id);
+    if (i >= 0) state.conversations[i] = c;
+    else state.conversations.push(c);
+    state.conversations = state.conversations.filter(shown);
+    state.conversations.sort((a, b) => (a.lastMessageAt < b.lastMessageAt ? 1 : a.lastMessageAt > b.lastMessageAt ? -1 : 0));
+    if (state.open && c.id && (state.open.id === c.id || (!state.open.id && peerOf(state.open) === peerOf(c)))) {
+      state.open = c;
+      state.thread?.update(c, sessionStatus(c.sessionName));
+    }
+    renderList();
+  }
+
   async function markRead(conv) {
-    if (!conv.contact.id || state.marking) return;
-    state.marking = true;
+    if (!conv.id || state.marking.has(conv.id)) return;
+    state.marking.add(conv.id);
     try {
-      await api('POST', `/whatsapp/conversations/${encodeURIComponent(conv.contact.id)}/read`, { json: { sessionName: conv.sessionName } });
-      const c = state.conversations.find((x) => keyOf(x) === keyOf(conv));
+      await api('POST', `/whatsapp/conversations/${encodeURIComponent(conv.id)}/read`);
+      const c = state.conversations.find((x) => x.id === conv.id);
       if (c) c.unreadCount = 0;
+      if (state.open?.id === conv.id) state.open.unreadCount = 0;
       renderList();
     } catch (err) {
       toastError(err);
     } finally {
-      state.marking = false;
+      state.marking.delete(conv.id);
     }
   }
 
-  function open(conv) {
-    const key = keyOf(conv);
-    if (state.thread?.key !== key) {
+  async function setStatus(conv, status) {
+    try {
+      const data = await api('PUT', `/whatsapp/conversations/${encodeURIComponent(conv.id)}`, { json: { status } });
+      toast(t(status === 'resolved' ? 'conversationResolved' : 'conversationReopened'), 'success');
+      upsert(data.conversation);
+    } catch (err) {
+      toastError(err);
+    }
+  }
+
+  /** Shows a conversation in the thread pane (without touching the address). */
+  function show(conv) {
+    const peer = peerOf(conv);
+    if (state.thread?.key !== peer) {
       state.thread?.destroy();
       state.thread = createThread(conv, {
         sessionStatus,
-        onBack: () => setView('list'),
+        onBack: () => navigate('chat'),
         onSent: () => loadConversations().catch(() => {}),
+        onStatus: (c, status) => setStatus(c, status),
       });
       threadPane.replaceChildren(state.thread.el);
+    } else {
+      state.thread.update(conv, sessionStatus(conv.sessionName));
     }
     state.open = conv;
     setView('thread');
@@ -71,14 +122,53 @@ export function mount(root, { navigate }) {
     if (conv.unreadCount > 0) markRead(conv);
   }
 
+  /** Opens a conversation: its address becomes the page's, so it can be linked and shared. */
+  function open(conv) {
+    if (conv.id) navigate('chat', { params: { conversationId: conv.id } });
+    else show(conv);
+  }
+
+  /** Follows the address: a conversation by id (from the list or the server), or none. */
+  async function route(next) {
+    const id = next.conversationId || null;
+    state.wanted = id;
+    if (!id) {
+      state.thread?.destroy();
+      state.thread = null;
+      state.open = null;
+      showPlaceholder();
+      setView('list');
+      renderList();
+      return;
+    }
+    if (state.open?.id === id) {
+      setView('thread');
+      return;
+    }
+    const listed = state.conversations.find((c) => c.id === id);
+    if (listed) {
+      show(listed);
+      return;
+    }
+    try {
+      const data = await api('GET', `/whatsapp/conversations/${encodeURIComponent(id)}`);
+      if (state.wanted === id) show(data.conversation);
+    } catch (err) {
+      if (state.wanted !== id) return;
+      toast(err.status === 404 ? t('conversationNotFound') : err.message, 'error');
+      navigate('chat', { replace: true });
+    }
+  }
+
   function item(c) {
     const last = c.lastMessage;
     const out = last?.direction === 'outgoing';
-    const active = state.open && keyOf(state.open) === keyOf(c);
-    const showSession = !state.filter && state.sessions.length > 1;
+    const active = isOpen(c);
+    const showSession = !state.session && state.sessions.length > 1;
     return h('div', {
       class: `conv-item${active ? ' active' : ''}${c.unreadCount > 0 ? ' unread' : ''}`, role: 'listitem', tabindex: 0,
       'data-phone': digitsOf(c.contact.phoneNumber), 'data-session': c.sessionName, 'data-contact-id': c.contact.id || '',
+      'data-conversation-id': c.id || '', 'data-status': c.status || 'open',
       onclick: () => open(c),
       onkeydown: (e) => { if (e.key === 'Enter') open(c); },
     },
@@ -86,38 +176,45 @@ export function mount(root, { navigate }) {
     h('div', { class: 'conv-main' },
       h('div', { class: 'conv-row' },
         h('span', { class: 'conv-name', dir: 'auto' }, c.contact.name || phone(c.contact.phoneNumber)),
-        h('time', { class: 'conv-time', text: formatShort(last?.createdAt || c.contact.lastMessageAt) })),
+        h('time', { class: 'conv-time', text: formatShort(last?.createdAt || c.lastMessageAt) })),
       h('div', { class: 'conv-row' },
         h('span', { class: 'conv-preview' },
           out ? tick(last.status) : null,
           last && last.type !== 'text' ? icon({ image: 'image', video: 'video', audio: 'mic', document: 'file' }[last.type] || 'file', { size: 14 }) : null,
           h('span', { class: 'conv-text', dir: 'auto', text: preview(last) })),
+        c.status && c.status !== 'open' ? h('span', { class: `chip chip-status chip-${c.status}`, 'data-status-chip': c.status, text: t(`conv_${c.status}`) }) : null,
         showSession ? h('span', { class: 'chip chip-session', dir: 'ltr', text: c.sessionName }) : null,
         c.unreadCount > 0 ? h('span', { class: 'unread-badge', 'aria-label': t('unreadCount', { n: c.unreadCount }), text: String(c.unreadCount) }) : null)));
   }
 
-  let listSignature = '';
+  const isOpen = (c) => !!state.open && (state.open.id ? state.open.id === c.id : peerOf(state.open) === peerOf(c));
+
+  const rows = keyedList(listEl, {
+    key: (c) => c.id,
+    sig: (c) => JSON.stringify([isOpen(c), c.status, c.unreadCount, c.contact.name, c.lastMessage?.id, c.lastMessage?.status,
+      !state.session && state.sessions.length > 1]),
+    row: item,
+  });
+
   function renderList() {
     if (!state.loaded) return;
-    // Polling every few seconds must not rebuild an unchanged list (it would lose hover and focus).
-    const sig = JSON.stringify([state.open && keyOf(state.open), state.filter, state.search, state.sessions.length,
-      state.conversations.map((c) => [keyOf(c), c.unreadCount, c.contact.name, c.lastMessage?.id, c.lastMessage?.status])]);
-    if (sig === listSignature) return;
-    listSignature = sig;
     if (state.conversations.length === 0) {
+      rows.clear();
       listEl.replaceChildren(state.search
         ? emptyState('search', t('noResults'), null)
-        : emptyState('inbox', t('noConversations'), t('noConversationsHint'),
-          h('button', { type: 'button', class: 'btn btn-primary btn-sm', onclick: () => navigate('sessions') }, t('goToSessions'))));
+        : state.status
+          ? emptyState('inbox', t('noConversationsInFilter'), null)
+          : emptyState('inbox', t('noConversations'), t('noConversationsHint'),
+            h('button', { type: 'button', class: 'btn btn-primary btn-sm', onclick: () => navigate('sessions') }, t('goToSessions'))));
       return;
     }
-    listEl.replaceChildren(...state.conversations.map(item));
+    rows.update(state.conversations);
   }
 
   async function loadConversations() {
     let data;
     try {
-      data = await api('GET', '/whatsapp/conversations', { query: { sessionName: state.filter, search: state.search, limit: 100 } });
+      data = await api('GET', '/whatsapp/conversations', { query: { sessionName: state.session, status: state.status, search: state.search, limit: 100 } });
     } catch (err) {
       if (!state.loaded) listEl.replaceChildren(emptyState('alert', err.message, null));
       throw err;
@@ -126,7 +223,7 @@ export function mount(root, { navigate }) {
     state.loaded = true;
     renderList();
     if (state.open) {
-      const fresh = state.conversations.find((c) => keyOf(c) === keyOf(state.open));
+      const fresh = state.conversations.find((c) => (state.open.id ? c.id === state.open.id : peerOf(c) === peerOf(state.open)));
       if (fresh) {
         state.open = fresh;
         state.thread?.update(fresh, sessionStatus(fresh.sessionName));
@@ -141,7 +238,7 @@ export function mount(root, { navigate }) {
     const options = [h('option', { value: '', text: t('allSessions') }),
       ...state.sessions.map((s) => h('option', { value: s.sessionName, text: `${s.sessionName} · ${t(`status_${s.status}`)}` }))];
     sessionSelect.replaceChildren(...options);
-    sessionSelect.value = state.filter;
+    sessionSelect.value = state.session;
     sessionSelect.hidden = state.sessions.length < 2;
     if (state.open) state.thread?.update(state.open, sessionStatus(state.open.sessionName));
   }
@@ -166,7 +263,7 @@ export function mount(root, { navigate }) {
           const digits = digitsOf(to.value);
           const existing = state.conversations.find((c) => c.sessionName === select.value && digitsOf(c.contact.phoneNumber) === digits);
           close();
-          open(existing || { sessionName: select.value, unreadCount: 0, lastMessage: null, contact: { id: null, phoneNumber: to.value.trim(), name: null, tags: [], isBlocked: false } });
+          open(existing || { id: null, sessionName: select.value, status: 'open', unreadCount: 0, lastMessage: null, contact: { id: null, phoneNumber: to.value.trim(), name: null, tags: [], isBlocked: false } });
         });
         setTimeout(() => to.focus(), 0);
         return form;
@@ -179,9 +276,20 @@ export function mount(root, { navigate }) {
     loadConversations().catch(toastError);
   }, 300));
   sessionSelect.addEventListener('change', () => {
-    state.filter = sessionSelect.value;
+    state.session = sessionSelect.value;
     loadConversations().catch(toastError);
   });
+
+  /** A message event moves its conversation's row (last message, unread) at once; the
+   *  listing read shortly after settles anything the event cannot say. */
+  function onMessage(m) {
+    const c = state.conversations.find((x) => x.sessionName === m.sessionName && x.contact.id === m.contactId);
+    if (!c) return;
+    const newer = !c.lastMessage || c.lastMessage.id === m.id || c.lastMessage.createdAt <= m.createdAt;
+    if (!newer) return;
+    const counts = m.direction === 'incoming' && c.lastMessage?.id !== m.id && !isOpen(c);
+    upsert({ ...c, lastMessage: m, lastMessageAt: m.createdAt, unreadCount: c.unreadCount + (counts ? 1 : 0) });
+  }
 
   let failedOnce = false;
   const stopConversations = every(pollInterval, () => loadConversations().catch((err) => {
@@ -189,17 +297,29 @@ export function mount(root, { navigate }) {
     failedOnce = true;
   }));
   const stopSessions = every(() => Math.max(pollInterval(), 5000), loadSessions);
-  const reload = debounce(() => loadConversations().catch(() => {}), 150);
+  const reload = debounce(() => loadConversations().catch(() => {}), 400);
   const off = live.on((ev) => {
-    if (ev.type?.startsWith('message.') || ev.type?.startsWith('contact.')) reload();
+    if (ev.type === 'conversation.created' || ev.type === 'conversation.updated') {
+      if (ev.data?.id && (!state.search)) upsert(ev.data);
+      else reload();
+    } else if (ev.type?.startsWith('message.')) {
+      if (ev.data) onMessage(ev.data);
+      reload();
+    } else if (ev.type?.startsWith('contact.')) reload();
     if (ev.type === 'session.status') loadSessions().catch(() => {});
   });
+  const offReconnect = live.onReconnect(() => loadConversations().catch(() => {}));
+  if (state.wanted) route({ conversationId: state.wanted });
 
-  return () => {
-    stopConversations();
-    stopSessions();
-    off();
-    state.thread?.destroy();
-    document.body.classList.remove('in-thread');
+  return {
+    route,
+    unmount() {
+      stopConversations();
+      stopSessions();
+      off();
+      offReconnect();
+      state.thread?.destroy();
+      document.body.classList.remove('in-thread');
+    },
   };
 }

@@ -1,7 +1,7 @@
 // One conversation: the bubbles with ticks and media, and the composer.
 import { t } from '../i18n.js';
 import { api, live, MAX_MEDIA_BYTES, mediaUrl, pollInterval, rememberMedia } from '../api.js';
-import { avatar, digitsOf, every, formatBytes, formatDay, formatTime, h, icon, iconButton, phone, spinner, toast, toastError } from '../ui.js';
+import { avatar, digitsOf, every, formatBytes, formatDay, formatTime, h, icon, iconButton, keyedList, phone, spinner, toast, toastError } from '../ui.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const TICK_LABEL = { pending: 'msgPending', sent: 'msgSent', delivered: 'msgDelivered', read: 'msgRead', failed: 'msgFailed' };
@@ -69,24 +69,47 @@ function mediaNode(m) {
   return box;
 }
 
-export function createThread(conv, { sessionStatus, onBack, onSent }) {
+export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) {
   const sessionName = conv.sessionName;
   const number = conv.contact.phoneNumber;
   const messages = new Map(); // id -> message, from the server and from this composer
-  const rows = new Map(); // id -> { sig, el }
   const mediaNodes = new Map();
   let signature = '';
   let loaded = false;
+  let current = conv;
 
   const list = h('div', { class: 'messages-inner' }, spinner(t('loadingMessages')));
   const scroller = h('div', { class: 'messages' }, list);
   const banner = h('div', { class: 'thread-banner', hidden: true });
   const title = h('div', { class: 'thread-title' });
+  const actions = h('div', { class: 'thread-actions' });
   const head = h('header', { class: 'thread-head' },
     iconButton('back', t('back'), { class: 'icon-btn back-btn', 'data-action': 'back', onclick: onBack }),
-    title);
+    title, actions);
+
+  /** Resolve or reopen, once the conversation exists (a new chat has no id until its first
+   *  message). */
+  function renderActions(c) {
+    if (!c.id || !onStatus) {
+      actions.replaceChildren();
+      return;
+    }
+    const resolved = c.status === 'resolved';
+    const label = t(resolved ? 'reopenConversation' : 'resolveConversation');
+    actions.replaceChildren(
+      h('span', { class: `chip chip-status chip-${c.status}`, 'data-thread-status': c.status, text: t(`conv_${c.status}`) }),
+      h('button', {
+        type: 'button', class: `btn btn-sm ${resolved ? 'btn-ghost' : 'btn-primary'}`,
+        'data-action': resolved ? 'reopen' : 'resolve', title: label,
+        onclick: (e) => {
+          e.currentTarget.disabled = true;
+          onStatus(c, resolved ? 'open' : 'resolved');
+        },
+      }, icon(resolved ? 'inbox' : 'check', { size: 16 }), h('span', { text: label })));
+  }
 
   function renderHead(c) {
+    renderActions(c);
     title.replaceChildren(
       avatar(c.contact.name, c.contact.phoneNumber),
       h('div', { class: 'thread-who' },
@@ -220,6 +243,13 @@ export function createThread(conv, { sessionStatus, onBack, onSent }) {
       m.status === 'failed' && m.errorMessage ? h('div', { class: 'msg-error' }, icon('alert', { size: 14 }), h('span', { text: m.errorMessage })) : null);
   }
 
+  // Bubbles by message id and day separators by day: a receipt rebuilds its one bubble.
+  const rows = keyedList(list, {
+    key: (item) => (item.day ? `day:${item.day}` : item.m.id),
+    sig: (item) => (item.day ? item.day : `${item.m.status}:${item.m.errorMessage || ''}`),
+    row: (item) => (item.day ? h('div', { class: 'day-sep' }, h('span', { text: item.day })) : bubble(item.m)),
+  });
+
   function render(forceBottom = false) {
     const ordered = [...messages.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
     const sig = ordered.map((m) => `${m.id}:${m.status}:${m.errorMessage || ''}`).join('|');
@@ -227,26 +257,21 @@ export function createThread(conv, { sessionStatus, onBack, onSent }) {
     signature = sig;
     const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
     if (ordered.length === 0) {
+      rows.clear();
       list.replaceChildren(h('div', { class: 'thread-empty' }, h('span', { text: t('noMessages') })));
       return;
     }
-    const children = [];
+    const items = [];
     let day = '';
     for (const m of ordered) {
       const d = formatDay(m.createdAt);
       if (d !== day) {
         day = d;
-        children.push(h('div', { class: 'day-sep' }, h('span', { text: d })));
+        items.push({ day: d });
       }
-      const s = `${m.status}:${m.errorMessage || ''}`;
-      let row = rows.get(m.id);
-      if (!row || row.sig !== s) {
-        row = { sig: s, el: bubble(m) };
-        rows.set(m.id, row);
-      }
-      children.push(row.el);
+      items.push({ m });
     }
-    list.replaceChildren(...children);
+    rows.update(items);
     if (nearBottom || forceBottom) scroller.scrollTop = scroller.scrollHeight;
   }
 
@@ -289,8 +314,12 @@ export function createThread(conv, { sessionStatus, onBack, onSent }) {
     el,
     key: `${sessionName}|${digitsOf(number)}`,
     update(c, status) {
+      current = c;
       renderHead(c);
       renderBanner(status, c.contact.isBlocked);
+    },
+    get conversation() {
+      return current;
     },
     refresh: () => refresh().catch(() => {}),
     destroy() {
