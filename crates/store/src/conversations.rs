@@ -11,11 +11,12 @@ use wasl_domain::{
 use crate::contacts::{contact, escape_like, CONTACT_COLUMNS};
 use crate::events::{insert_event, EventRenderer, StoredEvent};
 use crate::messages::message;
-use crate::{Conflict, Dialect, Page, PageRequest, Store, StoreError};
+use crate::sql::Params;
+use crate::{Conflict, Page, PageRequest, Store, StoreError};
 
 /// The columns of a conversation, each read back as `v_<name>`: listings join contacts and
 /// messages, whose columns have the same names.
-const COLUMNS: &[&str] = &[
+pub(crate) const COLUMNS: &[&str] = &[
     "id",
     "organization_id",
     "session_id",
@@ -113,53 +114,42 @@ impl Store {
         filter: &ConversationFilter,
         page: PageRequest,
     ) -> Result<Page<ConversationOverview>, StoreError> {
-        let mut conditions = vec!["v.organization_id = $1".to_owned()];
-        let mut values = vec![org.as_str().to_owned()];
+        let mut params = Params::new(self.dialect);
+        let mut conditions = vec![format!("v.organization_id = {}", params.text(org.as_str()))];
         if let Some(session) = &filter.session {
-            values.push(session.as_str().to_owned());
-            conditions.push(format!("v.session_id = ${}", values.len()));
+            conditions.push(format!("v.session_id = {}", params.text(session.as_str())));
         }
         if let Some(status) = filter.status {
-            values.push(status.as_str().to_owned());
-            conditions.push(format!("v.status = ${}", values.len()));
+            conditions.push(format!("v.status = {}", params.text(status.as_str())));
         }
         match &filter.assignee {
             None => {}
             Some(AssigneeFilter::Unassigned) => conditions.push("v.assignee_id IS NULL".into()),
             Some(AssigneeFilter::Person(user)) => {
-                values.push(user.as_str().to_owned());
-                conditions.push(format!("v.assignee_id = ${}", values.len()));
+                conditions.push(format!("v.assignee_id = {}", params.text(user.as_str())));
             }
         }
         if let Some(search) = filter.search.as_deref().map(fold).filter(|s| !s.is_empty()) {
-            values.push(format!("%{}%", escape_like(&search)));
-            conditions.push(format!("c.search_text LIKE ${} ESCAPE '\\'", values.len()));
+            let pattern = params.text(format!("%{}%", escape_like(&search)));
+            conditions.push(format!("c.search_text LIKE {pattern} ESCAPE '\\'"));
         }
         let conditions = conditions.join(" AND ");
         let count_sql = format!(
             "SELECT COUNT(*) FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE {conditions}"
         );
-        let mut count = sqlx::query(&count_sql);
-        for v in &values {
-            count = count.bind(v.as_str());
-        }
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get(0)?;
-        let n = values.len();
+        let total: i64 = params
+            .query(&count_sql)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        // The listing takes the same values, then its page.
         let sql = format!(
-            "{} ORDER BY v.last_message_at DESC, v.contact_id LIMIT ${} OFFSET ${}",
+            "{} ORDER BY v.last_message_at DESC, v.contact_id LIMIT {} OFFSET {}",
             overview_sql(&conditions),
-            n + 1,
-            n + 2
+            params.int(i64::from(page.limit)),
+            params.int(page.offset())
         );
-        let mut query = sqlx::query(&sql);
-        for v in &values {
-            query = query.bind(v.as_str());
-        }
-        let rows = query
-            .bind(i64::from(page.limit))
-            .bind(page.offset())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = params.query(&sql).fetch_all(&self.pool).await?;
         let items = self.overviews(&rows).await?;
         Ok(Page { items, total })
     }
@@ -173,17 +163,13 @@ impl Store {
         if found.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=found.len()).map(|i| format!("${i}")).collect();
+        let mut params = Params::new(self.dialect);
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id IN ({})",
-            placeholders.join(", ")
+            params.texts(found.iter().map(|(c, _)| c.contact_id.as_str()))
         );
-        let mut query = sqlx::query(&sql);
-        for (conversation, _) in &found {
-            query = query.bind(conversation.contact_id.as_str());
-        }
         let mut contacts = std::collections::HashMap::new();
-        for row in query.fetch_all(&self.pool).await? {
+        for row in params.query(&sql).fetch_all(&self.pool).await? {
             let contact = contact(&row)?;
             contacts.insert(contact.id.clone(), contact);
         }
@@ -368,15 +354,4 @@ async fn is_active_member(
         .await?
         .is_some(),
     )
-}
-
-impl Dialect {
-    /// The clause that locks the rows a SELECT reads until the transaction ends. SQLite has
-    /// none and needs none: its write transactions run one at a time.
-    pub(crate) fn lock_rows(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE",
-        }
-    }
 }

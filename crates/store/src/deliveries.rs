@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use crate::bulk::{batch_query, rows_per_statement, Binds};
+use crate::sql::{batch_query, rows_per_statement, Binds};
 use crate::webhooks::{delivery, DELIVERY_COLUMNS};
 use crate::{Attempt, AttemptOutcome, Delivery, Store, StoreError};
 

@@ -4,7 +4,7 @@
 use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, ConversationOverview, Message, OrgId, Session};
 
-use crate::bulk::{batch_query, rows_per_statement, Binds, Rows, Ty};
+use crate::sql::{batch_query, rows_per_statement, Binds, Rows, Ty};
 use crate::{Store, StoreError};
 
 /// Renders models into the JSON that events carry (the API's own shapes), so the store can

@@ -5,7 +5,6 @@
 #![forbid(unsafe_code)]
 
 mod api_keys;
-mod bulk;
 pub mod cipher;
 mod contacts;
 mod conversations;
@@ -20,6 +19,7 @@ mod page;
 mod record;
 mod rows;
 mod sessions;
+mod sql;
 mod stats;
 mod users;
 mod web_state;
@@ -41,31 +41,11 @@ pub use messages::{MessageFilter, Recorded};
 pub use page::{Page, PageRequest};
 pub use record::{BatchOutcome, MessageRef, Moved, NewMessage, RecordOutcome, StatusMove};
 pub use sessions::SessionChange;
+pub use sql::Dialect;
 pub use stats::Stats;
 pub use users::{TokenHolder, UserUpdate};
 pub use web_state::{WebStateRow, WebStateSweep, WebStateWrite};
 pub use webhooks::{Attempt, AttemptOutcome, Delivery, Webhook};
-
-/// Which database is behind the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
-impl Dialect {
-    pub fn from_url(url: &str) -> Result<Self, StoreError> {
-        if url.starts_with("sqlite:") {
-            Ok(Dialect::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Dialect::Postgres)
-        } else {
-            Err(StoreError::Config(
-                "the database URL must start with sqlite: or postgres://".into(),
-            ))
-        }
-    }
-}
 
 #[derive(Clone)]
 pub struct Store {

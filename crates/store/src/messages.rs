@@ -7,6 +7,7 @@ use sqlx::Row;
 use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, SessionId};
 
 use crate::events::StoredEvent;
+use crate::sql::Params;
 use crate::{Page, PageRequest, Store, StoreError};
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, organization_id, session_id, message_id, contact_id, contact_phone, from_number,
@@ -109,36 +110,26 @@ impl Store {
         filter: &MessageFilter,
         page: PageRequest,
     ) -> Result<Page<Message>, StoreError> {
-        let mut conditions = vec!["organization_id = $1".to_owned()];
-        let mut values: Vec<String> = vec![org.as_str().to_owned()];
-        let mut add = |column: &str, value: String| {
-            values.push(value);
-            conditions.push(format!("{column} = ${}", values.len()));
-        };
+        let mut params = Params::new(self.dialect);
+        let mut conditions = vec![format!("organization_id = {}", params.text(org.as_str()))];
         if let Some(session) = &filter.session {
-            add("session_id", session.as_str().to_owned());
+            conditions.push(format!("session_id = {}", params.text(session.as_str())));
         }
         if let Some(phone) = &filter.contact_phone {
-            add("contact_phone", phone.clone());
+            conditions.push(format!("contact_phone = {}", params.text(phone.as_str())));
         }
         if let Some(direction) = filter.direction {
-            add("direction", direction.as_str().to_owned());
+            conditions.push(format!("direction = {}", params.text(direction.as_str())));
         }
-        let conditions = conditions.join(" AND ");
         let total = self.count_messages(org, filter).await?;
-        let n = values.len();
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+            conditions.join(" AND "),
+            params.int(i64::from(page.limit)),
+            params.int(page.offset())
         );
-        let mut query = sqlx::query(&sql);
-        for v in &values {
-            query = query.bind(v.as_str());
-        }
-        let items = query
-            .bind(i64::from(page.limit))
-            .bind(page.offset())
+        let items = params
+            .query(&sql)
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -155,29 +146,24 @@ impl Store {
             Some(Direction::Incoming) => "v.incoming_count",
             Some(Direction::Outgoing) => "v.outgoing_count",
         };
-        let mut conditions = vec!["v.organization_id = $1".to_owned()];
-        let mut values: Vec<&str> = vec![org.as_str()];
+        let mut params = Params::new(self.dialect);
+        let mut conditions = vec![format!("v.organization_id = {}", params.text(org.as_str()))];
         if let Some(session) = &filter.session {
-            values.push(session.as_str());
-            conditions.push(format!("v.session_id = ${}", values.len()));
+            conditions.push(format!("v.session_id = {}", params.text(session.as_str())));
         }
         if let Some(phone) = &filter.contact_phone {
-            values.push(phone.as_str());
             // A subquery, not a join: the contact is one row found by its unique key, and the
             // planner must not walk every conversation of the organization to find it.
             conditions.push(format!(
-                "v.contact_id = (SELECT id FROM contacts WHERE organization_id = $1 AND phone_number = ${})",
-                values.len()
+                "v.contact_id = (SELECT id FROM contacts WHERE organization_id = {} AND phone_number = {})",
+                params.text(org.as_str()),
+                params.text(phone.as_str())
             ));
         }
         let sql = format!(
             "SELECT CAST(COALESCE(SUM({counted}), 0) AS BIGINT) FROM conversations v WHERE {}",
             conditions.join(" AND ")
         );
-        let mut query = sqlx::query(&sql);
-        for v in values {
-            query = query.bind(v);
-        }
-        Ok(query.fetch_one(&self.pool).await?.try_get(0)?)
+        Ok(params.query(&sql).fetch_one(&self.pool).await?.try_get(0)?)
     }
 }

@@ -37,6 +37,7 @@ macro_rules! migrations {
             migration!($dialect, 9, "ordered_queues", "0009_ordered_queues.sql"),
             migration!($dialect, 10, "hardening", "0010_hardening.sql"),
             migration!($dialect, 11, "conversations", "0011_conversations.sql"),
+            migration!($dialect, 12, "assignee_index", "0012_assignee_index.sql"),
         ]
     };
 }

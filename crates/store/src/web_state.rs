@@ -287,7 +287,7 @@ impl Store {
                  WHERE session_id = $1 AND kind = $2 AND key IN ({})",
                 placeholders(5, chunk.len())
             );
-            let mut query = crate::bulk::batch_query(&sql)
+            let mut query = crate::sql::batch_query(&sql)
                 .bind(session.as_str())
                 .bind(kind)
                 .bind(num2)

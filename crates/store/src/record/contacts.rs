@@ -6,8 +6,8 @@ use sqlx::{Any, Transaction};
 use wasl_domain::Contact;
 
 use super::{contact_key, ContactChange, ContactKey, NewMessage};
-use crate::bulk::{rows_per_statement, Rows, Ty};
 use crate::contacts::{contact, search_text, CONTACT_COLUMNS_BARE};
+use crate::sql::{rows_per_statement, Rows, Ty};
 use crate::StoreError;
 
 /// Makes sure every contact of the batch exists and notes its latest message time; a push

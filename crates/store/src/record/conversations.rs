@@ -1,17 +1,17 @@
 //! The conversations of a batch. Each existing conversation is read (and on PostgreSQL
 //! locked) first, its messages of the batch are applied in time order by the domain's rule
-//! ([`Conversation::record`]), and the result is written back: one statement for those that
-//! changed, one for those the batch starts. What a batch did to each conversation (started
+//! ([`Conversation::record`]), and the result is written back with the ones the batch starts,
+//! in one statement. What a batch did to each conversation (started
 //! it, reopened it) is returned for its events.
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use wasl_domain::{Contact, Conversation, Direction, Message};
 
 use super::{contact_key, ContactChange, ContactKey, NewMessage};
-use crate::bulk::{batch_query, rows_per_statement, Binds, Rows, Ty};
 use crate::conversations::{conversation, conversation_columns};
+use crate::sql::{rows_per_statement, Rows, Ty};
 use crate::StoreError;
 
 /// (session id, contact id).
@@ -29,10 +29,10 @@ pub(super) enum Effect {
 }
 
 /// A conversation as stored, with the per-direction counts listings use for their totals.
-struct Counted {
-    conversation: Conversation,
-    incoming: i64,
-    outgoing: i64,
+pub(super) struct Counted {
+    pub(super) conversation: Conversation,
+    pub(super) incoming: i64,
+    pub(super) outgoing: i64,
 }
 
 /// Applies the stored messages of the batch to their conversations.
@@ -41,6 +41,7 @@ pub(super) async fn upsert_conversations(
     batch: &[NewMessage],
     stored: &[usize],
     contacts: &HashMap<ContactKey, (Contact, ContactChange)>,
+    mut existing: HashMap<ConversationKey, Counted>,
 ) -> Result<HashMap<ConversationKey, (Conversation, Effect)>, StoreError> {
     // The batch's messages per conversation, in time order (a batch may hold them out of it).
     let mut groups: BTreeMap<ConversationKey, Vec<&Message>> = BTreeMap::new();
@@ -56,9 +57,8 @@ pub(super) async fn upsert_conversations(
     for messages in groups.values_mut() {
         messages.sort_by_key(|m| m.created_at);
     }
-    let mut existing = existing(tx, groups.keys()).await?;
-
-    let mut changed: Vec<Counted> = Vec::new();
+    // Continued and reopened conversations first, then the ones the batch starts: one write.
+    let mut written: Vec<Counted> = Vec::new();
     let mut started: Vec<Counted> = Vec::new();
     let mut effects: HashMap<ConversationKey, (Conversation, Effect)> = HashMap::new();
     for (key, messages) in groups {
@@ -84,7 +84,7 @@ pub(super) async fn upsert_conversations(
                     Effect::Continued
                 };
                 effects.insert(key, (current.conversation.clone(), effect));
-                changed.push(current);
+                written.push(current);
             }
             None => {
                 let Some((first, rest)) = messages.split_first() else {
@@ -103,115 +103,37 @@ pub(super) async fn upsert_conversations(
             }
         }
     }
-    write_changed(tx, &changed).await?;
-    for (conversation, created) in insert_started(tx, &started).await? {
+    written.append(&mut started);
+    for (conversation, created) in write_conversations(tx, &written).await? {
         let key = (
             conversation.session_id.as_str().to_owned(),
             conversation.contact_id.clone(),
         );
-        let effect = if created {
-            Effect::Started
-        } else {
-            Effect::Continued
-        };
-        effects.insert(key, (conversation, effect));
+        match effects.get_mut(&key) {
+            // Continued or reopened: the effect was known when it was read.
+            Some((known, _)) => *known = conversation,
+            None => {
+                let effect = if created {
+                    Effect::Started
+                } else {
+                    Effect::Continued
+                };
+                effects.insert(key, (conversation, effect));
+            }
+        }
     }
     Ok(effects)
 }
 
-/// The stored conversations of these keys, locked until the transaction ends on PostgreSQL
-/// (SQLite writes one transaction at a time). Keys are read in order, so two batches lock
-/// the rows they share in the same order.
-async fn existing<'a>(
+/// Writes the conversations of the batch in one statement: those it continued or reopened
+/// (read under lock in this transaction, so what is written is what they now are) and those
+/// it starts. Another transaction may have started the same conversation meanwhile
+/// (PostgreSQL, two batches for a new contact): the row it wrote keeps its id and gets this
+/// batch's messages added as counts. Each comes back as stored, with whether this batch
+/// created it.
+async fn write_conversations(
     tx: &mut Transaction<'static, Any>,
-    keys: impl Iterator<Item = &'a ConversationKey>,
-) -> Result<HashMap<ConversationKey, Counted>, StoreError> {
-    let mut by_session: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (session, contact) in keys {
-        by_session.entry(session).or_default().push(contact);
-    }
-    let dialect = Binds::for_tx(tx).dialect();
-    let mut found = HashMap::new();
-    for (session, contacts) in by_session {
-        for chunk in contacts.chunks(rows_per_statement(1) - 1) {
-            let mut binds = Binds::for_tx(tx);
-            let sql = format!(
-                "SELECT {}, v.incoming_count AS v_incoming_count, v.outgoing_count AS v_outgoing_count
-                 FROM conversations v WHERE v.session_id = {} AND v.contact_id IN ({})
-                 ORDER BY v.contact_id{}",
-                conversation_columns("v."),
-                binds.one(),
-                binds.list(chunk.len()),
-                dialect.lock_rows()
-            );
-            let mut query = batch_query(&sql).bind(session);
-            for contact in chunk {
-                query = query.bind(*contact);
-            }
-            for row in query.fetch_all(&mut **tx).await? {
-                let conversation = conversation(&row)?;
-                found.insert(
-                    (
-                        conversation.session_id.as_str().to_owned(),
-                        conversation.contact_id.clone(),
-                    ),
-                    Counted {
-                        conversation,
-                        incoming: row.try_get("v_incoming_count")?,
-                        outgoing: row.try_get("v_outgoing_count")?,
-                    },
-                );
-            }
-        }
-    }
-    Ok(found)
-}
-
-/// Writes back the conversations the batch continued or reopened, whole: they were read
-/// under lock in this transaction, so what is written is what they now are.
-async fn write_changed(
-    tx: &mut Transaction<'static, Any>,
-    changed: &[Counted],
-) -> Result<(), StoreError> {
-    const WIDTH: usize = 11;
-    for chunk in changed.chunks(rows_per_statement(WIDTH)) {
-        let sql = format!(
-            "UPDATE conversations SET status = v.column2, unread_count = v.column3,
-                last_message_id = v.column4, last_message_at = v.column5, waiting_since = v.column6,
-                first_response_at = v.column7, resolved_at = v.column8, updated_at = v.column9,
-                incoming_count = v.column10, outgoing_count = v.column11
-             FROM (VALUES {}) AS v
-             WHERE conversations.id = v.column1",
-            Binds::for_tx(tx).rows(chunk.len(), WIDTH)
-        );
-        let mut query = batch_query(&sql);
-        for c in chunk {
-            let v = &c.conversation;
-            query = query
-                .bind(v.id.clone())
-                .bind(v.status.as_str())
-                .bind(v.unread_count)
-                .bind(v.last_message_id.clone())
-                .bind(v.last_message_at)
-                .bind(v.waiting_since)
-                .bind(v.first_response_at)
-                .bind(v.resolved_at)
-                .bind(v.updated_at)
-                .bind(c.incoming)
-                .bind(c.outgoing);
-        }
-        query.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// Inserts the conversations the batch starts. Another transaction may have started the same
-/// one meanwhile (PostgreSQL, two batches for a new contact): the batch's messages are then
-/// added to it as counts, and it is not reported as started. Returns each conversation as
-/// stored, and whether this batch created it.
-async fn insert_started(
-    tx: &mut Transaction<'static, Any>,
-    started: &[Counted],
+    conversations: &[Counted],
 ) -> Result<Vec<(Conversation, bool)>, StoreError> {
     const COLUMNS: &[(&str, Ty)] = &[
         ("id", Ty::Text),
@@ -226,13 +148,16 @@ async fn insert_started(
         ("outgoing_count", Ty::Int),
         ("waiting_since", Ty::Int),
         ("first_response_at", Ty::Int),
+        ("resolved_at", Ty::Int),
         ("created_at", Ty::Int),
         ("updated_at", Ty::Int),
     ];
-    let proposed: std::collections::HashSet<&str> =
-        started.iter().map(|c| c.conversation.id.as_str()).collect();
-    let mut stored = Vec::with_capacity(started.len());
-    for chunk in started.chunks(rows_per_statement(COLUMNS.len())) {
+    let new_ids: std::collections::HashSet<&str> = conversations
+        .iter()
+        .map(|c| c.conversation.id.as_str())
+        .collect();
+    let mut stored = Vec::new();
+    for chunk in conversations.chunks(rows_per_statement(COLUMNS.len())) {
         let mut rows = Rows::for_tx(tx, COLUMNS);
         for c in chunk {
             let v = &c.conversation;
@@ -248,39 +173,51 @@ async fn insert_started(
                 .int(c.outgoing)
                 .int(v.waiting_since)
                 .int(v.first_response_at)
+                .int(v.resolved_at)
                 .int(v.created_at)
                 .int(v.updated_at);
         }
         let columns: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+        // `same`: the row is the one this batch read and worked out, its values are final.
+        // Otherwise another batch started it first, and this batch's messages are merged in.
+        let same = "excluded.id = conversations.id";
+        let later = "conversations.last_message_at <= excluded.last_message_at";
+        let reopens = "conversations.status = 'resolved' AND excluded.incoming_count > 0";
         let sql = format!(
-            "INSERT INTO conversations ({})
-             {}
+            "INSERT INTO conversations ({columns})
+             {source}
              ON CONFLICT (session_id, contact_id) DO UPDATE SET
-                last_message_id = CASE WHEN conversations.last_message_at <= excluded.last_message_at
+                status = CASE WHEN {same} THEN excluded.status
+                              WHEN {reopens} THEN 'open' ELSE conversations.status END,
+                resolved_at = CASE WHEN {same} THEN excluded.resolved_at
+                                   WHEN {reopens} THEN NULL ELSE conversations.resolved_at END,
+                first_response_at = CASE WHEN {same} THEN excluded.first_response_at
+                                         ELSE conversations.first_response_at END,
+                last_message_id = CASE WHEN {same} OR {later}
                                        THEN excluded.last_message_id ELSE conversations.last_message_id END,
-                last_message_at = CASE WHEN conversations.last_message_at <= excluded.last_message_at
+                last_message_at = CASE WHEN {same} OR {later}
                                        THEN excluded.last_message_at ELSE conversations.last_message_at END,
-                unread_count = conversations.unread_count + excluded.unread_count,
-                incoming_count = conversations.incoming_count + excluded.incoming_count,
-                outgoing_count = conversations.outgoing_count + excluded.outgoing_count,
-                status = CASE WHEN conversations.status = 'resolved' AND excluded.incoming_count > 0
-                              THEN 'open' ELSE conversations.status END,
-                resolved_at = CASE WHEN conversations.status = 'resolved' AND excluded.incoming_count > 0
-                                   THEN NULL ELSE conversations.resolved_at END,
-                waiting_since = CASE WHEN conversations.waiting_since IS NULL THEN excluded.waiting_since
+                unread_count = CASE WHEN {same} THEN excluded.unread_count
+                                    ELSE conversations.unread_count + excluded.unread_count END,
+                incoming_count = CASE WHEN {same} THEN excluded.incoming_count
+                                      ELSE conversations.incoming_count + excluded.incoming_count END,
+                outgoing_count = CASE WHEN {same} THEN excluded.outgoing_count
+                                      ELSE conversations.outgoing_count + excluded.outgoing_count END,
+                waiting_since = CASE WHEN {same} OR conversations.waiting_since IS NULL
+                                     THEN excluded.waiting_since
                                      WHEN excluded.waiting_since IS NULL THEN conversations.waiting_since
                                      WHEN excluded.waiting_since < conversations.waiting_since
                                      THEN excluded.waiting_since ELSE conversations.waiting_since END,
-                updated_at = CASE WHEN excluded.updated_at > conversations.updated_at
+                updated_at = CASE WHEN {same} OR excluded.updated_at > conversations.updated_at
                                   THEN excluded.updated_at ELSE conversations.updated_at END
-             RETURNING {}",
-            columns.join(", "),
-            rows.source().0,
-            conversation_columns("")
+             RETURNING {returning}",
+            columns = columns.join(", "),
+            source = rows.source().0,
+            returning = conversation_columns(""),
         );
         for row in rows.query(&sql).fetch_all(&mut **tx).await? {
             let conversation = conversation(&row)?;
-            let created = proposed.contains(conversation.id.as_str());
+            let created = new_ids.contains(conversation.id.as_str());
             stored.push((conversation, created));
         }
     }

@@ -1,53 +1,14 @@
-//! The messages of a batch: which are already stored, and inserting the new ones.
+//! Inserting the messages of a batch.
 
 use std::collections::{HashMap, HashSet};
 
 use sqlx::{Any, Row, Transaction};
-use wasl_domain::{Contact, Direction};
+use wasl_domain::Contact;
 
-use super::{contact_key, ContactChange, ContactKey, NewMessage, RecordOutcome};
-use crate::bulk::{batch_query, rows_per_statement, Binds, Rows, Ty};
+use super::{contact_key, ContactChange, ContactKey, NewMessage};
 use crate::messages::MESSAGE_COLUMNS;
+use crate::sql::{rows_per_statement, Rows, Ty};
 use crate::StoreError;
-
-/// The (session, WhatsApp id) pairs of this batch's incoming messages that are already
-/// stored, one indexed query per session. Outgoing messages carry ids chosen just now, so only
-/// incoming ones (which WhatsApp may deliver again) are looked up.
-pub(super) async fn already_stored(
-    tx: &mut Transaction<'static, Any>,
-    batch: &[NewMessage],
-    outcomes: &[Option<RecordOutcome>],
-) -> Result<HashSet<(String, String)>, StoreError> {
-    let mut by_session: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (item, outcome) in batch.iter().zip(outcomes) {
-        let m = &item.message;
-        if outcome.is_none() && m.direction == Direction::Incoming {
-            by_session
-                .entry(m.session_id.as_str())
-                .or_default()
-                .push(m.message_id.as_str());
-        }
-    }
-    let mut known = HashSet::new();
-    for (session, ids) in by_session {
-        for chunk in ids.chunks(rows_per_statement(1) - 1) {
-            let mut binds = Binds::for_tx(tx);
-            let sql = format!(
-                "SELECT message_id FROM messages WHERE session_id = {} AND message_id IN ({})",
-                binds.one(),
-                binds.list(chunk.len())
-            );
-            let mut query = batch_query(&sql).bind(session);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut **tx).await? {
-                known.insert((session.to_owned(), row.try_get::<String, _>(0)?));
-            }
-        }
-    }
-    Ok(known)
-}
 
 /// Inserts the messages; returns the ids actually inserted. `ON CONFLICT DO NOTHING` without
 /// a target covers both unique keys: a WhatsApp id seen before and an idempotency key used

@@ -8,6 +8,7 @@ mod contacts;
 mod conversations;
 mod messages;
 mod moves;
+mod stored;
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,8 +22,9 @@ use crate::Conflict;
 use crate::{Recorded, Store, StoreError};
 use contacts::upsert_contacts;
 use conversations::{upsert_conversations, Effect};
-use messages::{already_stored, insert_messages};
+use messages::insert_messages;
 use moves::move_all;
+use stored::read_stored;
 
 /// A message to store, with what its contact needs if it is new.
 #[derive(Debug, Clone)]
@@ -342,10 +344,13 @@ async fn record_in_tx(
             outcomes[i] = Some(RecordOutcome::Duplicate);
         }
     }
-    let known = already_stored(tx, batch, &outcomes).await?;
+    let found = read_stored(tx, batch, &outcomes).await?;
     for (i, item) in batch.iter().enumerate() {
         let m = &item.message;
-        if known.contains(&(m.session_id.as_str().to_owned(), m.message_id.clone())) {
+        if found
+            .messages
+            .contains(&(m.session_id.as_str().to_owned(), m.message_id.clone()))
+        {
             outcomes[i] = Some(RecordOutcome::Duplicate);
         }
     }
@@ -372,7 +377,8 @@ async fn record_in_tx(
             });
         }
     }
-    let conversations = upsert_conversations(tx, batch, &stored, &contacts).await?;
+    let conversations =
+        upsert_conversations(tx, batch, &stored, &contacts, found.conversations).await?;
 
     // Events: the contact's when it was created or named (once per contact per batch, with
     // its state after the batch), the conversation's when the batch started or reopened it

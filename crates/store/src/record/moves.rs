@@ -4,8 +4,8 @@ use sqlx::{Any, Transaction};
 use wasl_domain::{Message, MessageStatus};
 
 use super::{MessageRef, StatusMove};
-use crate::bulk::{batch_query, Binds};
 use crate::messages::{message, MESSAGE_COLUMNS};
+use crate::sql::{batch_query, Binds};
 use crate::StoreError;
 
 /// Applies a batch's status moves with one statement per kind of move (sent, delivered, read,
