@@ -59,7 +59,8 @@ impl Contacts {
         let session = self.session_of(caller, &listing).await?;
         Ok(self
             .store
-            .list_contacts(
+            .contacts()
+            .list(
                 &caller.org_id,
                 session.as_ref(),
                 listing.search.as_deref(),
@@ -77,7 +78,8 @@ impl Contacts {
     ) -> AppResult<Contact> {
         let (contact, event) = self
             .store
-            .update_contact(&caller.org_id, id, update, self.renderer.as_ref())
+            .contacts()
+            .update(&caller.org_id, id, update, self.renderer.as_ref())
             .await?
             .ok_or(AppError::NotFound)?;
         self.bus.publish([event]);
@@ -88,6 +90,12 @@ impl Contacts {
     /// time they were counted at.
     pub async fn stats(&self, caller: &Caller, days: i64) -> AppResult<(Stats, i64)> {
         let now = self.clock.now_millis();
-        Ok((self.store.stats(&caller.org_id, now, days).await?, now))
+        Ok((
+            self.store
+                .analytics()
+                .overview(&caller.org_id, now, days)
+                .await?,
+            now,
+        ))
     }
 }

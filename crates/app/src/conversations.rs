@@ -108,13 +108,15 @@ impl Conversations {
         };
         Ok(self
             .store
-            .list_conversations(&caller.org_id, &filter, listing.page)
+            .conversations()
+            .list(&caller.org_id, &filter, listing.page)
             .await?)
     }
 
     pub async fn get(&self, caller: &Caller, id: &str) -> AppResult<ConversationOverview> {
         self.store
-            .conversation(&caller.org_id, id)
+            .conversations()
+            .get(&caller.org_id, id)
             .await?
             .ok_or(AppError::NotFound)
     }
@@ -133,7 +135,8 @@ impl Conversations {
         };
         let (overview, event) = self
             .store
-            .change_conversation(
+            .conversations()
+            .change(
                 &caller.org_id,
                 id,
                 &change,
@@ -165,18 +168,20 @@ impl Conversations {
         id: &str,
         session_name: Option<&str>,
     ) -> AppResult<()> {
-        if self.store.read_conversation(&caller.org_id, id).await? {
+        if self.store.conversations().read(&caller.org_id, id).await? {
             return Ok(());
         }
         let session = find_session(&self.store, caller, session_name.unwrap_or("default")).await?;
         let conversation = self
             .store
-            .conversation_with(&caller.org_id, &session.id, id)
+            .conversations()
+            .of_contact(&caller.org_id, &session.id, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if !self
             .store
-            .read_conversation(&caller.org_id, &conversation.id)
+            .conversations()
+            .read(&caller.org_id, &conversation.id)
             .await?
         {
             return Err(AppError::NotFound);

@@ -173,7 +173,8 @@ async fn world(db: Db) -> World {
     let org = OrgId::from_trusted(uuid::Uuid::now_v7().to_string());
     let owner = UserId::from_trusted(uuid::Uuid::now_v7().to_string());
     store
-        .create_organization(
+        .organizations()
+        .create(
             &Organization {
                 id: org.clone(),
                 name: PersonName::from_trusted("متجر"),
@@ -210,7 +211,7 @@ async fn world(db: Db) -> World {
         created_at: 1,
         updated_at: 1,
     };
-    store.insert_session(&session).await.unwrap();
+    store.sessions().insert(&session).await.unwrap();
 
     let connection = Arc::new(AssigningConnection::default());
     let mut registry = EngineRegistry::new();
@@ -327,7 +328,8 @@ async fn the_outbox_keeps_the_id_the_engine_assigns_and_receipts_find_the_messag
     event(&mut events, "message.sent", &first.id).await;
     let stored = w
         .store
-        .message(&w.caller.org_id, &first.id)
+        .messages()
+        .get(&w.caller.org_id, &first.id)
         .await
         .unwrap()
         .unwrap();
@@ -348,7 +350,8 @@ async fn the_outbox_keeps_the_id_the_engine_assigns_and_receipts_find_the_messag
     );
     let unchanged = w
         .store
-        .message(&w.caller.org_id, &first.id)
+        .messages()
+        .get(&w.caller.org_id, &first.id)
         .await
         .unwrap()
         .unwrap();
@@ -366,7 +369,8 @@ async fn the_outbox_keeps_the_id_the_engine_assigns_and_receipts_find_the_messag
     event(&mut events, "message.status", &first.id).await;
     let delivered = w
         .store
-        .message(&w.caller.org_id, &first.id)
+        .messages()
+        .get(&w.caller.org_id, &first.id)
         .await
         .unwrap()
         .unwrap();
@@ -381,7 +385,8 @@ async fn the_outbox_keeps_the_id_the_engine_assigns_and_receipts_find_the_messag
     event(&mut events, "message.sent", &second.id).await;
     let stored = w
         .store
-        .message(&w.caller.org_id, &second.id)
+        .messages()
+        .get(&w.caller.org_id, &second.id)
         .await
         .unwrap()
         .unwrap();
@@ -431,7 +436,8 @@ async fn an_engine_without_qr_or_pairing_codes_refuses_them_by_name(db: Db) {
     let w = world(db).await;
     let mut linking = w
         .store
-        .session(&w.caller.org_id, &w.session.name)
+        .sessions()
+        .get(&w.caller.org_id, &w.session.name)
         .await
         .unwrap()
         .unwrap();

@@ -159,7 +159,7 @@ impl Engine for WebEngine {
         // The client flushes its state when it stops: stop it before wiping, or it would
         // write the keys back.
         self.retire(session, DisconnectReason::LoggedOut).await;
-        self.store.delete_web_state(session).await.map_err(|e| {
+        self.store.web_state().delete(session).await.map_err(|e| {
             EngineError::Internal(format!("cannot forget the session's state: {e}"))
         })?;
         Ok(())

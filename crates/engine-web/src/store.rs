@@ -167,7 +167,8 @@ impl WebStore {
 
     async fn row(&self, kind: &str, key: &str) -> Result<Option<WebStateRow>> {
         self.store
-            .web_state_get(&self.session_id, kind, key)
+            .web_state()
+            .get(&self.session_id, kind, key)
             .await
             .map_err(db)
     }
@@ -188,14 +189,16 @@ impl WebStore {
 
     async fn get_many(&self, kind: &str, keys: &[String]) -> Result<Vec<WebStateRow>> {
         self.store
-            .web_state_get_many(&self.session_id, kind, keys)
+            .web_state()
+            .get_many(&self.session_id, kind, keys)
             .await
             .map_err(db)
     }
 
     async fn list(&self, kind: &str, scope: Option<&str>) -> Result<Vec<WebStateRow>> {
         self.store
-            .web_state_list(&self.session_id, kind, scope)
+            .web_state()
+            .list(&self.session_id, kind, scope)
             .await
             .map_err(db)
     }
@@ -203,7 +206,8 @@ impl WebStore {
     /// Applies the writes in one transaction; an error means none of them happened.
     async fn apply(&self, writes: Vec<WebStateWrite>) -> Result<()> {
         self.store
-            .web_state_apply(&self.session_id, &writes)
+            .web_state()
+            .apply(&self.session_id, &writes)
             .await
             .map_err(db)
     }

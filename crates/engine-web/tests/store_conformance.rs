@@ -75,7 +75,8 @@ async fn sessions_are_apart(store: &Store) {
 
     // A logout forgets a's state, and only a's.
     let removed = store
-        .delete_web_state(&SessionId::from_trusted("org2_a"))
+        .web_state()
+        .delete(&SessionId::from_trusted("org2_a"))
         .await
         .expect("delete_web_state");
     assert_eq!(removed, 3);
@@ -104,7 +105,8 @@ async fn rows_cannot_be_swapped(store: &Store) {
 
     // Copy one sealed value over another key of the same session, and into another session.
     let row = store
-        .web_state_get(&session, "session", "1@s.whatsapp.net")
+        .web_state()
+        .get(&session, "session", "1@s.whatsapp.net")
         .await
         .expect("raw get")
         .expect("row");
@@ -113,7 +115,8 @@ async fn rows_cannot_be_swapped(store: &Store) {
         ..row.clone()
     };
     store
-        .web_state_apply(&session, &[WebStateWrite::Put(moved)])
+        .web_state()
+        .apply(&session, &[WebStateWrite::Put(moved)])
         .await
         .expect("raw put");
     assert!(
@@ -122,7 +125,8 @@ async fn rows_cannot_be_swapped(store: &Store) {
     );
     let other = SessionId::from_trusted("org3_other");
     store
-        .web_state_apply(&other, &[WebStateWrite::Put(row)])
+        .web_state()
+        .apply(&other, &[WebStateWrite::Put(row)])
         .await
         .expect("raw put");
     let o = web_store(store, other.as_str(), &MASTER_KEY);

@@ -14,9 +14,20 @@ pub struct KeyHolder {
     pub creator_active: bool,
 }
 
+/// API keys, stored as hashes.
+pub struct ApiKeys<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    pub fn api_keys(&self) -> ApiKeys<'_> {
+        ApiKeys { store: self }
+    }
+}
+
+impl ApiKeys<'_> {
     /// Stores a new key by its hash; the key itself is never stored.
-    pub async fn create_api_key(&self, key: &ApiKey, key_hash: &str) -> Result<(), StoreError> {
+    pub async fn create(&self, key: &ApiKey, key_hash: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO api_keys (id, organization_id, created_by, name, prefix, key_hash, role, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -29,7 +40,7 @@ impl Store {
         .bind(key_hash)
         .bind(key.role.as_str())
         .bind(key.created_at)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await
         .map_err(|e| StoreError::unique(e, Conflict::ApiKey))?;
         Ok(())
@@ -37,7 +48,7 @@ impl Store {
 
     /// The key with this hash and its creator as they are now (a key never holds more than
     /// its creator: see [`KeyHolder`]).
-    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<KeyHolder>, StoreError> {
+    pub async fn by_hash(&self, key_hash: &str) -> Result<Option<KeyHolder>, StoreError> {
         let columns = API_KEY_COLUMNS
             .split(", ")
             .map(|c| format!("k.{c}"))
@@ -50,7 +61,7 @@ impl Store {
         );
         let Some(row) = sqlx::query(&sql)
             .bind(key_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
         else {
             return Ok(None);
@@ -64,15 +75,11 @@ impl Store {
         }))
     }
 
-    pub async fn list_api_keys(
-        &self,
-        org: &OrgId,
-        page: PageRequest,
-    ) -> Result<Page<ApiKey>, StoreError> {
+    pub async fn list(&self, org: &OrgId, page: PageRequest) -> Result<Page<ApiKey>, StoreError> {
         let total: i64 = sqlx::Row::try_get(
             &sqlx::query("SELECT COUNT(*) FROM api_keys WHERE organization_id = $1")
                 .bind(org.as_str())
-                .fetch_one(&self.pool)
+                .fetch_one(&self.store.pool)
                 .await?,
             0,
         )?;
@@ -84,7 +91,7 @@ impl Store {
             .bind(org.as_str())
             .bind(i64::from(page.limit))
             .bind(page.offset())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(rows::api_key)
@@ -93,20 +100,20 @@ impl Store {
     }
 
     /// Revokes a key of this organization; `false` when there was none.
-    pub async fn delete_api_key(&self, org: &OrgId, id: &ApiKeyId) -> Result<bool, StoreError> {
+    pub async fn delete(&self, org: &OrgId, id: &ApiKeyId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM api_keys WHERE id = $1 AND organization_id = $2")
             .bind(id.as_str())
             .bind(org.as_str())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn record_api_key_use(&self, id: &ApiKeyId, at: i64) -> Result<(), StoreError> {
+    pub async fn record_use(&self, id: &ApiKeyId, at: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }

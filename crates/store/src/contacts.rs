@@ -54,31 +54,38 @@ pub struct ContactUpdate {
     pub is_blocked: Option<bool>,
 }
 
+/// The customers an organization talks to.
+pub struct Contacts<'a> {
+    store: &'a Store,
+}
+
 impl Store {
-    pub async fn contact(&self, org: &OrgId, id: &str) -> Result<Option<Contact>, StoreError> {
+    pub fn contacts(&self) -> Contacts<'_> {
+        Contacts { store: self }
+    }
+}
+
+impl Contacts<'_> {
+    pub async fn get(&self, org: &OrgId, id: &str) -> Result<Option<Contact>, StoreError> {
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.id = $2"
         );
         sqlx::query(&sql)
             .bind(org.as_str())
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(contact)
             .transpose()
     }
 
-    pub async fn contact_by_phone(
-        &self,
-        org: &OrgId,
-        phone: &str,
-    ) -> Result<Option<Contact>, StoreError> {
+    pub async fn by_phone(&self, org: &OrgId, phone: &str) -> Result<Option<Contact>, StoreError> {
         let sql = format!("SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.phone_number = $2");
         sqlx::query(&sql)
             .bind(org.as_str())
             .bind(phone)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(contact)
@@ -89,14 +96,14 @@ impl Store {
     /// Applies a person's changes to a contact and records `contact.updated`, in one write
     /// transaction: the contact is read, changed and announced without another write (a
     /// message naming the contact) slipping in between.
-    pub async fn update_contact(
+    pub async fn update(
         &self,
         org: &OrgId,
         id: &str,
         update: &ContactUpdate,
         render: &dyn EventRenderer,
     ) -> Result<Option<(Contact, StoredEvent)>, StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         let tx = &mut w.tx;
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = $1 AND c.id = $2"
@@ -151,7 +158,7 @@ impl Store {
 
     /// Contacts, most recently active first; `search` matches folded name, phone and tags;
     /// `session` keeps those who talked with that session.
-    pub async fn list_contacts(
+    pub async fn list(
         &self,
         org: &OrgId,
         session: Option<&SessionId>,
@@ -168,7 +175,7 @@ impl Store {
             .bind(org.as_str())
             .bind(session)
             .bind(&pattern)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
         let sql = format!(
@@ -181,7 +188,7 @@ impl Store {
             .bind(&pattern)
             .bind(i64::from(page.limit))
             .bind(page.offset())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(contact)

@@ -106,15 +106,26 @@ fn overview_sql(conditions: &str) -> String {
     )
 }
 
+/// Conversations: a contact on a session, with its status and assignee.
+pub struct Conversations<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    pub fn conversations(&self) -> Conversations<'_> {
+        Conversations { store: self }
+    }
+}
+
+impl Conversations<'_> {
     /// Conversations, most recent first, with their contact, last message and unread count.
-    pub async fn list_conversations(
+    pub async fn list(
         &self,
         org: &OrgId,
         filter: &ConversationFilter,
         page: PageRequest,
     ) -> Result<Page<ConversationOverview>, StoreError> {
-        let mut params = Params::new(self.dialect);
+        let mut params = Params::new(self.store.dialect);
         let mut conditions = vec![format!("v.organization_id = {}", params.text(org.as_str()))];
         if let Some(session) = &filter.session {
             conditions.push(format!("v.session_id = {}", params.text(session.as_str())));
@@ -139,7 +150,7 @@ impl Store {
         );
         let total: i64 = params
             .query(&count_sql)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
         // The listing takes the same values, then its page.
@@ -149,7 +160,7 @@ impl Store {
             params.int(i64::from(page.limit)),
             params.int(page.offset())
         );
-        let rows = params.query(&sql).fetch_all(&self.pool).await?;
+        let rows = params.query(&sql).fetch_all(&self.store.pool).await?;
         let items = self.overviews(&rows).await?;
         Ok(Page { items, total })
     }
@@ -163,13 +174,13 @@ impl Store {
         if found.is_empty() {
             return Ok(Vec::new());
         }
-        let mut params = Params::new(self.dialect);
+        let mut params = Params::new(self.store.dialect);
         let sql = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.id IN ({})",
             params.texts(found.iter().map(|(c, _)| c.contact_id.as_str()))
         );
         let mut contacts = std::collections::HashMap::new();
-        for row in params.query(&sql).fetch_all(&self.pool).await? {
+        for row in params.query(&sql).fetch_all(&self.store.pool).await? {
             let contact = contact(&row)?;
             contacts.insert(contact.id.clone(), contact);
         }
@@ -192,7 +203,7 @@ impl Store {
     }
 
     /// One conversation of the organization.
-    pub async fn conversation(
+    pub async fn get(
         &self,
         org: &OrgId,
         id: &str,
@@ -201,13 +212,13 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(org.as_str())
             .bind(id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         Ok(self.overviews(&rows).await?.pop())
     }
 
     /// The conversation of a contact on a session, if they have written or been written to.
-    pub async fn conversation_with(
+    pub async fn of_contact(
         &self,
         org: &OrgId,
         session: &SessionId,
@@ -222,7 +233,7 @@ impl Store {
             .bind(org.as_str())
             .bind(session.as_str())
             .bind(contact_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(conversation)
@@ -233,7 +244,7 @@ impl Store {
     /// event in the same transaction. `None` when the organization has no such conversation;
     /// no event when nothing changed. An assignee must be an active person of the
     /// organization ([`Conflict::Assignee`] otherwise).
-    pub async fn change_conversation(
+    pub async fn change(
         &self,
         org: &OrgId,
         id: &str,
@@ -241,12 +252,12 @@ impl Store {
         at: i64,
         render: &dyn EventRenderer,
     ) -> Result<Option<(ConversationOverview, Option<StoredEvent>)>, StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         let tx = &mut w.tx;
         let sql = format!(
             "SELECT {} FROM conversations v WHERE v.organization_id = $1 AND v.id = $2{}",
             conversation_columns("v."),
-            self.dialect.lock_rows()
+            self.store.dialect.lock_rows()
         );
         let Some(row) = sqlx::query(&sql)
             .bind(org.as_str())
@@ -327,13 +338,13 @@ impl Store {
 
     /// Someone opened the conversation: nothing in it is unread any more. `false` when the
     /// organization has no such conversation.
-    pub async fn read_conversation(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+    pub async fn read(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE conversations SET unread_count = 0 WHERE organization_id = $1 AND id = $2",
         )
         .bind(org.as_str())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -17,17 +17,28 @@ pub struct AttemptRecord {
     pub outcome: AttemptOutcome,
 }
 
+/// Webhook deliveries due, claimed by the dispatcher, and their attempts.
+pub struct Deliveries<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    pub fn deliveries(&self) -> Deliveries<'_> {
+        Deliveries { store: self }
+    }
+}
+
+impl Deliveries<'_> {
     /// Active webhooks with at least one delivery due at `now`. One index probe per webhook:
     /// a dead receiver's backlog of due deliveries is never scanned.
-    pub async fn webhooks_with_due_deliveries(&self, now: i64) -> Result<Vec<String>, StoreError> {
+    pub async fn webhooks_due(&self, now: i64) -> Result<Vec<String>, StoreError> {
         sqlx::query(
             "SELECT w.id FROM webhooks w WHERE w.is_active = 1 AND EXISTS (
                 SELECT 1 FROM webhook_deliveries d
                 WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1)",
         )
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?
         .iter()
         .map(|row| row.try_get::<String, _>(0).map_err(StoreError::from))
@@ -37,14 +48,14 @@ impl Store {
     /// Takes up to `limit` of a webhook's deliveries due at `now`, oldest first, until
     /// `until`: nobody starts them again meanwhile, and if the process dies mid-attempt the
     /// claim runs out and they are tried again (at-least-once).
-    pub async fn claim_due_deliveries(
+    pub async fn claim_due(
         &self,
         webhook_id: &str,
         now: i64,
         until: i64,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         // The outer conditions repeat the inner ones so that a delivery someone else claimed
         // between the two is not taken twice.
         // Not kept prepared: a generic plan for this choice between indexes, made while the
@@ -77,7 +88,7 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         for chunk in records.chunks(rows_per_statement(7)) {
             insert_attempts(&mut w.tx, chunk).await?;
             update_deliveries(&mut w.tx, chunk).await?;

@@ -208,15 +208,26 @@ async fn active_webhooks(
         .collect()
 }
 
+/// The event log the live socket and webhooks read.
+pub struct Events<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    pub fn events(&self) -> Events<'_> {
+        Events { store: self }
+    }
+}
+
+impl Events<'_> {
     /// Records an event on its own (session status, QR), outside any other change.
-    pub async fn record_event(
+    pub async fn record(
         &self,
         org: &OrgId,
         kind: &str,
         payload: serde_json::Value,
     ) -> Result<StoredEvent, StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         let tx = &mut w.tx;
         let event = insert_event(tx, org, kind, payload, crate::rows::now_millis()).await?;
         w.commit().await?;
@@ -224,7 +235,7 @@ impl Store {
     }
 
     /// The organization's events after `after_id` (exclusive), oldest first.
-    pub async fn events_after(
+    pub async fn after(
         &self,
         org: &OrgId,
         after_id: Option<&str>,
@@ -237,7 +248,7 @@ impl Store {
         .bind(org.as_str())
         .bind(after_id.unwrap_or(""))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         rows.iter()
             .map(|row| {

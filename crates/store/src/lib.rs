@@ -31,21 +31,23 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection as _, Executor, Row};
 
-pub use api_keys::KeyHolder;
-pub use contacts::ContactUpdate;
-pub use conversations::{AssigneeFilter, ConversationChange, ConversationFilter};
-pub use deliveries::AttemptRecord;
+pub use api_keys::{ApiKeys, KeyHolder};
+pub use contacts::{ContactUpdate, Contacts};
+pub use conversations::{AssigneeFilter, ConversationChange, ConversationFilter, Conversations};
+pub use deliveries::{AttemptRecord, Deliveries};
 pub use error::{Conflict, StoreError};
-pub use events::{webhook_body, EventRenderer, StoredEvent};
-pub use messages::{MessageFilter, Recorded};
+pub use events::{webhook_body, EventRenderer, Events, StoredEvent};
+pub use messages::{MessageFilter, Messages, Recorded};
+pub use organizations::Organizations;
+pub use outbox::Outbox;
 pub use page::{Page, PageRequest};
 pub use record::{BatchOutcome, MessageRef, Moved, NewMessage, RecordOutcome, StatusMove};
-pub use sessions::SessionChange;
+pub use sessions::{SessionChange, Sessions};
 pub use sql::Dialect;
-pub use stats::Stats;
-pub use users::{TokenHolder, UserUpdate};
-pub use web_state::{WebStateRow, WebStateSweep, WebStateWrite};
-pub use webhooks::{Attempt, AttemptOutcome, Delivery, Webhook};
+pub use stats::{Analytics, Stats};
+pub use users::{TokenHolder, UserUpdate, Users};
+pub use web_state::{WebState, WebStateRow, WebStateSweep, WebStateWrite};
+pub use webhooks::{Attempt, AttemptOutcome, Delivery, Webhook, Webhooks};
 
 #[derive(Clone)]
 pub struct Store {

@@ -65,15 +65,26 @@ pub struct MessageFilter {
     pub direction: Option<Direction>,
 }
 
+/// Messages: stored in batches with their contacts, conversations and events, read back, and moved along their statuses.
+pub struct Messages<'a> {
+    pub(crate) store: &'a Store,
+}
+
 impl Store {
-    pub async fn message(&self, org: &OrgId, id: &str) -> Result<Option<Message>, StoreError> {
+    pub fn messages(&self) -> Messages<'_> {
+        Messages { store: self }
+    }
+}
+
+impl Messages<'_> {
+    pub async fn get(&self, org: &OrgId, id: &str) -> Result<Option<Message>, StoreError> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE organization_id = $1 AND id = $2"
         );
         sqlx::query(&sql)
             .bind(org.as_str())
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(message)
@@ -82,7 +93,7 @@ impl Store {
 
     /// The message first sent with this `Idempotency-Key`, and the digest of the request that
     /// sent it (none for messages stored before digests were kept).
-    pub async fn message_by_idempotency_key(
+    pub async fn by_idempotency_key(
         &self,
         org: &OrgId,
         key: &str,
@@ -91,7 +102,7 @@ impl Store {
         let Some(row) = sqlx::query(&sql)
             .bind(org.as_str())
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
         else {
             return Ok(None);
@@ -104,13 +115,13 @@ impl Store {
 
     /// Messages newest first. Only the filters given become conditions, so each listing can
     /// use its index (a catch-all `$n = '' OR …` would defeat PostgreSQL's generic plans).
-    pub async fn list_messages(
+    pub async fn list(
         &self,
         org: &OrgId,
         filter: &MessageFilter,
         page: PageRequest,
     ) -> Result<Page<Message>, StoreError> {
-        let mut params = Params::new(self.dialect);
+        let mut params = Params::new(self.store.dialect);
         let mut conditions = vec![format!("organization_id = {}", params.text(org.as_str()))];
         if let Some(session) = &filter.session {
             conditions.push(format!("session_id = {}", params.text(session.as_str())));
@@ -130,7 +141,7 @@ impl Store {
         );
         let items = params
             .query(&sql)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(message)
@@ -146,7 +157,7 @@ impl Store {
             Some(Direction::Incoming) => "v.incoming_count",
             Some(Direction::Outgoing) => "v.outgoing_count",
         };
-        let mut params = Params::new(self.dialect);
+        let mut params = Params::new(self.store.dialect);
         let mut conditions = vec![format!("v.organization_id = {}", params.text(org.as_str()))];
         if let Some(session) = &filter.session {
             conditions.push(format!("v.session_id = {}", params.text(session.as_str())));
@@ -164,6 +175,10 @@ impl Store {
             "SELECT CAST(COALESCE(SUM({counted}), 0) AS BIGINT) FROM conversations v WHERE {}",
             conditions.join(" AND ")
         );
-        Ok(params.query(&sql).fetch_one(&self.pool).await?.try_get(0)?)
+        Ok(params
+            .query(&sql)
+            .fetch_one(&self.store.pool)
+            .await?
+            .try_get(0)?)
     }
 }

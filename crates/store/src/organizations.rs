@@ -3,15 +3,26 @@ use wasl_domain::{NewUser, OrgId, Organization, Plan};
 
 use crate::{rows, Page, PageRequest, Store, StoreError};
 
+/// Organizations (tenants) and their plans.
+pub struct Organizations<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    pub fn organizations(&self) -> Organizations<'_> {
+        Organizations { store: self }
+    }
+}
+
+impl Organizations<'_> {
     /// Creates an organization and its first user (the owner) together: either both exist
     /// afterwards or neither does. `Conflict(Email)` when the e-mail is taken.
-    pub async fn create_organization(
+    pub async fn create(
         &self,
         organization: &Organization,
         owner: &NewUser,
     ) -> Result<(), StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         let tx = &mut w.tx;
         sqlx::query(
             "INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, $3, $4)",
@@ -27,10 +38,10 @@ impl Store {
         Ok(())
     }
 
-    pub async fn organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
+    pub async fn get(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
         sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE id = $1")
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(rows::organization)
@@ -46,18 +57,15 @@ impl Store {
         sqlx::query("UPDATE organizations SET plan = $1 WHERE id = $2")
             .bind(plan.as_str())
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
-        self.organization(id).await
+        self.store.organizations().get(id).await
     }
 
     /// Every organization, oldest first (platform administration).
-    pub async fn list_organizations(
-        &self,
-        page: PageRequest,
-    ) -> Result<Page<Organization>, StoreError> {
+    pub async fn list(&self, page: PageRequest) -> Result<Page<Organization>, StoreError> {
         let total: i64 = sqlx::query("SELECT COUNT(*) FROM organizations")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
         let items = sqlx::query(
@@ -66,7 +74,7 @@ impl Store {
         )
         .bind(i64::from(page.limit))
         .bind(page.offset())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?
         .iter()
         .map(rows::organization)

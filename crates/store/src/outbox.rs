@@ -1,16 +1,25 @@
 //! The outbox side of outgoing messages: what is due to send, and how each attempt ended.
 
-use wasl_domain::{Message, MessageStatus, OrgId, SessionId};
+use wasl_domain::{Message, SessionId};
 
-use crate::events::{EventRenderer, StoredEvent};
 use crate::messages::{message, MESSAGE_COLUMNS};
-use crate::record::StatusMove;
-use crate::{rows::now_millis, Store, StoreError};
+use crate::{Store, StoreError};
+
+/// Outgoing messages waiting for their engine, and their retries.
+pub struct Outbox<'a> {
+    store: &'a Store,
+}
 
 impl Store {
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox { store: self }
+    }
+}
+
+impl Outbox<'_> {
     /// Pending outgoing messages of the session that are due now, in the order they came due
     /// (a new message is due when it is accepted; ids grow with time), read in index order.
-    pub async fn due_outbox(
+    pub async fn due(
         &self,
         session: &SessionId,
         now: i64,
@@ -25,7 +34,7 @@ impl Store {
             .bind(session.as_str())
             .bind(now)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(message)
@@ -33,42 +42,15 @@ impl Store {
     }
 
     /// When the session's next pending message is due (a retry), if it has one.
-    pub async fn next_outbox_attempt(
-        &self,
-        session: &SessionId,
-    ) -> Result<Option<i64>, StoreError> {
+    pub async fn next_attempt(&self, session: &SessionId) -> Result<Option<i64>, StoreError> {
         use sqlx::Row;
         Ok(sqlx::query(
             "SELECT MIN(next_attempt_at) FROM messages WHERE session_id = $1 AND status = 'pending'",
         )
         .bind(session.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.store.pool)
         .await?
         .try_get::<Option<i64>, _>(0)?)
-    }
-
-    /// The engine accepted the message: `sent`, with a `message.sent` event.
-    pub async fn mark_sent(
-        &self,
-        org: &OrgId,
-        id: &str,
-        at: i64,
-        render: &dyn EventRenderer,
-    ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        self.move_status(StatusMove::sent(org, id, at), render)
-            .await
-    }
-
-    /// The message can never be sent: `failed` with the reason.
-    pub async fn mark_failed(
-        &self,
-        org: &OrgId,
-        id: &str,
-        error: &str,
-        render: &dyn EventRenderer,
-    ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        self.move_status(StatusMove::failed(org, id, error, now_millis()), render)
-            .await
     }
 
     /// A temporary failure: try again at `next_attempt_at`.
@@ -84,21 +66,8 @@ impl Store {
             .bind(next_attempt_at)
             .bind(error)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
-    }
-
-    /// A receipt from WhatsApp for a message the session sent. Statuses only move forward.
-    pub async fn apply_receipt(
-        &self,
-        session: &SessionId,
-        message_id: &str,
-        status: MessageStatus,
-        at: i64,
-        render: &dyn EventRenderer,
-    ) -> Result<Option<(Message, Vec<StoredEvent>)>, StoreError> {
-        self.move_status(StatusMove::receipt(session, message_id, status, at), render)
-            .await
     }
 }

@@ -44,11 +44,24 @@ pub struct SessionChange {
     pub is_active: Option<bool>,
 }
 
+/// WhatsApp sessions (linked numbers) and their state.
+pub struct Sessions<'a> {
+    store: &'a Store,
+}
+
 impl Store {
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions { store: self }
+    }
+}
+
+impl Sessions<'_> {
     /// Creates the session, or, when `(organization, name)` exists, hands it back untouched so
     /// the caller can decide (409, or pair again).
-    pub async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
-        self.insert_session_within(s, None)
+    pub async fn insert(&self, s: &Session) -> Result<(), StoreError> {
+        self.store
+            .sessions()
+            .insert_within(s, None)
             .await?
             .map_err(|_| StoreError::Conflict(Conflict::SessionLimit))
     }
@@ -57,14 +70,14 @@ impl Store {
     /// which case nothing is written and the count comes back as `Err(active)`. The count and
     /// the insert are one transaction, with the organization locked on PostgreSQL (SQLite's
     /// writes are serialized anyway), so two creates at once cannot both pass the limit.
-    pub async fn insert_session_within(
+    pub async fn insert_within(
         &self,
         s: &Session,
         limit: Option<u32>,
     ) -> Result<Result<(), i64>, StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         let tx = &mut w.tx;
-        if self.dialect == crate::Dialect::Postgres {
+        if self.store.dialect == crate::Dialect::Postgres {
             sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
                 .bind(s.organization_id.as_str())
                 .execute(&mut **tx)
@@ -104,7 +117,7 @@ impl Store {
         Ok(Ok(()))
     }
 
-    pub async fn session(
+    pub async fn get(
         &self,
         org: &OrgId,
         name: &SessionName,
@@ -114,32 +127,28 @@ impl Store {
         sqlx::query(&sql)
             .bind(org.as_str())
             .bind(name.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(session)
             .transpose()
     }
 
-    pub async fn session_by_id(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+    pub async fn by_id(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1");
         sqlx::query(&sql)
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(session)
             .transpose()
     }
 
-    pub async fn list_sessions(
-        &self,
-        org: &OrgId,
-        page: PageRequest,
-    ) -> Result<Page<Session>, StoreError> {
+    pub async fn list(&self, org: &OrgId, page: PageRequest) -> Result<Page<Session>, StoreError> {
         let total: i64 = sqlx::query("SELECT COUNT(*) FROM sessions WHERE organization_id = $1")
             .bind(org.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
         let sql = format!(
@@ -149,7 +158,7 @@ impl Store {
             .bind(org.as_str())
             .bind(i64::from(page.limit))
             .bind(page.offset())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(session)
@@ -158,21 +167,21 @@ impl Store {
     }
 
     /// Active sessions of the organization, which count against its plan.
-    pub async fn count_active_sessions(&self, org: &OrgId) -> Result<i64, StoreError> {
+    pub async fn count_active(&self, org: &OrgId) -> Result<i64, StoreError> {
         Ok(sqlx::query(
             "SELECT COUNT(*) FROM sessions WHERE organization_id = $1 AND is_active = 1",
         )
         .bind(org.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.store.pool)
         .await?
         .try_get(0)?)
     }
 
     /// Every active session on this server, for resuming them at start-up.
-    pub async fn active_sessions(&self) -> Result<Vec<Session>, StoreError> {
+    pub async fn active(&self) -> Result<Vec<Session>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE is_active = 1 ORDER BY created_at");
         sqlx::query(&sql)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(session)
@@ -180,7 +189,7 @@ impl Store {
     }
 
     /// Applies a state change; returns the session as it now is.
-    pub async fn change_session(
+    pub async fn change(
         &self,
         id: &SessionId,
         change: &SessionChange,
@@ -207,13 +216,13 @@ impl Store {
         .bind(change.is_active.map(i64::from))
         .bind(now_millis())
         .bind(id.as_str())
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
-        self.session_by_id(id).await
+        self.store.sessions().by_id(id).await
     }
 
     /// Starts a session's pairing over: a new engine, no number, no attempts.
-    pub async fn reset_session(
+    pub async fn reset(
         &self,
         id: &SessionId,
         engine: EngineKind,
@@ -226,8 +235,8 @@ impl Store {
         .bind(SessionStatus::Connecting.as_str())
         .bind(now_millis())
         .bind(id.as_str())
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
-        self.session_by_id(id).await
+        self.store.sessions().by_id(id).await
     }
 }

@@ -17,10 +17,21 @@ pub struct Stats {
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Figures for the dashboard and the stats API.
+pub struct Analytics<'a> {
+    store: &'a Store,
+}
+
 impl Store {
-    pub async fn stats(&self, org: &OrgId, now: i64, days: i64) -> Result<Stats, StoreError> {
+    pub fn analytics(&self) -> Analytics<'_> {
+        Analytics { store: self }
+    }
+}
+
+impl Analytics<'_> {
+    pub async fn overview(&self, org: &OrgId, now: i64, days: i64) -> Result<Stats, StoreError> {
         let count = |sql: &'static str, bind_now: Option<i64>| {
-            let pool = self.pool.clone();
+            let pool = self.store.pool.clone();
             let org = org.as_str().to_owned();
             async move {
                 let mut q = sqlx::query(sql).bind(org);
@@ -69,7 +80,7 @@ impl Store {
         .bind(org.as_str())
         .bind(first_day * DAY_MS)
         .bind(DAY_MS)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let per_day = rows
             .iter()

@@ -52,17 +52,28 @@ where
     Ok(())
 }
 
+/// The people of an organization, their roles and their sign-in tokens.
+pub struct Users<'a> {
+    store: &'a Store,
+}
+
 impl Store {
-    pub async fn create_user(&self, user: &NewUser) -> Result<(), StoreError> {
-        insert_user(&self.pool, user).await
+    pub fn users(&self) -> Users<'_> {
+        Users { store: self }
+    }
+}
+
+impl Users<'_> {
+    pub async fn create(&self, user: &NewUser) -> Result<(), StoreError> {
+        insert_user(&self.store.pool, user).await
     }
 
     /// The user with this e-mail and their password hash, for signing in.
-    pub async fn user_by_email(&self, email: &Email) -> Result<Option<(User, String)>, StoreError> {
+    pub async fn by_email(&self, email: &Email) -> Result<Option<(User, String)>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
         let Some(row) = sqlx::query(&sql)
             .bind(email.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
         else {
             return Ok(None);
@@ -72,27 +83,23 @@ impl Store {
 
     /// A user of this organization; another organization's user is `None`, as if it did not
     /// exist.
-    pub async fn user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>, StoreError> {
+    pub async fn get(&self, org: &OrgId, id: &UserId) -> Result<Option<User>, StoreError> {
         let sql =
             format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND organization_id = $2");
         sqlx::query(&sql)
             .bind(id.as_str())
             .bind(org.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(rows::user)
             .transpose()
     }
 
-    pub async fn list_users(
-        &self,
-        org: &OrgId,
-        page: PageRequest,
-    ) -> Result<Page<User>, StoreError> {
+    pub async fn list(&self, org: &OrgId, page: PageRequest) -> Result<Page<User>, StoreError> {
         let total: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE organization_id = $1")
             .bind(org.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
         let sql = format!(
@@ -103,7 +110,7 @@ impl Store {
             .bind(org.as_str())
             .bind(i64::from(page.limit))
             .bind(page.offset())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(rows::user)
@@ -117,14 +124,14 @@ impl Store {
             "SELECT COUNT(*) FROM users WHERE organization_id = $1 AND role = 'owner' AND is_active = 1",
         )
         .bind(org.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.store.pool)
         .await?
         .try_get(0)?)
     }
 
     /// What a sign-in token needs checked, in one round trip: the user (of this organization),
     /// their token generation, and whether the token `jti` was signed out.
-    pub async fn user_for_token(
+    pub async fn for_token(
         &self,
         org: &OrgId,
         id: &UserId,
@@ -139,7 +146,7 @@ impl Store {
             .bind(id.as_str())
             .bind(org.as_str())
             .bind(jti)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
         else {
             return Ok(None);
@@ -156,7 +163,7 @@ impl Store {
         Ok(
             sqlx::query("SELECT token_generation FROM users WHERE id = $1")
                 .bind(id.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?
                 .map(|row| row.try_get::<i64, _>(0))
                 .transpose()?
@@ -173,7 +180,7 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
             .bind(now)
             .execute(&mut *w.tx)
@@ -195,7 +202,7 @@ impl Store {
     /// this organization. A new password ends every sign-in token issued before it (the
     /// user's token generation moves on); a lower role lowers the roles of the API keys the
     /// user created to it, so no key holds more than its creator.
-    pub async fn update_user(
+    pub async fn update(
         &self,
         org: &OrgId,
         id: &UserId,
@@ -209,7 +216,7 @@ impl Store {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         // COALESCE keeps a column when its new value is NULL; `max_chats` can be cleared, so a
         // separate flag says whether to touch it.
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         sqlx::query(
             "UPDATE users SET
                 name = COALESCE($1, name),
@@ -248,15 +255,15 @@ impl Store {
             }
         }
         w.commit().await?;
-        self.user(org, id).await
+        self.store.users().get(org, id).await
     }
 
     /// Deletes a user of this organization; `false` when there was none.
-    pub async fn delete_user(&self, org: &OrgId, id: &UserId) -> Result<bool, StoreError> {
+    pub async fn delete(&self, org: &OrgId, id: &UserId) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM users WHERE id = $1 AND organization_id = $2")
             .bind(id.as_str())
             .bind(org.as_str())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -265,7 +272,7 @@ impl Store {
         sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }

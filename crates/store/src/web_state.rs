@@ -82,8 +82,19 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// The web engine's protocol state (keys, sessions, app state), per session.
+pub struct WebState<'a> {
+    store: &'a Store,
+}
+
 impl Store {
-    pub async fn web_state_get(
+    pub fn web_state(&self) -> WebState<'_> {
+        WebState { store: self }
+    }
+}
+
+impl WebState<'_> {
+    pub async fn get(
         &self,
         session: &SessionId,
         kind: &str,
@@ -96,7 +107,7 @@ impl Store {
             .bind(session.as_str())
             .bind(kind)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(row)
@@ -104,7 +115,7 @@ impl Store {
     }
 
     /// The rows that exist among `keys`, in no particular order.
-    pub async fn web_state_get_many(
+    pub async fn get_many(
         &self,
         session: &SessionId,
         kind: &str,
@@ -121,7 +132,7 @@ impl Store {
             for key in chunk {
                 query = query.bind(key);
             }
-            for r in query.fetch_all(&self.pool).await? {
+            for r in query.fetch_all(&self.store.pool).await? {
                 out.push(row(&r)?);
             }
         }
@@ -129,7 +140,7 @@ impl Store {
     }
 
     /// Every row of a kind, or only those of one scope, by key.
-    pub async fn web_state_list(
+    pub async fn list(
         &self,
         session: &SessionId,
         kind: &str,
@@ -148,11 +159,16 @@ impl Store {
         if let Some(scope) = scope {
             query = query.bind(scope);
         }
-        query.fetch_all(&self.pool).await?.iter().map(row).collect()
+        query
+            .fetch_all(&self.store.pool)
+            .await?
+            .iter()
+            .map(row)
+            .collect()
     }
 
     /// The row of a scope with the highest `num`, the most recently written on a tie.
-    pub async fn web_state_latest_in_scope(
+    pub async fn latest_in_scope(
         &self,
         session: &SessionId,
         kind: &str,
@@ -166,7 +182,7 @@ impl Store {
             .bind(session.as_str())
             .bind(kind)
             .bind(scope)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(row)
@@ -174,7 +190,7 @@ impl Store {
     }
 
     /// Is there any row of these kinds in `scope`?
-    pub async fn web_state_scope_exists(
+    pub async fn scope_exists(
         &self,
         session: &SessionId,
         kinds: &[&str],
@@ -189,11 +205,11 @@ impl Store {
         for kind in kinds {
             query = query.bind(*kind);
         }
-        Ok(query.fetch_optional(&self.pool).await?.is_some())
+        Ok(query.fetch_optional(&self.store.pool).await?.is_some())
     }
 
     /// The highest `num` of a kind, if any row has one.
-    pub async fn web_state_max_num(
+    pub async fn max_num(
         &self,
         session: &SessionId,
         kind: &str,
@@ -203,13 +219,13 @@ impl Store {
         )
         .bind(session.as_str())
         .bind(kind)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.store.pool)
         .await?;
         Ok(r.try_get::<Option<i64>, _>(0)?)
     }
 
     /// Applies every change in one transaction: all of them are durable, or none.
-    pub async fn web_state_apply(
+    pub async fn apply(
         &self,
         session: &SessionId,
         writes: &[WebStateWrite],
@@ -218,7 +234,7 @@ impl Store {
             return Ok(());
         }
         let now = now_millis();
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         for write in writes {
             let query = match write {
                 WebStateWrite::Put(r) => sqlx::query(
@@ -273,14 +289,14 @@ impl Store {
 
     /// Sets `num2` on the rows that exist among `keys`. Never inserts: a row deleted meanwhile
     /// stays deleted.
-    pub async fn web_state_set_num2(
+    pub async fn set_num2(
         &self,
         session: &SessionId,
         kind: &str,
         keys: &[String],
         num2: i64,
     ) -> Result<(), StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         for chunk in keys.chunks(CHUNK) {
             let sql = format!(
                 "UPDATE web_engine_state SET num2 = $3, updated_at = $4
@@ -302,7 +318,7 @@ impl Store {
     }
 
     /// Removes the row and returns it, in one statement: two callers never both get it.
-    pub async fn web_state_take(
+    pub async fn take(
         &self,
         session: &SessionId,
         kind: &str,
@@ -316,7 +332,7 @@ impl Store {
             .bind(session.as_str())
             .bind(kind)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .as_ref()
             .map(row)
@@ -324,7 +340,7 @@ impl Store {
     }
 
     /// Deletes the rows of a kind that the sweep selects; returns how many went.
-    pub async fn web_state_sweep(
+    pub async fn sweep(
         &self,
         session: &SessionId,
         kind: &str,
@@ -337,7 +353,7 @@ impl Store {
                     .bind(session.as_str())
                     .bind(kind)
                     .bind(bound)
-                    .execute(&self.pool)
+                    .execute(&self.store.pool)
                     .await?
             }
             WebStateSweep::BothBelow { num, num2 } => {
@@ -348,7 +364,7 @@ impl Store {
                 .bind(kind)
                 .bind(num)
                 .bind(num2)
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?
             }
         };
@@ -357,10 +373,10 @@ impl Store {
 
     /// Forgets everything the web engine stored for a session (after a logout: the engine
     /// never wipes its own store). Returns how many rows went.
-    pub async fn delete_web_state(&self, session: &SessionId) -> Result<u64, StoreError> {
+    pub async fn delete(&self, session: &SessionId) -> Result<u64, StoreError> {
         let result = sqlx::query("DELETE FROM web_engine_state WHERE session_id = $1")
             .bind(session.as_str())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(result.rows_affected())
     }

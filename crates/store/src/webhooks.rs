@@ -95,8 +95,19 @@ fn events_json(events: &[String]) -> Result<String, StoreError> {
     serde_json::to_string(events).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Webhook subscriptions and the record of their deliveries.
+pub struct Webhooks<'a> {
+    store: &'a Store,
+}
+
 impl Store {
-    pub async fn create_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks { store: self }
+    }
+}
+
+impl Webhooks<'_> {
+    pub async fn create(&self, w: &Webhook) -> Result<(), StoreError> {
         sqlx::query(&format!(
             "INSERT INTO webhooks ({WEBHOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
@@ -108,18 +119,18 @@ impl Store {
         .bind(i64::from(w.is_active))
         .bind(w.created_at)
         .bind(w.updated_at)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(())
     }
 
-    pub async fn webhook(&self, org: &OrgId, id: &str) -> Result<Option<Webhook>, StoreError> {
+    pub async fn get(&self, org: &OrgId, id: &str) -> Result<Option<Webhook>, StoreError> {
         sqlx::query(&format!(
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE organization_id = $1 AND id = $2"
         ))
         .bind(org.as_str())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?
         .as_ref()
         .map(webhook)
@@ -127,26 +138,22 @@ impl Store {
     }
 
     /// Any organization's webhook, for the delivery worker.
-    pub async fn webhook_by_id(&self, id: &str) -> Result<Option<Webhook>, StoreError> {
+    pub async fn by_id(&self, id: &str) -> Result<Option<Webhook>, StoreError> {
         sqlx::query(&format!(
             "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?
         .as_ref()
         .map(webhook)
         .transpose()
     }
 
-    pub async fn list_webhooks(
-        &self,
-        org: &OrgId,
-        page: PageRequest,
-    ) -> Result<Page<Webhook>, StoreError> {
+    pub async fn list(&self, org: &OrgId, page: PageRequest) -> Result<Page<Webhook>, StoreError> {
         let total: i64 = sqlx::query("SELECT COUNT(*) FROM webhooks WHERE organization_id = $1")
             .bind(org.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
         let items = sqlx::query(&format!(
@@ -155,7 +162,7 @@ impl Store {
         .bind(org.as_str())
         .bind(i64::from(page.limit))
         .bind(page.offset())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?
         .iter()
         .map(webhook)
@@ -164,7 +171,7 @@ impl Store {
     }
 
     /// Saves a changed webhook (url, events, secret, active).
-    pub async fn update_webhook(&self, w: &Webhook) -> Result<bool, StoreError> {
+    pub async fn update(&self, w: &Webhook) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE webhooks SET url = $1, events = $2, secret_sealed = $3, is_active = $4, updated_at = $5
              WHERE organization_id = $6 AND id = $7",
@@ -176,22 +183,22 @@ impl Store {
         .bind(w.updated_at)
         .bind(w.organization_id.as_str())
         .bind(&w.id)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn delete_webhook(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM webhooks WHERE organization_id = $1 AND id = $2")
             .bind(org.as_str())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// A webhook's deliveries, newest first, each with its attempts.
-    pub async fn list_deliveries(
+    pub async fn deliveries(
         &self,
         org: &OrgId,
         webhook_id: &str,
@@ -200,7 +207,7 @@ impl Store {
         let total: i64 = sqlx::query("SELECT COUNT(*) FROM webhook_deliveries WHERE organization_id = $1 AND webhook_id = $2")
             .bind(org.as_str())
             .bind(webhook_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
         let deliveries: Vec<Delivery> = sqlx::query(&format!(
@@ -211,7 +218,7 @@ impl Store {
         .bind(webhook_id)
         .bind(i64::from(page.limit))
         .bind(page.offset())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?
         .iter()
         .map(delivery)
@@ -222,7 +229,7 @@ impl Store {
                 "SELECT attempt, at, status_code, latency_ms, error FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt",
             )
             .bind(&d.id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(|r| {
@@ -241,7 +248,7 @@ impl Store {
     }
 
     /// Sends a delivered or dead delivery again, now, under the same event id.
-    pub async fn replay_delivery(
+    pub async fn replay(
         &self,
         org: &OrgId,
         webhook_id: &str,
@@ -256,7 +263,7 @@ impl Store {
         .bind(org.as_str())
         .bind(webhook_id)
         .bind(delivery_id)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -273,7 +280,7 @@ impl Store {
         .bind(org.as_str())
         .bind(webhook_id)
         .bind(delivery_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?
         .as_ref()
         .map(delivery)

@@ -92,7 +92,9 @@ async fn cancelled_writes_leave_no_connection_in_a_transaction() {
         for polls in 1..40 {
             cut_after(
                 polls,
-                store.web_state_apply(&session, &write(round * 100 + polls as i64)),
+                store
+                    .web_state()
+                    .apply(&session, &write(round * 100 + polls as i64)),
             )
             .await;
             // Nothing else uses the pool meanwhile, so a connection left in a transaction
@@ -108,7 +110,7 @@ async fn cancelled_writes_leave_no_connection_in_a_transaction() {
     // And the row every cancelled write touched can still be written, at once.
     tokio::time::timeout(
         Duration::from_secs(10),
-        store.web_state_apply(&session, &write(-1)),
+        store.web_state().apply(&session, &write(-1)),
     )
     .await
     .expect("a write after the cancelled ones is not blocked")

@@ -144,7 +144,8 @@ async fn upgrade_carries_every_conversation(url: &str) {
     let org = OrgId::from_trusted(ORG);
     let page = PageRequest { page: 1, limit: 50 };
     let listed = store
-        .list_conversations(&org, &ConversationFilter::default(), page)
+        .conversations()
+        .list(&org, &ConversationFilter::default(), page)
         .await
         .unwrap();
     assert_eq!(listed.total, 3);
@@ -193,7 +194,8 @@ async fn upgrade_carries_every_conversation(url: &str) {
     assert_eq!(a.last_message_id, "contact-a-m3");
     // The per-direction counts that listings total from came along.
     let messages_of_a = store
-        .list_messages(
+        .messages()
+        .list(
             &org,
             &MessageFilter {
                 contact_phone: Some("966551000001".into()),
@@ -235,7 +237,8 @@ async fn upgrade_carries_every_conversation(url: &str) {
         created_at: 5000,
     };
     let outcome = store
-        .record_messages(
+        .messages()
+        .record(
             &[NewMessage {
                 message,
                 push_name: None,
@@ -258,7 +261,8 @@ async fn upgrade_carries_every_conversation(url: &str) {
         recorded.events
     );
     let continued = store
-        .conversation_with(&org, &SessionId::from_trusted(SESSION), "contact-b")
+        .conversations()
+        .of_contact(&org, &SessionId::from_trusted(SESSION), "contact-b")
         .await
         .unwrap()
         .unwrap();

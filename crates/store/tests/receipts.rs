@@ -63,7 +63,8 @@ async fn a_receipt_ahead_of_the_send_still_announces_the_send() {
     let (store, org, session, dir) = store_with_session().await;
     let message = pending(&org, &session);
     let outcome = store
-        .record_messages(
+        .messages()
+        .record(
             &[NewMessage {
                 message: message.clone(),
                 push_name: None,
@@ -78,6 +79,7 @@ async fn a_receipt_ahead_of_the_send_still_announces_the_send() {
 
     let receipt = StatusMove::receipt(&session, &message.message_id, MessageStatus::Delivered, 20);
     let (moved, events) = store
+        .messages()
         .move_status(receipt, &Plain)
         .await
         .expect("receipt")
@@ -91,6 +93,7 @@ async fn a_receipt_ahead_of_the_send_still_announces_the_send() {
 
     // The outbox's own record of the send comes late: nothing more to say.
     let late = store
+        .messages()
         .move_status(StatusMove::sent(&org, &message.id, 15), &Plain)
         .await
         .expect("sent");
@@ -99,6 +102,7 @@ async fn a_receipt_ahead_of_the_send_still_announces_the_send() {
     // A read receipt for a message already sent adds only its own event.
     let read = StatusMove::receipt(&session, &message.message_id, MessageStatus::Read, 30);
     let (_, events) = store
+        .messages()
         .move_status(read, &Plain)
         .await
         .expect("read")

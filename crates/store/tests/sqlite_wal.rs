@@ -38,7 +38,7 @@ async fn the_log_starts_over_while_reads_and_writes_never_stop() {
             tokio::spawn(async move {
                 let mut reads = 0u64;
                 while reading.load(Ordering::Relaxed) {
-                    store.events_after(&org, None, 20).await.expect("read");
+                    store.events().after(&org, None, 20).await.expect("read");
                     reads += 1;
                 }
                 reads
@@ -55,7 +55,8 @@ async fn the_log_starts_over_while_reads_and_writes_never_stop() {
     let mut restarts = std::collections::BTreeSet::new();
     while started.elapsed() < Duration::from_secs(3) || events < 1_000 {
         store
-            .record_event(&org, "message.received", payload.clone())
+            .events()
+            .record(&org, "message.received", payload.clone())
             .await
             .expect("write");
         events += 1;
@@ -80,7 +81,8 @@ async fn the_log_starts_over_while_reads_and_writes_never_stop() {
     let mut after: Option<String> = None;
     loop {
         let page = store
-            .events_after(&org, after.as_deref(), 1_000)
+            .events()
+            .after(&org, after.as_deref(), 1_000)
             .await
             .expect("read back");
         let Some(last) = page.last() else { break };

@@ -21,7 +21,8 @@ async fn counted_inserts_and_status_changes_never_collide() {
         tasks.push(tokio::spawn(async move {
             let s = session(&org, &format!("line{i}"));
             inserter
-                .insert_session_within(&s, Some(10_000))
+                .sessions()
+                .insert_within(&s, Some(10_000))
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("insert {i}: {e}"))
@@ -38,7 +39,8 @@ async fn counted_inserts_and_status_changes_never_collide() {
                 ..Default::default()
             };
             changer
-                .change_session(&default, &change)
+                .sessions()
+                .change(&default, &change)
                 .await
                 .map(|_| ())
                 .map_err(|e| format!("change {i}: {e}"))
@@ -51,7 +53,10 @@ async fn counted_inserts_and_status_changes_never_collide() {
         }
     }
     assert!(failures.is_empty(), "{failures:?}");
-    assert_eq!(store.count_active_sessions(&org).await.expect("count"), 201);
+    assert_eq!(
+        store.sessions().count_active(&org).await.expect("count"),
+        201
+    );
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

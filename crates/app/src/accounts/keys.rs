@@ -41,7 +41,7 @@ impl Accounts {
             created_at: now_millis(),
             last_used_at: None,
         };
-        self.store.create_api_key(&key, &generated.hash).await?;
+        self.store.api_keys().create(&key, &generated.hash).await?;
         tracing::info!(organization = %key.organization_id, api_key = %key.id, "api key created");
         Ok(CreatedKey {
             api_key: key,
@@ -52,13 +52,13 @@ impl Accounts {
     /// The organization's keys, newest first (never the keys themselves).
     pub async fn api_keys(&self, caller: &Caller, page: PageRequest) -> AppResult<Page<ApiKey>> {
         caller.require_manager()?;
-        Ok(self.store.list_api_keys(&caller.org_id, page).await?)
+        Ok(self.store.api_keys().list(&caller.org_id, page).await?)
     }
 
     /// Revokes a key: it stops working at once, on open sockets too.
     pub async fn delete_api_key(&self, caller: &Caller, id: &ApiKeyId) -> AppResult<()> {
         caller.require_manager()?;
-        if !self.store.delete_api_key(&caller.org_id, id).await? {
+        if !self.store.api_keys().delete(&caller.org_id, id).await? {
             return Err(AppError::NotFound);
         }
         self.revocations.publish(Revoked::ApiKey(id.clone()));

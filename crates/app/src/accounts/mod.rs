@@ -128,7 +128,8 @@ impl Accounts {
             // disabled, is capped at their role, and was deleted with them.
             let holder = self
                 .store
-                .api_key_by_hash(&api_keys::hash(token))
+                .api_keys()
+                .by_hash(&api_keys::hash(token))
                 .await?
                 .filter(|h| h.creator_active)
                 .ok_or(AppError::InvalidToken)?;
@@ -137,7 +138,7 @@ impl Accounts {
                 .last_used_at
                 .is_none_or(|t| now - t > KEY_USE_RESOLUTION_MS)
             {
-                self.store.record_api_key_use(&key.id, now).await?;
+                self.store.api_keys().record_use(&key.id, now).await?;
             }
             return Ok(Caller {
                 org_id: key.organization_id,
@@ -153,7 +154,8 @@ impl Accounts {
         // before the user's password last changed.
         let holder = self
             .store
-            .user_for_token(
+            .users()
+            .for_token(
                 &OrgId::from_trusted(claims.org),
                 &UserId::from_trusted(claims.sub),
                 &claims.jti,

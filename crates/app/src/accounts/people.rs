@@ -64,9 +64,14 @@ impl Accounts {
             max_chats: new.max_chats,
             created_at: now_millis(),
         };
-        self.store.create_user(&user).await.map_err(email_taken)?;
         self.store
-            .user(&caller.org_id, &user.id)
+            .users()
+            .create(&user)
+            .await
+            .map_err(email_taken)?;
+        self.store
+            .users()
+            .get(&caller.org_id, &user.id)
             .await?
             .ok_or(AppError::NotFound)
     }
@@ -74,13 +79,14 @@ impl Accounts {
     /// The organization's people, oldest first.
     pub async fn people(&self, caller: &Caller, page: PageRequest) -> AppResult<Page<User>> {
         caller.require_manager()?;
-        Ok(self.store.list_users(&caller.org_id, page).await?)
+        Ok(self.store.users().list(&caller.org_id, page).await?)
     }
 
     pub async fn person(&self, caller: &Caller, id: &UserId) -> AppResult<User> {
         caller.require_manager()?;
         self.store
-            .user(&caller.org_id, id)
+            .users()
+            .get(&caller.org_id, id)
             .await?
             .ok_or(AppError::NotFound)
     }
@@ -118,7 +124,8 @@ impl Accounts {
         };
         let user = self
             .store
-            .update_user(&caller.org_id, id, &update)
+            .users()
+            .update(&caller.org_id, id, &update)
             .await?
             .ok_or(AppError::NotFound)?;
         if ends_access {
@@ -138,7 +145,7 @@ impl Accounts {
         if target.role == Role::Owner {
             self.ensure_another_owner(caller, &target).await?;
         }
-        if !self.store.delete_user(&caller.org_id, id).await? {
+        if !self.store.users().delete(&caller.org_id, id).await? {
             return Err(AppError::NotFound);
         }
         self.revocations.publish(Revoked::User(id.clone()));
@@ -146,7 +153,7 @@ impl Accounts {
     }
 
     async fn ensure_another_owner(&self, caller: &Caller, target: &User) -> AppResult<()> {
-        let owners = self.store.count_owners(&caller.org_id).await?;
+        let owners = self.store.users().count_owners(&caller.org_id).await?;
         if owners <= 1 && target.is_active {
             return Err(Conflict::LastOwner.into());
         }

@@ -30,7 +30,7 @@ impl Accounts {
         _admin: &PlatformAdmin,
         page: PageRequest,
     ) -> AppResult<Page<Organization>> {
-        Ok(self.store.list_organizations(page).await?)
+        Ok(self.store.organizations().list(page).await?)
     }
 
     /// Changes an organization's plan, and so how many sessions it may link.
@@ -42,6 +42,7 @@ impl Accounts {
     ) -> AppResult<Organization> {
         let org = self
             .store
+            .organizations()
             .set_plan(id, plan)
             .await?
             .ok_or(AppError::NotFound)?;

@@ -57,12 +57,14 @@ impl Accounts {
             created_at: now,
         };
         self.store
-            .create_organization(&organization, &owner)
+            .organizations()
+            .create(&organization, &owner)
             .await
             .map_err(email_taken)?;
         let user = self
             .store
-            .user(&organization.id, &owner.id)
+            .users()
+            .get(&organization.id, &owner.id)
             .await?
             .ok_or_else(|| AppError::internal("the new owner was not found"))?;
         tracing::info!(organization = %organization.id, user = %user.id, "organization registered");
@@ -88,7 +90,7 @@ impl Accounts {
             tokio::time::sleep(delay).await;
         }
         let found = match Email::parse(email) {
-            Ok(email) => self.store.user_by_email(&email).await?,
+            Ok(email) => self.store.users().by_email(&email).await?,
             Err(_) => None,
         };
         let (user, hash) = match found {
@@ -104,13 +106,17 @@ impl Accounts {
             return Err(AppError::AccountDisabled);
         }
         self.limiter.record_success(&account, &ip);
-        self.store.record_login(&user.id, now_millis()).await?;
+        self.store
+            .users()
+            .record_login(&user.id, now_millis())
+            .await?;
         let organization = self
             .store
-            .organization(&user.organization_id)
+            .organizations()
+            .get(&user.organization_id)
             .await?
             .ok_or_else(|| AppError::internal("a user without an organization"))?;
-        let generation = self.store.token_generation(&user.id).await?;
+        let generation = self.store.users().token_generation(&user.id).await?;
         Ok(SignedIn {
             token: self.issue_token(&user.id, &organization.id, generation),
             user,
@@ -125,6 +131,7 @@ impl Accounts {
             return Err(AppError::Forbidden);
         };
         self.store
+            .users()
             .revoke_token(jti, &caller.user_id, *expires_at, now_millis())
             .await?;
         self.revocations.publish(Revoked::Token(jti.clone()));
@@ -145,12 +152,14 @@ impl Accounts {
         }
         let user = self
             .store
-            .user(&caller.org_id, &caller.user_id)
+            .users()
+            .get(&caller.org_id, &caller.user_id)
             .await?
             .ok_or(AppError::InvalidToken)?;
         let (_, hash) = self
             .store
-            .user_by_email(&user.email)
+            .users()
+            .by_email(&user.email)
             .await?
             .ok_or(AppError::InvalidToken)?;
         if !password::verify(current, hash).await {
@@ -166,16 +175,18 @@ impl Accounts {
         };
         let user = self
             .store
-            .update_user(&caller.org_id, &caller.user_id, &update)
+            .users()
+            .update(&caller.org_id, &caller.user_id, &update)
             .await?
             .ok_or(AppError::InvalidToken)?;
         self.revocations.publish(Revoked::User(user.id.clone()));
         let organization = self
             .store
-            .organization(&caller.org_id)
+            .organizations()
+            .get(&caller.org_id)
             .await?
             .ok_or(AppError::InvalidToken)?;
-        let generation = self.store.token_generation(&user.id).await?;
+        let generation = self.store.users().token_generation(&user.id).await?;
         tracing::info!(user = %user.id, "password changed; earlier sign-ins ended");
         Ok(SignedIn {
             token: self.issue_token(&user.id, &organization.id, generation),
@@ -186,10 +197,15 @@ impl Accounts {
 
     /// The caller: their user (for a token, or the key's creator) and organization.
     pub async fn me(&self, caller: &Caller) -> AppResult<(Option<User>, Organization)> {
-        let user = self.store.user(&caller.org_id, &caller.user_id).await?;
+        let user = self
+            .store
+            .users()
+            .get(&caller.org_id, &caller.user_id)
+            .await?;
         let organization = self
             .store
-            .organization(&caller.org_id)
+            .organizations()
+            .get(&caller.org_id)
             .await?
             .ok_or(AppError::InvalidToken)?;
         Ok((user, organization))

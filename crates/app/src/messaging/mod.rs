@@ -164,7 +164,7 @@ impl Messaging {
         since: Option<&str>,
         limit: u32,
     ) -> Result<Vec<wasl_store::StoredEvent>, StoreError> {
-        self.store.events_after(org, since, limit).await
+        self.store.events().after(org, since, limit).await
     }
 
     fn waker(&self, session: &SessionId) -> Arc<Notify> {
@@ -182,7 +182,7 @@ impl Messaging {
         let org = &draft.session.organization_id;
         let fingerprint = draft.idempotency_key.as_ref().map(|_| fingerprint(&draft));
         if let Some(key) = &draft.idempotency_key {
-            if let Some(first) = self.store.message_by_idempotency_key(org, key).await? {
+            if let Some(first) = self.store.messages().by_idempotency_key(org, key).await? {
                 return Ok(replay(first, fingerprint.as_deref()));
             }
         }
@@ -252,7 +252,7 @@ impl Messaging {
                     self.media.remove(path).await;
                 }
                 let key = draft.idempotency_key.unwrap_or_default();
-                let first = self.store.message_by_idempotency_key(org, &key).await?;
+                let first = self.store.messages().by_idempotency_key(org, &key).await?;
                 first
                     .map(|first| replay(first, fingerprint.as_deref()))
                     .ok_or(StoreError::Conflict(wasl_store::Conflict::IdempotencyKey))
@@ -272,7 +272,7 @@ impl Messaging {
         if let Some(owner) = self.sessions_cache().get(id) {
             return Ok(Some(owner.clone()));
         }
-        let Some(session) = self.store.session_by_id(id).await? else {
+        let Some(session) = self.store.sessions().by_id(id).await? else {
             return Ok(None);
         };
         let owner = SessionOwner::from(&session);
@@ -365,7 +365,7 @@ impl Messaging {
     }
 
     async fn record_session_event(&self, org: &OrgId, kind: &str, payload: serde_json::Value) {
-        match self.store.record_event(org, kind, payload).await {
+        match self.store.events().record(org, kind, payload).await {
             Ok(event) => self.bus.publish([event]),
             Err(e) => tracing::error!(error = %e, kind, "cannot record the session event"),
         }

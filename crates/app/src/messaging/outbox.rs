@@ -54,7 +54,11 @@ pub(super) async fn run(
         if *stop.borrow() {
             return;
         }
-        let due = match store.due_outbox(&session.id, clock.now_millis(), 100).await {
+        let due = match store
+            .outbox()
+            .due(&session.id, clock.now_millis(), 100)
+            .await
+        {
             Ok(due) => {
                 read_failures = 0;
                 due
@@ -72,7 +76,7 @@ pub(super) async fn run(
             // Nothing due: wait for a new message (its acceptance wakes us) or for the next
             // retry to come due. No polling, so a thousand idle sessions cost nothing; the
             // cap is only a safety net.
-            let wait = match store.next_outbox_attempt(&session.id).await {
+            let wait = match store.outbox().next_attempt(&session.id).await {
                 Ok(Some(at)) => Duration::from_millis(
                     u64::try_from(at.saturating_sub(clock.now_millis())).unwrap_or(0),
                 ),
@@ -107,6 +111,7 @@ pub(super) async fn run(
                     } else {
                         let delay = 1_000i64.saturating_mul(1 << attempts.min(10));
                         if let Err(e) = store
+                            .outbox()
                             .schedule_retry(
                                 &message.id,
                                 attempts,

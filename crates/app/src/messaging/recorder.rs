@@ -106,7 +106,11 @@ async fn run(
             }
         }
         let writes = records.len() + moves.len();
-        match store.write_batch(&records, &moves, renderer.as_ref()).await {
+        match store
+            .messages()
+            .write_batch(&records, &moves, renderer.as_ref())
+            .await
+        {
             Ok(outcome) => {
                 // A caller may have gone (a closed HTTP request): what it asked for is written
                 // all the same, as the outbox promises.
@@ -144,13 +148,19 @@ async fn run(
                 tracing::warn!(error = %e, writes, "a batch of writes failed; writing them one by one");
                 for (item, reply) in records.into_iter().zip(record_replies) {
                     let result = store
-                        .record_messages(std::slice::from_ref(&item), renderer.as_ref())
+                        .messages()
+                        .record(std::slice::from_ref(&item), renderer.as_ref())
                         .await
                         .and_then(|mut outcomes| outcomes.pop().ok_or_else(stopped));
                     let _ = reply.send(result);
                 }
                 for (change, reply) in moves.into_iter().zip(move_replies) {
-                    let _ = reply.send(store.move_status(change, renderer.as_ref()).await);
+                    let _ = reply.send(
+                        store
+                            .messages()
+                            .move_status(change, renderer.as_ref())
+                            .await,
+                    );
                 }
             }
         }

@@ -53,7 +53,8 @@ impl Messaging {
         }
         if let Some(contact) = self
             .store
-            .contact_by_phone(&caller.org_id, request.to.as_str())
+            .contacts()
+            .by_phone(&caller.org_id, request.to.as_str())
             .await?
         {
             if contact.is_blocked {
@@ -89,7 +90,8 @@ impl Messaging {
         }
         Ok(self
             .store
-            .list_messages(&caller.org_id, &query.filter, page)
+            .messages()
+            .list(&caller.org_id, &query.filter, page)
             .await?)
     }
 
@@ -97,7 +99,8 @@ impl Messaging {
     pub async fn media_of(&self, caller: &Caller, id: &str) -> AppResult<(Message, Vec<u8>)> {
         let message = self
             .store
-            .message(&caller.org_id, id)
+            .messages()
+            .get(&caller.org_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
         let path = message.media_path.as_deref().ok_or(AppError::NotFound)?;

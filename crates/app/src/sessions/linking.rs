@@ -24,7 +24,8 @@ pub(crate) async fn find_session(
 ) -> AppResult<Session> {
     let name = SessionName::parse(name).map_err(|_| AppError::NotFound)?;
     store
-        .session(&caller.org_id, &name)
+        .sessions()
+        .get(&caller.org_id, &name)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -49,7 +50,7 @@ impl SessionManager {
             return Err(AppError::EngineUnavailable(engine));
         }
         let store = &self.inner.store;
-        let session = match store.session(&caller.org_id, &name).await? {
+        let session = match store.sessions().get(&caller.org_id, &name).await? {
             Some(s) if s.is_active && s.status == SessionStatus::Connected => {
                 return Err(Conflict::SessionAlreadyConnected.into());
             }
@@ -69,13 +70,15 @@ impl SessionManager {
                 }
                 self.logout(&s).await?;
                 store
-                    .reset_session(&s.id, engine)
+                    .sessions()
+                    .reset(&s.id, engine)
                     .await?
                     .ok_or(AppError::NotFound)?
             }
             None => {
                 let org = store
-                    .organization(&caller.org_id)
+                    .organizations()
+                    .get(&caller.org_id)
                     .await?
                     .ok_or(AppError::InvalidToken)?;
                 let now = self.inner.clock.now_millis();
@@ -95,7 +98,7 @@ impl SessionManager {
                     updated_at: now,
                 };
                 let limit = org.plan.session_limit();
-                if let Err(active) = store.insert_session_within(&session, limit).await? {
+                if let Err(active) = store.sessions().insert_within(&session, limit).await? {
                     return Err(Conflict::PlanLimitReached {
                         plan: org.plan,
                         limit: limit.unwrap_or(0),
@@ -114,11 +117,12 @@ impl SessionManager {
     async fn check_plan(&self, caller: &Caller) -> AppResult<()> {
         let store = &self.inner.store;
         let org = store
-            .organization(&caller.org_id)
+            .organizations()
+            .get(&caller.org_id)
             .await?
             .ok_or(AppError::InvalidToken)?;
         if let Some(limit) = org.plan.session_limit() {
-            let active = store.count_active_sessions(&caller.org_id).await?;
+            let active = store.sessions().count_active(&caller.org_id).await?;
             if active >= i64::from(limit) {
                 return Err(Conflict::PlanLimitReached {
                     plan: org.plan,
@@ -133,7 +137,12 @@ impl SessionManager {
 
     /// The organization's sessions.
     pub async fn list(&self, caller: &Caller, page: PageRequest) -> AppResult<Page<Session>> {
-        Ok(self.inner.store.list_sessions(&caller.org_id, page).await?)
+        Ok(self
+            .inner
+            .store
+            .sessions()
+            .list(&caller.org_id, page)
+            .await?)
     }
 
     /// The current pairing QR, as a PNG data URL.

@@ -49,7 +49,7 @@ impl Inner {
 
     /// Writes a state change; a failed write is logged, and the supervisor goes on.
     async fn change(&self, id: &SessionId, change: SessionChange) -> Option<Session> {
-        match self.store.change_session(id, &change).await {
+        match self.store.sessions().change(id, &change).await {
             Ok(Some(session)) => {
                 self.observer.status(&session).await;
                 Some(session)
@@ -166,7 +166,7 @@ impl SessionManager {
     /// ask for a new QR.
     pub async fn resume_all(&self) -> Result<usize, wasl_store::StoreError> {
         let mut resumed = 0;
-        for session in self.inner.store.active_sessions().await? {
+        for session in self.inner.store.sessions().active().await? {
             if session.phone_number.is_some() {
                 // The stored status is what the last run saw (a crash leaves `connected`).
                 // Until the engine reports otherwise the honest answer is `connecting`, and it
@@ -243,7 +243,8 @@ impl SessionManager {
         let updated = self
             .inner
             .store
-            .change_session(&session.id, &change)
+            .sessions()
+            .change(&session.id, &change)
             .await?;
         if let Some(s) = &updated {
             self.inner.observer.status(s).await;

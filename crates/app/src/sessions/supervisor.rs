@@ -28,7 +28,7 @@ pub(super) async fn supervise(
         if *stop.borrow() {
             break;
         }
-        let session = match inner.store.session_by_id(&id).await {
+        let session = match inner.store.sessions().by_id(&id).await {
             Ok(Some(s)) if s.is_active => s,
             Ok(_) => break,
             Err(e) => {

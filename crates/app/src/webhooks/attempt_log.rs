@@ -83,7 +83,7 @@ async fn write(store: &Store, batch: &mut Vec<AttemptRecord>) {
         return;
     }
     for attempt in 0..WRITE_TRIES {
-        match store.record_attempts(batch).await {
+        match store.deliveries().record_attempts(batch).await {
             Ok(()) => break,
             Err(e) => {
                 tracing::error!(error = %e, attempts = batch.len(), attempt, "cannot log webhook attempts; retrying");

@@ -123,7 +123,7 @@ async fn refresh(
             return Ok(current);
         }
     }
-    let Some(webhook) = dispatcher.store.webhook_by_id(webhook_id).await? else {
+    let Some(webhook) = dispatcher.store.webhooks().by_id(webhook_id).await? else {
         return Ok(None);
     };
     let now = Instant::now();
@@ -183,7 +183,8 @@ async fn claim(dispatcher: &Dispatcher, target: &Target, room: usize) -> Vec<Del
     let limit = u32::try_from(room).unwrap_or(IN_FLIGHT);
     match dispatcher
         .store
-        .claim_due_deliveries(&target.webhook.id, now, until, limit)
+        .deliveries()
+        .claim_due(&target.webhook.id, now, until, limit)
         .await
     {
         Ok(claimed) => claimed,

@@ -131,7 +131,8 @@ impl Dispatcher {
     pub async fn wake_due(self: &Arc<Self>) -> Result<usize, wasl_store::StoreError> {
         let due = self
             .store
-            .webhooks_with_due_deliveries(self.clock.now_millis())
+            .deliveries()
+            .webhooks_due(self.clock.now_millis())
             .await?;
         let mut lanes = self.lanes();
         for webhook_id in &due {

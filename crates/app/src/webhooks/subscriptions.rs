@@ -101,19 +101,20 @@ impl Subscriptions {
             created_at: now,
             updated_at: now,
         };
-        self.store.create_webhook(&webhook).await?;
+        self.store.webhooks().create(&webhook).await?;
         Ok((webhook, secret))
     }
 
     pub async fn list(&self, caller: &Caller, page: PageRequest) -> AppResult<Page<Webhook>> {
         caller.require_manager()?;
-        Ok(self.store.list_webhooks(&caller.org_id, page).await?)
+        Ok(self.store.webhooks().list(&caller.org_id, page).await?)
     }
 
     pub async fn get(&self, caller: &Caller, id: &str) -> AppResult<Webhook> {
         caller.require_manager()?;
         self.store
-            .webhook(&caller.org_id, id)
+            .webhooks()
+            .get(&caller.org_id, id)
             .await?
             .ok_or(AppError::NotFound)
     }
@@ -140,13 +141,13 @@ impl Subscriptions {
             webhook.is_active = active;
         }
         webhook.updated_at = crate::clock::now_millis();
-        self.store.update_webhook(&webhook).await?;
+        self.store.webhooks().update(&webhook).await?;
         Ok(webhook)
     }
 
     pub async fn delete(&self, caller: &Caller, id: &str) -> AppResult<Webhook> {
         let webhook = self.get(caller, id).await?;
-        self.store.delete_webhook(&caller.org_id, id).await?;
+        self.store.webhooks().delete(&caller.org_id, id).await?;
         Ok(webhook)
     }
 
@@ -158,7 +159,11 @@ impl Subscriptions {
         page: PageRequest,
     ) -> AppResult<Page<(Delivery, Vec<Attempt>)>> {
         self.get(caller, id).await?;
-        Ok(self.store.list_deliveries(&caller.org_id, id, page).await?)
+        Ok(self
+            .store
+            .webhooks()
+            .deliveries(&caller.org_id, id, page)
+            .await?)
     }
 
     /// Sends a delivered or dead delivery again now, with the same `webhook-id`. The time is the
@@ -166,12 +171,14 @@ impl Subscriptions {
     pub async fn replay(&self, caller: &Caller, id: &str, delivery_id: &str) -> AppResult<Webhook> {
         let webhook = self.get(caller, id).await?;
         self.store
+            .webhooks()
             .delivery(&caller.org_id, id, delivery_id)
             .await?
             .ok_or(AppError::NotFound)?;
         if !self
             .store
-            .replay_delivery(&caller.org_id, id, delivery_id, self.clock.now_millis())
+            .webhooks()
+            .replay(&caller.org_id, id, delivery_id, self.clock.now_millis())
             .await?
         {
             return Err(Conflict::DeliveryPending.into());

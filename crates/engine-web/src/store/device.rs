@@ -150,7 +150,8 @@ impl MsgSecretStore for WebStore {
     async fn delete_expired_msg_secrets(&self, cutoff_timestamp: i64) -> Result<u32> {
         let sweep = WebStateSweep::NumBelow(cutoff_timestamp.saturating_add(1));
         self.store
-            .web_state_sweep(&self.session_id, kind::MSG_SECRET, sweep)
+            .web_state()
+            .sweep(&self.session_id, kind::MSG_SECRET, sweep)
             .await
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             .map_err(super::db)

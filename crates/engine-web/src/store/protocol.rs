@@ -51,7 +51,8 @@ impl WebStore {
 
     async fn sweep(&self, kind: &str, sweep: WebStateSweep) -> Result<u32> {
         self.store
-            .web_state_sweep(&self.session_id, kind, sweep)
+            .web_state()
+            .sweep(&self.session_id, kind, sweep)
             .await
             .map(count)
             .map_err(db)
@@ -120,7 +121,8 @@ impl ProtocolStore for WebStore {
     /// leaves its old phone by itself; among several LIDs of one phone, the newest wins.
     async fn get_pn_mapping(&self, phone: &str) -> Result<Option<LidPnMappingEntry>> {
         self.store
-            .web_state_latest_in_scope(&self.session_id, kind::LID_MAPPING, phone)
+            .web_state()
+            .latest_in_scope(&self.session_id, kind::LID_MAPPING, phone)
             .await
             .map_err(db)?
             .map(|row| self.open_json(&row))
@@ -299,7 +301,8 @@ impl ProtocolStore for WebStore {
     async fn take_sent_message(&self, chat_jid: &str, message_id: &str) -> Result<Option<Vec<u8>>> {
         let key = compound(&[chat_jid, message_id]);
         self.store
-            .web_state_take(&self.session_id, kind::SENT_MESSAGE, &key)
+            .web_state()
+            .take(&self.session_id, kind::SENT_MESSAGE, &key)
             .await
             .map_err(db)?
             .map(|row| self.open(&row))

@@ -103,7 +103,8 @@ impl SignalStore for WebStore {
     /// Exact for users without `:` or `@` in them, which is every user part of a JID.
     async fn has_signal_state_for_user(&self, user: &str) -> Result<bool> {
         self.store
-            .web_state_scope_exists(&self.session_id, &[kind::SESSION, kind::IDENTITY], user)
+            .web_state()
+            .scope_exists(&self.session_id, &[kind::SESSION, kind::IDENTITY], user)
             .await
             .map_err(db)
     }
@@ -143,7 +144,8 @@ impl SignalStore for WebStore {
     async fn mark_prekeys_uploaded(&self, ids: &[u32]) -> Result<()> {
         let keys: Vec<String> = ids.iter().map(u32::to_string).collect();
         self.store
-            .web_state_set_num2(&self.session_id, kind::PREKEY, &keys, 1)
+            .web_state()
+            .set_num2(&self.session_id, kind::PREKEY, &keys, 1)
             .await
             .map_err(db)
     }
@@ -155,7 +157,8 @@ impl SignalStore for WebStore {
     async fn get_max_prekey_id(&self) -> Result<u32> {
         let max = self
             .store
-            .web_state_max_num(&self.session_id, kind::PREKEY)
+            .web_state()
+            .max_num(&self.session_id, kind::PREKEY)
             .await
             .map_err(db)?;
         Ok(max.and_then(|n| u32::try_from(n).ok()).unwrap_or(0))

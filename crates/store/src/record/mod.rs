@@ -18,8 +18,8 @@ use wasl_domain::{
 };
 
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
-use crate::Conflict;
-use crate::{Recorded, Store, StoreError};
+use crate::messages::Messages;
+use crate::{Recorded, StoreError};
 use contacts::upsert_contacts;
 use conversations::{upsert_conversations, Effect};
 use messages::insert_messages;
@@ -168,10 +168,10 @@ struct Recording {
     owners: Vec<usize>,
 }
 
-impl Store {
+impl Messages<'_> {
     /// Stores a batch of messages in one transaction, each with its contact, conversation,
     /// events and webhook deliveries. Outcomes come back in the batch's order.
-    pub async fn record_messages(
+    pub async fn record(
         &self,
         batch: &[NewMessage],
         render: &dyn EventRenderer,
@@ -186,7 +186,7 @@ impl Store {
         moves: &[StatusMove],
         render: &dyn EventRenderer,
     ) -> Result<BatchOutcome, StoreError> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.store.begin_write().await?;
         let tx = &mut w.tx;
         let mut recording = record_in_tx(tx, records, render).await?;
         // A receipt can overtake the outbox's own record of the send (the two are queued from
@@ -280,30 +280,6 @@ impl Store {
                 .map(|(m, e)| m.map(|m| (m, e)))
                 .collect(),
         })
-    }
-
-    /// Stores one message (see [`Store::record_messages`]). `Ok(None)` for a duplicate,
-    /// `Conflict(IdempotencyKey)` when an outgoing message's key was used before.
-    pub async fn record_message(
-        &self,
-        m: &Message,
-        push_name: Option<&str>,
-        new_contact_id: &str,
-        render: &dyn EventRenderer,
-    ) -> Result<Option<Recorded>, StoreError> {
-        let item = NewMessage {
-            message: m.clone(),
-            push_name: push_name.map(str::to_owned),
-            new_contact_id: new_contact_id.to_owned(),
-            idempotency_fingerprint: None,
-        };
-        match self.record_messages(&[item], render).await?.pop() {
-            Some(RecordOutcome::Stored(recorded)) => Ok(Some(*recorded)),
-            Some(RecordOutcome::IdempotencyTaken) => {
-                Err(StoreError::Conflict(Conflict::IdempotencyKey))
-            }
-            Some(RecordOutcome::Duplicate) | None => Ok(None),
-        }
     }
 
     /// Moves one message's status (see [`StatusMove`]).

@@ -56,10 +56,11 @@ pub async fn store_with_session_opened(
         created_at: 1,
     };
     store
-        .create_organization(&organization, &owner)
+        .organizations()
+        .create(&organization, &owner)
         .await
         .expect("organization");
     let session = session(&org, "default");
-    store.insert_session(&session).await.expect("session");
+    store.sessions().insert(&session).await.expect("session");
     (store, org, session.id, dir)
 }
