@@ -45,6 +45,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/ui.js", JS),
     asset!("js/icons.js", JS),
     asset!("js/router.js", JS),
+    asset!("js/state.js", JS),
     asset!("js/pages/auth.js", JS),
     asset!("js/pages/sessions.js", JS),
     asset!("js/pages/pairing.js", JS),

@@ -1,6 +1,7 @@
 // The dashboard's shell: language, sign-in state, navigation and the page router.
 import { applyLang, getLang, setLang, t } from './i18n.js';
 import { api, auth, live, onUnauthorized } from './api.js';
+import { sessions as sharedSessions } from './state.js';
 import { h, icon, toastError } from './ui.js';
 import * as authPages from './pages/auth.js';
 import * as sessions from './pages/sessions.js';
@@ -70,6 +71,7 @@ async function logout() {
 function signedOut() {
   auth.clear();
   live.stop();
+  sharedSessions.reset();
   state.me = null;
   navigate('login');
 }
@@ -150,7 +152,8 @@ async function render() {
     navigate('login', { replace: true });
     return;
   }
-  const me = await loadMe();
+  // Known already: no wait, so a page mounts at once with what the shared state knows.
+  const me = state.me || (await loadMe());
   // A newer navigation started while this one waited: it renders instead.
   if (seq !== renderSeq) return;
   if (!auth.token) {

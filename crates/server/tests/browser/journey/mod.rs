@@ -385,8 +385,21 @@ impl Journey {
 
     async fn disconnect(&self) {
         let b = &self.browser;
-        b.click("a[data-nav=sessions]").await;
         let card = format!(".session-card[data-session={SESSION}]");
+        // The pages share what they know of the sessions: the sessions page shows the cards
+        // as it opens, before any read of its own could have come back.
+        let shown_at_once = b
+            .exec(
+                "document.querySelector('a[data-nav=sessions]').click(); \
+                 return !!document.querySelector(arguments[0]);",
+                json!([card]),
+            )
+            .await;
+        assert_eq!(
+            shown_at_once,
+            json!(true),
+            "the sessions page starts from the shared list of sessions"
+        );
         b.click(&format!("{card} [data-action=disconnect]")).await;
         b.click("dialog [data-action=confirm]").await;
         b.wait_for(&format!(

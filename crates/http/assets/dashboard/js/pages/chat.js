@@ -4,6 +4,7 @@
 import { t } from '../i18n.js';
 import { api, live, pollInterval } from '../api.js';
 import { avatar, debounce, digitsOf, emptyState, every, formatShort, h, icon, iconButton, keyedList, openDialog, phone, spinner, toast, toastError } from '../ui.js';
+import { sessions } from '../state.js';
 import { createThread, preview, tick } from './thread.js';
 
 const STATUS_FILTERS = [['open', 'filterOpen'], ['pending', 'filterPending'], ['resolved', 'filterResolved'], ['', 'filterAll']];
@@ -232,15 +233,16 @@ export function mount(root, { navigate, params }) {
     }
   }
 
-  async function loadSessions() {
-    const data = await api('GET', '/whatsapp/sessions', { query: { limit: 100 } });
-    state.sessions = data.sessions;
+  /** The shared list of sessions changed: the filter's choices and the thread's state. */
+  function showSessions(list) {
+    state.sessions = list;
     const options = [h('option', { value: '', text: t('allSessions') }),
       ...state.sessions.map((s) => h('option', { value: s.sessionName, text: `${s.sessionName} · ${t(`status_${s.status}`)}` }))];
     sessionSelect.replaceChildren(...options);
     sessionSelect.value = state.session;
     sessionSelect.hidden = state.sessions.length < 2;
     if (state.open) state.thread?.update(state.open, sessionStatus(state.open.sessionName));
+    renderList();
   }
 
   function newChat() {
@@ -296,7 +298,8 @@ export function mount(root, { navigate, params }) {
     if (!failedOnce) toastError(err);
     failedOnce = true;
   }));
-  const stopSessions = every(() => Math.max(pollInterval(), 5000), loadSessions);
+  const offSessions = sessions.subscribe(showSessions);
+  const stopSessions = every(() => Math.max(pollInterval(), 5000), () => sessions.refresh());
   const reload = debounce(() => loadConversations().catch(() => {}), 400);
   const off = live.on((ev) => {
     if (ev.type === 'conversation.created' || ev.type === 'conversation.updated') {
@@ -306,7 +309,6 @@ export function mount(root, { navigate, params }) {
       if (ev.data) onMessage(ev.data);
       reload();
     } else if (ev.type?.startsWith('contact.')) reload();
-    if (ev.type === 'session.status') loadSessions().catch(() => {});
   });
   const offReconnect = live.onReconnect(() => loadConversations().catch(() => {}));
   if (state.wanted) route({ conversationId: state.wanted });
@@ -316,6 +318,7 @@ export function mount(root, { navigate, params }) {
     unmount() {
       stopConversations();
       stopSessions();
+      offSessions();
       off();
       offReconnect();
       state.thread?.destroy();

@@ -1,6 +1,7 @@
 // Sessions: the organization's WhatsApp numbers with live status, linking and the sandbox.
 import { t } from '../i18n.js';
-import { api, live, pollInterval } from '../api.js';
+import { api, pollInterval } from '../api.js';
+import { sessions } from '../state.js';
 import { confirmDialog, emptyState, every, formatDateTime, h, icon, openDialog, phone, spinner, toast, toastError } from '../ui.js';
 import { openPairing, sandboxScanForm, statusBadge } from './pairing.js';
 
@@ -162,18 +163,9 @@ export function mount(root, { navigate }) {
   const cards = new Map();
   let lastError = null;
 
-  const refresh = async () => {
-    let data;
-    try {
-      data = await api('GET', '/whatsapp/sessions', { query: { limit: 100 } });
-      lastError = null;
-    } catch (err) {
-      if (lastError !== err.code) toastError(err);
-      lastError = err.code;
-      return;
-    }
+  const render = (list) => {
     const seen = new Set();
-    for (const s of data.sessions) {
+    for (const s of list) {
       seen.add(s.sessionName);
       const card = cards.get(s.sessionName);
       if (card) card.update(s);
@@ -183,8 +175,18 @@ export function mount(root, { navigate }) {
     if (cards.size === 0) {
       grid.replaceChildren(emptyState('phone', t('noSessions'), t('noSessionsHint'), newButton('btn btn-primary')));
     } else {
-      const ordered = data.sessions.map((s) => cards.get(s.sessionName).el);
+      const ordered = list.map((s) => cards.get(s.sessionName).el);
       if (ordered.some((el, i) => grid.children[i] !== el) || grid.children.length !== ordered.length) grid.replaceChildren(...ordered);
+    }
+  };
+
+  const refresh = async () => {
+    try {
+      await sessions.refresh();
+      lastError = null;
+    } catch (err) {
+      if (lastError !== err.code) toastError(err);
+      lastError = err.code;
     }
   };
 
@@ -202,10 +204,9 @@ export function mount(root, { navigate }) {
       newButton('btn btn-primary')),
     grid);
 
+  // The shared list follows session events; polling covers a page without live events.
+  const off = sessions.subscribe(render);
   const stop = every(pollInterval, refresh);
-  const off = live.on((ev) => {
-    if (ev.type === 'session.status' || ev.type === 'session.qr') refresh();
-  });
   return () => {
     stop();
     off();
