@@ -12,7 +12,7 @@ use wasl_domain::{Contact, Conversation, Direction, Message};
 use super::{contact_key, ContactChange, ContactKey, NewMessage};
 use crate::conversations::{conversation, conversation_columns};
 use crate::sql::{rows_per_statement, Rows, Ty};
-use crate::StoreError;
+use crate::{Dialect, StoreError};
 
 /// (session id, contact id).
 pub(super) type ConversationKey = (String, String);
@@ -156,6 +156,10 @@ async fn write_conversations(
         .iter()
         .map(|c| c.conversation.id.as_str())
         .collect();
+    // Only PostgreSQL runs write transactions side by side, so only there can another batch
+    // have started a conversation since this one read: SQLite's rows are what was computed,
+    // and reading them back would only cost time.
+    let racing = Dialect::of(tx) == Dialect::Postgres;
     let mut stored = Vec::new();
     for chunk in conversations.chunks(rows_per_statement(COLUMNS.len())) {
         let mut rows = Rows::for_tx(tx, COLUMNS);
@@ -210,11 +214,20 @@ async fn write_conversations(
                                      THEN excluded.waiting_since ELSE conversations.waiting_since END,
                 updated_at = CASE WHEN {same} OR excluded.updated_at > conversations.updated_at
                                   THEN excluded.updated_at ELSE conversations.updated_at END
-             RETURNING {returning}",
+             {returning}",
             columns = columns.join(", "),
             source = rows.source().0,
-            returning = conversation_columns(""),
+            returning = if racing {
+                format!("RETURNING {}", conversation_columns(""))
+            } else {
+                String::new()
+            },
         );
+        if !racing {
+            rows.query(&sql).execute(&mut **tx).await?;
+            stored.extend(chunk.iter().map(|c| (c.conversation.clone(), true)));
+            continue;
+        }
         for row in rows.query(&sql).fetch_all(&mut **tx).await? {
             let conversation = conversation(&row)?;
             let created = new_ids.contains(conversation.id.as_str());
