@@ -58,6 +58,17 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable(_) | StoreError::Connect(_))
     }
+
+    /// PostgreSQL ended the transaction to break a deadlock (SQLSTATE 40P01) or a
+    /// serialization failure (40001): nothing of it was written, and running it again is safe.
+    pub fn is_deadlock(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What already exists when a write would make a second one.

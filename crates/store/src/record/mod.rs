@@ -180,7 +180,28 @@ impl Messages<'_> {
     }
 
     /// Writes new messages and status moves in one transaction: one commit for all of them.
+    ///
+    /// On PostgreSQL, batches written side by side may lock the same rows (a contact, its
+    /// conversation, an idempotency key) in different orders; the database then ends one of
+    /// them with a deadlock, having written nothing of it, and the batch is simply written
+    /// again (a few times, then the error is the caller's).
     pub async fn write_batch(
+        &self,
+        records: &[NewMessage],
+        moves: &[StatusMove],
+        render: &dyn EventRenderer,
+    ) -> Result<BatchOutcome, StoreError> {
+        const ATTEMPTS: usize = 5;
+        let mut attempt = 1;
+        loop {
+            match self.write_batch_once(records, moves, render).await {
+                Err(e) if e.is_deadlock() && attempt < ATTEMPTS => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
+    async fn write_batch_once(
         &self,
         records: &[NewMessage],
         moves: &[StatusMove],
