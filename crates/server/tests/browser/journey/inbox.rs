@@ -38,6 +38,35 @@ impl Journey {
             .await;
     }
 
+    /// The conversation's status as the API says it.
+    async fn conversation_status(&self, id: &str) -> String {
+        let (status, body) = self
+            .api(
+                Method::GET,
+                &format!("/api/v1/whatsapp/conversations/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"]["conversation"]["status"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a status in {body}"))
+            .to_owned()
+    }
+
+    /// A customer's text reaches the sandbox session; the API's answer.
+    async fn customer_sends(&self, from: &str, text: &str) -> Value {
+        let (status, body) = self
+            .api(
+                Method::POST,
+                &format!("/api/v1/whatsapp/sandbox/{SESSION}/incoming"),
+                Some(json!({"from": from, "type": "text", "text": text})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     /// The live badge's state (on a phone the badge is in the hidden sidebar, so not its
     /// visibility).
     async fn live_badge(&self, state: &str) {
@@ -87,14 +116,8 @@ impl Journey {
             json!([item]),
         )
         .await;
-        let (status, body) = self
-            .api(
-                Method::POST,
-                &format!("/api/v1/whatsapp/sandbox/{SESSION}/incoming"),
-                Some(json!({"from": OTHER_CUSTOMER, "type": "text", "text": self.words.first_message})),
-            )
+        self.customer_sends(OTHER_CUSTOMER, self.words.first_message)
             .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
         let other = format!(".conv-item[data-phone='{OTHER_CUSTOMER}']");
         b.wait_for(&other).await;
         let kept = b
@@ -130,14 +153,7 @@ impl Journey {
         )
         .await;
         b.screenshot(&self.shot("inbox-resolved")).await;
-        let (_, body) = self
-            .api(
-                Method::GET,
-                &format!("/api/v1/whatsapp/conversations/{id}"),
-                None,
-            )
-            .await;
-        assert_eq!(body["data"]["conversation"]["status"], json!("resolved"));
+        assert_eq!(self.conversation_status(&id).await, "resolved");
 
         // Reopened from the thread.
         b.click(&item).await;
@@ -150,14 +166,7 @@ impl Journey {
         b.click("[data-filter=all]").await;
         b.wait_for(&other).await;
         b.click("[data-filter=open]").await;
-        let (_, body) = self
-            .api(
-                Method::GET,
-                &format!("/api/v1/whatsapp/conversations/{id}"),
-                None,
-            )
-            .await;
-        assert_eq!(body["data"]["conversation"]["status"], json!("open"));
+        assert_eq!(self.conversation_status(&id).await, "open");
 
         if self.live == Live::Events {
             self.replay_after_reconnect(&item).await;
@@ -184,14 +193,7 @@ impl Journey {
             "ar" => "رسالة أثناء انقطاع الاتصال",
             _ => "A message while you were offline",
         };
-        let (status, body) = self
-            .api(
-                Method::POST,
-                &format!("/api/v1/whatsapp/sandbox/{SESSION}/incoming"),
-                Some(json!({"from": CUSTOMER, "type": "text", "text": missed})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let body = self.customer_sends(CUSTOMER, missed).await;
         let message_id: Value = body["data"]["messageId"].clone();
         assert!(message_id.is_string(), "{body}");
         b.exec("window.dispatchEvent(new Event('online'));", json!([]))
