@@ -22,7 +22,7 @@ pub use error::{AppError, AppResult, Conflict};
 /// renderer), re-exported so that the HTTP layer renders them without depending on the store.
 pub mod records {
     pub use wasl_store::{
-        webhook_body, Attempt, Conflict as StoreConflict, ContactUpdate, Delivery, EventRenderer,
-        MessageFilter, Page, PageRequest, StoreError, StoredEvent, Webhook,
+        webhook_body, Attempt, Conflict as StoreConflict, ContactUpdate, Cursor, Delivery,
+        EventRenderer, MessageFilter, Page, PageRequest, StoreError, StoredEvent, Webhook,
     };
 }

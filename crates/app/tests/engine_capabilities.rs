@@ -179,6 +179,7 @@ async fn world(db: Db) -> World {
                 id: org.clone(),
                 name: PersonName::from_trusted("متجر"),
                 plan: Plan::Free,
+                default_country: None,
                 created_at: 1,
             },
             &NewUser {
@@ -254,6 +255,7 @@ async fn world(db: Db) -> World {
                 jti: "test".into(),
                 expires_at: i64::MAX,
             },
+            default_country: None,
         },
         dir,
         pg_database,
@@ -419,7 +421,7 @@ async fn media_over_the_engines_limit_for_its_kind_is_refused_before_it_is_store
                 session_name: None,
                 filter: Default::default(),
             },
-            wasl_store::PageRequest { page: 1, limit: 50 },
+            wasl_store::PageRequest::first(50),
         )
         .await
         .unwrap();

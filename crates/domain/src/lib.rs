@@ -21,7 +21,7 @@ pub use ids::{ApiKeyId, OrgId, UserId};
 pub use lang::Lang;
 pub use messaging::{Contact, Direction, Message, MessageStatus};
 pub use models::{ApiKey, NewUser, Organization, User};
-pub use phone::PhoneNumber;
+pub use phone::{Country, PhoneNumber, INVALID_PHONE_NUMBER};
 pub use plan::Plan;
 pub use session::{EngineKind, Session, SessionId, SessionName, SessionStatus};
 
@@ -31,13 +31,22 @@ pub use session::{EngineKind, Session, SessionId, SessionName, SessionStatus};
 #[error("{field}: {reason}")]
 pub struct ParseError {
     pub field: &'static str,
+    /// What is wrong, for a client to switch on and a dashboard to translate
+    /// (`invalid_phone_number`); `invalid` when nothing more precise is said.
+    pub code: &'static str,
+    /// What is wrong, in English, for the developer reading the response.
     pub reason: String,
 }
 
 impl ParseError {
     pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::coded(field, "invalid", reason)
+    }
+
+    pub fn coded(field: &'static str, code: &'static str, reason: impl Into<String>) -> Self {
         Self {
             field,
+            code,
             reason: reason.into(),
         }
     }

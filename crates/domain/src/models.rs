@@ -1,13 +1,15 @@
 //! What the store keeps and returns. Timestamps are Unix milliseconds (UTC) so that both
 //! databases store them the same way; the HTTP layer renders them as RFC 3339.
 
-use crate::{ApiKeyId, Email, OrgId, PersonName, Plan, Role, UserId};
+use crate::{ApiKeyId, Country, Email, OrgId, PersonName, Plan, Role, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
     pub id: OrgId,
     pub name: PersonName,
     pub plan: Plan,
+    /// The country its people mean when they write a phone number without its country code.
+    pub default_country: Option<Country>,
     pub created_at: i64,
 }
 

@@ -78,12 +78,12 @@ async fn list_organizations(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiOk<OrganizationList>, ApiError> {
     let page = query.parse()?;
-    let orgs = state.accounts.organizations(&admin.0, page).await?;
+    let orgs = state.accounts.organizations(&admin.0, page.clone()).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         OrganizationList {
             organizations: orgs.items.iter().map(OrganizationView::from).collect(),
-            pagination: Pagination::new(page, orgs.total),
+            pagination: Pagination::new(&page, orgs.total),
         },
     ))
 }

@@ -94,12 +94,12 @@ async fn list_api_keys(
 ) -> Result<ApiOk<ApiKeyList>, ApiError> {
     auth.require_manager()?;
     let page = query.parse()?;
-    let keys = state.accounts.api_keys(&auth, page).await?;
+    let keys = state.accounts.api_keys(&auth, page.clone()).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         ApiKeyList {
             api_keys: keys.items.iter().map(ApiKeyView::from).collect(),
-            pagination: Pagination::new(page, keys.total),
+            pagination: Pagination::new(&page, keys.total),
         },
     ))
 }

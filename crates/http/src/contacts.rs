@@ -6,10 +6,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use wasl_app::contacts::Listing;
 use wasl_app::records::ContactUpdate;
-use wasl_domain::ParseError;
+use wasl_domain::{Country, ParseError};
 
 use super::error::{ApiError, Validate};
-use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
+use super::extract::{search_terms, ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
@@ -31,6 +31,10 @@ pub struct ListQuery {
     search: Option<String>,
     page: Option<String>,
     limit: Option<String>,
+    /// The `nextCursor` of the page before, for the page after it.
+    /// With a cursor, `page` is ignored.
+    #[param(pattern = r"^([0-9]{1,15}\.[A-Za-z0-9_-]{1,100})?$")]
+    cursor: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -53,7 +57,9 @@ pub struct UpdateContactRequest {
 }
 
 /// Tells "absent" (leave it) from "null" (clear it).
-fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+pub(super) fn some<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
@@ -134,16 +140,13 @@ fn parse_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseErr
 }
 
 impl ListQuery {
-    fn parse(self) -> Result<Listing, ApiError> {
+    fn parse(self, country: Option<Country>) -> Result<Listing, ApiError> {
         let page = PageQuery {
             page: self.page,
             limit: self.limit,
         }
-        .parse()?;
-        let search = self
-            .search
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
+        .parse_after(self.cursor.as_deref())?;
+        let search = search_terms(self.search, country);
         Ok(Listing {
             session_name: self.session_name,
             search,
@@ -160,14 +163,14 @@ async fn list_contacts(
     auth: Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<ApiOk<ContactList>, ApiError> {
-    let listing = q.parse()?;
-    let page = listing.page;
+    let listing = q.parse(auth.default_country)?;
+    let page = listing.page.clone();
     let contacts = state.contacts.list(&auth, listing).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         ContactList {
             contacts: contacts.items.iter().map(ContactView::from).collect(),
-            pagination: Pagination::new(page, contacts.total),
+            pagination: Pagination::keyset(&page, &contacts),
         },
     ))
 }

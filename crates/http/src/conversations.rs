@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use wasl_app::conversations::{Assignee, ConversationEdit, ConversationListing};
-use wasl_domain::{ConversationStatus, ParseError, SessionName};
+use wasl_domain::{ConversationStatus, Country, ParseError, SessionName};
 
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, Auth, MaybeJson, PageQuery};
+use super::extract::{search_terms, ApiJson, ApiQuery, Auth, MaybeJson, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
 use super::state::AppState;
@@ -35,15 +35,19 @@ pub struct ConversationQuery {
     search: Option<String>,
     page: Option<String>,
     limit: Option<String>,
+    /// The `nextCursor` of the page before, for the page after it.
+    /// With a cursor, `page` is ignored.
+    #[param(pattern = r"^([0-9]{1,15}\.[A-Za-z0-9_-]{1,100})?$")]
+    cursor: Option<String>,
 }
 
 impl ConversationQuery {
-    fn parse(self) -> Result<ConversationListing, ApiError> {
+    fn parse(self, country: Option<Country>) -> Result<ConversationListing, ApiError> {
         let page = PageQuery {
             page: self.page,
             limit: self.limit,
         }
-        .parse()?;
+        .parse_after(self.cursor.as_deref())?;
         let mut errors = Vec::new();
         let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => ConversationStatus::parse("status", s)
@@ -70,10 +74,7 @@ impl ConversationQuery {
             session_name: self.session_name,
             status,
             assignee,
-            search: self
-                .search
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty()),
+            search: search_terms(self.search, country),
             page,
         })
     }
@@ -164,14 +165,14 @@ async fn list_conversations(
     auth: Auth,
     ApiQuery(q): ApiQuery<ConversationQuery>,
 ) -> Result<ApiOk<ConversationList>, ApiError> {
-    let listing = q.parse()?;
-    let page = listing.page;
+    let listing = q.parse(auth.default_country)?;
+    let page = listing.page.clone();
     let found = state.conversations.list(&auth, listing).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         ConversationList {
             conversations: found.items.iter().map(ConversationView::from).collect(),
-            pagination: Pagination::new(page, found.total),
+            pagination: Pagination::keyset(&page, &found),
         },
     ))
 }

@@ -53,6 +53,8 @@ const ASSETS: &[Asset] = &[
     asset!("js/pages/thread.js", JS),
     asset!("js/pages/contacts.js", JS),
     asset!("js/pages/stats.js", JS),
+    asset!("js/pages/settings.js", JS),
+    asset!("js/countries.js", JS),
 ];
 
 const INDEX: &str = include_str!("../assets/dashboard/index.html");
@@ -227,6 +229,25 @@ pub(super) fn secured(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dashboard offers exactly the countries the server accepts, with their codes.
+    #[test]
+    fn the_dashboards_countries_are_the_numbering_plans() {
+        let expected: String = wasl_domain::Country::all()
+            .iter()
+            .map(|(country, code)| format!("  ['{country}', {code}],\n"))
+            .collect();
+        let file = include_str!("../assets/dashboard/js/countries.js");
+        let listed = file
+            .split_once("export const COUNTRIES = [\n")
+            .and_then(|(_, rest)| rest.split_once("];"))
+            .map(|(list, _)| list);
+        assert_eq!(
+            listed,
+            Some(expected.as_str()),
+            "countries.js should list, between its brackets:\n{expected}"
+        );
+    }
 
     /// Every asset the page or a module refers to is served, so a renamed file cannot ship
     /// as a broken dashboard.

@@ -7,13 +7,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use wasl_app::records::{StoreConflict, StoreError};
 use wasl_app::{AppError, Conflict};
-use wasl_domain::ParseError;
+use wasl_domain::{ParseError, INVALID_PHONE_NUMBER};
 
 use super::i18n::{current_lang, Msg};
 
 /// Machine-readable error codes; clients switch on these, never on the message.
 pub mod code {
     pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
+    pub const INVALID_PHONE_NUMBER: &str = "INVALID_PHONE_NUMBER";
     pub const INVALID_JSON: &str = "INVALID_JSON";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
@@ -78,17 +79,22 @@ impl ApiError {
         self
     }
 
+    /// 400 with each field's code (for a client to translate) and reason (in English, for
+    /// the developer). Only phone numbers wrong: `INVALID_PHONE_NUMBER`, which a CRM can act
+    /// on without reading the fields.
     pub fn validation(errors: &[ParseError]) -> Self {
         let fields: Vec<Value> = errors
             .iter()
-            .map(|e| json!({"field": e.field, "reason": e.reason}))
+            .map(|e| json!({"field": e.field, "code": e.code, "reason": e.reason}))
             .collect();
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            code::VALIDATION_ERROR,
-            Msg::ValidationFailed,
-        )
-        .with_details(json!({ "fields": fields }))
+        let phones_only =
+            !errors.is_empty() && errors.iter().all(|e| e.code == INVALID_PHONE_NUMBER);
+        let (code, msg) = if phones_only {
+            (code::INVALID_PHONE_NUMBER, Msg::InvalidPhoneNumber)
+        } else {
+            (code::VALIDATION_ERROR, Msg::ValidationFailed)
+        };
+        Self::new(StatusCode::BAD_REQUEST, code, msg).with_details(json!({ "fields": fields }))
     }
 
     pub fn not_found() -> Self {

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 use wasl_app::accounts::Caller;
-use wasl_app::records::PageRequest;
-use wasl_domain::ParseError;
+use wasl_app::records::{Cursor, PageRequest};
+use wasl_domain::{Country, ParseError, PhoneNumber};
 
 use super::error::{code, ApiError};
 use super::i18n::Msg;
@@ -268,7 +268,26 @@ impl PageQuery {
             number("limit", &self.limit, 50, 100),
         )
             .validate()?;
-        Ok(PageRequest { page, limit })
+        Ok(PageRequest::numbered(page, limit))
+    }
+
+    /// A page of a keyset listing: `cursor` (the `nextCursor` of the page before) when given,
+    /// else the numbered page. The cursor says where the page starts, so `page` is then
+    /// ignored.
+    pub fn parse_after(&self, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+        let mut page = self.parse()?;
+        let Some(cursor) = cursor.filter(|c| !c.is_empty()) else {
+            return Ok(page);
+        };
+        let after = Cursor::decode(cursor).ok_or_else(|| {
+            ApiError::validation(&[ParseError::new(
+                "cursor",
+                "must be the nextCursor of a page of this listing",
+            )])
+        })?;
+        page.page = 1;
+        page.after = Some(after);
+        Ok(page)
     }
 }
 
@@ -358,4 +377,14 @@ pub fn client_address(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+/// What a listing's `search` looks for: the text as typed, or, when it is a phone number or
+/// part of one however written (`0551112233`, `+966 55 111 2233`), the digits stored numbers
+/// contain. `None` for an empty search.
+pub fn search_terms(search: Option<String>, country: Option<Country>) -> Option<String> {
+    let search = search
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())?;
+    Some(PhoneNumber::search_digits(&search, country).unwrap_or(search))
 }

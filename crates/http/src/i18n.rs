@@ -54,6 +54,7 @@ messages! {
     Ready => "الخدمة جاهزة", "The service is ready";
     MessageNotConfirmed => "لم يتأكد حفظ الرسالة في الوقت المحدد؛ أعد إرسالها بالمعرّف نفسه (messageId)", "The message was not confirmed as stored in time; send it again with the same messageId";
     ValidationFailed => "البيانات المرسلة غير صالحة", "The data sent is not valid";
+    InvalidPhoneNumber => "رقم الهاتف غير صالح", "The phone number is not valid";
     InvalidJson => "صيغة JSON غير صالحة", "The JSON body is malformed";
     UnsupportedMediaType => "نوع المحتوى غير مدعوم", "Unsupported content type";
     PayloadTooLarge => "حجم الطلب كبير جداً", "The request is too large";
@@ -92,6 +93,7 @@ messages! {
     FileTooLarge => "حجم الملف كبير جداً", "The file is too large";
     MessageSent => "تم إرسال الرسالة بنجاح", "Message sent successfully";
     ContactUpdated => "تم تحديث جهة الاتصال بنجاح", "Contact updated successfully";
+    OrganizationUpdated => "تم حفظ إعدادات المؤسسة", "Organization settings saved";
     ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";
     ConversationRead => "تم تعليم المحادثة كمقروءة", "Conversation marked as read";
     ConversationUpdated => "تم تحديث المحادثة", "Conversation updated";

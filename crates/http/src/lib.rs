@@ -17,6 +17,7 @@ pub mod i18n;
 mod messages;
 pub mod metrics;
 mod openapi;
+mod organization;
 mod response;
 mod sandbox;
 mod sessions;
@@ -81,6 +82,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(users::router())
+        .merge(organization::router())
         .merge(api_keys::router())
         .merge(sessions::router())
         .merge(sandbox::router())

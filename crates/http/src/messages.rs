@@ -74,6 +74,10 @@ pub struct MessageQuery {
     page: Option<String>,
     /// Items per page, 1 to 100 (default 50).
     limit: Option<String>,
+    /// The `nextCursor` of the page before, for the older messages after it.
+    /// With a cursor, `page` is ignored.
+    #[param(pattern = r"^([0-9]{1,15}\.[A-Za-z0-9_-]{1,100})?$")]
+    cursor: Option<String>,
 }
 
 pub(super) fn parse_text(field: &'static str, text: &str) -> Result<String, ParseError> {
@@ -142,7 +146,7 @@ async fn send_text(
     ApiJson(body): ApiJson<SendTextRequest>,
 ) -> Result<Response, ApiError> {
     let (to, text) = (
-        PhoneNumber::parse("to", &body.to),
+        PhoneNumber::parse_written("to", &body.to, auth.default_country),
         parse_text("text", &body.text),
     )
         .validate()?;
@@ -166,7 +170,7 @@ async fn send_upload(
     form: SendForm,
     kind: MessageKind,
 ) -> Result<Response, ApiError> {
-    let request = read_upload(form, kind).await?;
+    let request = read_upload(form, kind, auth.default_country).await?;
     send(&state, &auth, &headers, request).await
 }
 
@@ -234,13 +238,17 @@ async fn list_messages(
         page: query.page,
         limit: query.limit,
     }
-    .parse()?;
+    .parse_after(query.cursor.as_deref())?;
     let (contact, direction) = (
         query
             .contact
             .as_deref()
             .filter(|c| !c.is_empty())
-            .map(|c| PhoneNumber::parse("contact", c))
+            // As a person writes it; else as stored (numbers kept before validation).
+            .map(|c| {
+                PhoneNumber::parse_written("contact", c, auth.default_country)
+                    .or_else(|e| PhoneNumber::parse("contact", c).map_err(|_| e))
+            })
             .transpose(),
         query
             .direction
@@ -261,12 +269,15 @@ async fn list_messages(
             direction,
         },
     };
-    let messages = state.messaging.messages(&auth, selection, page).await?;
+    let messages = state
+        .messaging
+        .messages(&auth, selection, page.clone())
+        .await?;
     Ok(super::response::ApiOk::ok(
         Msg::Ok,
         MessageList {
             messages: messages.items.iter().map(MessageView::from).collect(),
-            pagination: Pagination::new(page, messages.total),
+            pagination: Pagination::keyset(&page, &messages),
         },
     ))
 }

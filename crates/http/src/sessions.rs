@@ -125,12 +125,12 @@ async fn list_sessions(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<ApiOk<SessionList>, ApiError> {
     let page = query.parse()?;
-    let sessions = state.sessions.list(&auth, page).await?;
+    let sessions = state.sessions.list(&auth, page.clone()).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         SessionList {
             sessions: sessions.items.iter().map(|s| view(&state, s)).collect(),
-            pagination: Pagination::new(page, sessions.total),
+            pagination: Pagination::new(&page, sessions.total),
         },
     ))
 }
@@ -177,7 +177,8 @@ async fn pairing_code(
 ) -> Result<ApiOk<PairingCodeData>, ApiError> {
     auth.require_manager()?;
     let session = find_session(&state, &auth, &name).await?;
-    let phone = PhoneNumber::parse("phoneNumber", &body.phone_number)?;
+    let phone =
+        PhoneNumber::parse_written("phoneNumber", &body.phone_number, auth.default_country)?;
     let code = state.sessions.pairing_code(&auth, &session, &phone).await?;
     Ok(ApiOk::ok(Msg::PairingCodeCreated, PairingCodeData { code }))
 }

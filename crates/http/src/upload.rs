@@ -5,7 +5,7 @@
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
-use wasl_domain::{ParseError, PhoneNumber};
+use wasl_domain::{Country, ParseError, PhoneNumber};
 use wasl_engine::{Media, MessageKind};
 
 use super::error::{code, ApiError, Validate};
@@ -86,6 +86,7 @@ async fn read_text(field: Field<'_>, name: &'static str) -> Result<String, ApiEr
 pub(super) async fn read_upload(
     form: SendForm,
     kind: MessageKind,
+    country: Option<Country>,
 ) -> Result<SendRequest, ApiError> {
     let SendForm(mut multipart) = form;
     let file_field = field_name(kind);
@@ -143,7 +144,7 @@ pub(super) async fn read_upload(
     let (to, caption, ptt, (bytes, filename)) = (
         to.as_deref().map_or_else(
             || Err(ParseError::new("to", "is required")),
-            |t| PhoneNumber::parse("to", t),
+            |t| PhoneNumber::parse_written("to", t, country),
         ),
         caption
             .filter(|c| !c.trim().is_empty())

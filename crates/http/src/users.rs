@@ -164,12 +164,12 @@ async fn list_users(
 ) -> Result<ApiOk<UserList>, ApiError> {
     auth.require_manager()?;
     let page = query.parse()?;
-    let users = state.accounts.people(&auth, page).await?;
+    let users = state.accounts.people(&auth, page.clone()).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         UserList {
             users: users.items.iter().map(UserView::from).collect(),
-            pagination: Pagination::new(page, users.total),
+            pagination: Pagination::new(&page, users.total),
         },
     ))
 }

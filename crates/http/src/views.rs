@@ -15,6 +15,9 @@ pub struct OrganizationView {
     pub plan: String,
     /// How many WhatsApp sessions the plan allows; null is unlimited.
     pub session_limit: Option<u32>,
+    /// The country (ISO 3166-1 alpha-2) whose local form numbers without a country code are
+    /// read in; null when numbers must carry their country code.
+    pub default_country: Option<String>,
     pub created_at: String,
 }
 
@@ -25,6 +28,7 @@ impl From<&Organization> for OrganizationView {
             name: o.name.as_str().to_owned(),
             plan: o.plan.as_str().to_owned(),
             session_limit: o.plan.session_limit(),
+            default_country: o.default_country.map(|c| c.to_string()),
             created_at: rfc3339(o.created_at),
         }
     }

@@ -217,12 +217,12 @@ async fn list_webhooks(
 ) -> Result<ApiOk<WebhookList>, ApiError> {
     auth.require_manager()?;
     let page = query.parse()?;
-    let found = state.webhooks.list(&auth, page).await?;
+    let found = state.webhooks.list(&auth, page.clone()).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         WebhookList {
             webhooks: found.items.iter().map(WebhookView::from).collect(),
-            pagination: Pagination::new(page, found.total),
+            pagination: Pagination::new(&page, found.total),
         },
     ))
 }
@@ -302,7 +302,7 @@ async fn list_deliveries(
 ) -> Result<ApiOk<DeliveryList>, ApiError> {
     state.webhooks.get(&auth, &id).await?;
     let page = query.parse()?;
-    let found = state.webhooks.deliveries(&auth, &id, page).await?;
+    let found = state.webhooks.deliveries(&auth, &id, page.clone()).await?;
     Ok(ApiOk::ok(
         Msg::Ok,
         DeliveryList {
@@ -311,7 +311,7 @@ async fn list_deliveries(
                 .iter()
                 .map(|(d, a)| delivery_view(d, a))
                 .collect(),
-            pagination: Pagination::new(page, found.total),
+            pagination: Pagination::new(&page, found.total),
         },
     ))
 }

@@ -1,5 +1,5 @@
 use sqlx::Row;
-use wasl_domain::{ApiKey, ApiKeyId, OrgId, Role};
+use wasl_domain::{ApiKey, ApiKeyId, Country, OrgId, Role};
 
 use crate::rows::{self, API_KEY_COLUMNS};
 use crate::Conflict;
@@ -12,6 +12,8 @@ pub struct KeyHolder {
     pub key: ApiKey,
     pub creator_role: Role,
     pub creator_active: bool,
+    /// The organization's default country, which every request of the key reads numbers in.
+    pub default_country: Option<Country>,
 }
 
 /// API keys, stored as hashes.
@@ -55,8 +57,10 @@ impl ApiKeys<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT {columns}, u.role AS creator_role, u.is_active AS creator_active
+            "SELECT {columns}, u.role AS creator_role, u.is_active AS creator_active,
+                    o.default_country
              FROM api_keys k JOIN users u ON u.id = k.created_by
+                  JOIN organizations o ON o.id = k.organization_id
              WHERE k.key_hash = $1"
         );
         let Some(row) = sqlx::query(&sql)
@@ -72,6 +76,7 @@ impl ApiKeys<'_> {
             creator_role: Role::parse(&creator_role)
                 .map_err(|_| StoreError::Corrupt(format!("role {creator_role:?}")))?,
             creator_active: row.try_get::<i64, _>("creator_active")? != 0,
+            default_country: rows::country(row.try_get("default_country")?)?,
         }))
     }
 
@@ -96,7 +101,7 @@ impl ApiKeys<'_> {
             .iter()
             .map(rows::api_key)
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(Page::counted(items, total))
     }
 
     /// Revokes a key of this organization; `false` when there was none.

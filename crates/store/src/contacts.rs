@@ -4,7 +4,8 @@ use wasl_domain::search::fold;
 use wasl_domain::{Contact, OrgId, SessionId};
 
 use crate::events::{insert_event, EventRenderer, StoredEvent};
-use crate::{rows::now_millis, Page, PageRequest, Store, StoreError};
+use crate::sql::Params;
+use crate::{rows::now_millis, Cursor, Page, PageRequest, Store, StoreError};
 
 pub(crate) const CONTACT_COLUMNS: &str =
     "c.id, c.organization_id, c.phone_number, c.name, c.profile_pic_url, c.is_blocked, c.tags,
@@ -165,35 +166,49 @@ impl Contacts<'_> {
         search: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<Contact>, StoreError> {
-        let pattern = search.map(|s| format!("%{}%", escape_like(&fold(s))));
-        let filter = "c.organization_id = $1
-            AND ($2 = '' OR c.id IN (SELECT contact_id FROM conversations WHERE session_id = $2))
-            AND ($3 = '' OR c.search_text LIKE $3 ESCAPE '\\')";
-        let session = session.map(SessionId::as_str).unwrap_or("");
-        let pattern = pattern.unwrap_or_default();
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM contacts c WHERE {filter}"))
-            .bind(org.as_str())
-            .bind(session)
-            .bind(&pattern)
+        let mut params = Params::new(self.store.dialect);
+        let mut conditions = vec![format!("c.organization_id = {}", params.text(org.as_str()))];
+        if let Some(session) = session {
+            conditions.push(format!(
+                "c.id IN (SELECT contact_id FROM conversations WHERE session_id = {})",
+                params.text(session.as_str())
+            ));
+        }
+        if let Some(search) = search.map(fold).filter(|s| !s.is_empty()) {
+            let pattern = params.text(format!("%{}%", escape_like(&search)));
+            conditions.push(format!("c.search_text LIKE {pattern} ESCAPE '\\'"));
+        }
+        let total: i64 = params
+            .query(&format!(
+                "SELECT COUNT(*) FROM contacts c WHERE {}",
+                conditions.join(" AND ")
+            ))
             .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
+        // Contacts nobody has written to yet sort last, as if their last message were at 0.
+        const ACTIVE: &str = "COALESCE(c.last_message_at, 0)";
+        if let Some(cursor) = &page.after {
+            conditions.push(params.after(ACTIVE, "c.id", cursor));
+        }
         let sql = format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE {filter}
-             ORDER BY COALESCE(c.last_message_at, 0) DESC, c.id LIMIT $4 OFFSET $5"
+            "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE {}
+             ORDER BY {ACTIVE} DESC, c.id DESC LIMIT {} OFFSET {}",
+            conditions.join(" AND "),
+            params.int(page.probe()),
+            params.int(page.offset())
         );
-        let items = sqlx::query(&sql)
-            .bind(org.as_str())
-            .bind(session)
-            .bind(&pattern)
-            .bind(i64::from(page.limit))
-            .bind(page.offset())
+        let items = params
+            .query(&sql)
             .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(contact)
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(Page::keyset(items, total, &page, |c: &Contact| Cursor {
+            at: c.last_message_at.unwrap_or(0),
+            id: c.id.clone(),
+        }))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::contacts::{contact, escape_like, CONTACT_COLUMNS};
 use crate::events::{insert_event, EventRenderer, StoredEvent};
 use crate::messages::message;
 use crate::sql::Params;
-use crate::{Conflict, Page, PageRequest, Store, StoreError};
+use crate::{Conflict, Cursor, Page, PageRequest, Store, StoreError};
 
 /// The columns of a conversation, each read back as `v_<name>`: listings join contacts and
 /// messages, whose columns have the same names.
@@ -144,25 +144,41 @@ impl Conversations<'_> {
             let pattern = params.text(format!("%{}%", escape_like(&search)));
             conditions.push(format!("c.search_text LIKE {pattern} ESCAPE '\\'"));
         }
+        // The total counts the whole listing, so it is read before the cursor narrows it
+        // (and with only its own values bound: PostgreSQL refuses extra ones).
+        let counted = (params.clone(), conditions.join(" AND "));
+        if let Some(cursor) = &page.after {
+            conditions.push(params.after("v.last_message_at", "v.id", cursor));
+        }
         let conditions = conditions.join(" AND ");
         let count_sql = format!(
-            "SELECT COUNT(*) FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE {conditions}"
+            "SELECT COUNT(*) FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE {}",
+            counted.1
         );
-        let total: i64 = params
+        let total: i64 = counted
+            .0
             .query(&count_sql)
             .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
         // The listing takes the same values, then its page.
         let sql = format!(
-            "{} ORDER BY v.last_message_at DESC, v.contact_id LIMIT {} OFFSET {}",
+            "{} ORDER BY v.last_message_at DESC, v.id DESC LIMIT {} OFFSET {}",
             overview_sql(&conditions),
-            params.int(i64::from(page.limit)),
+            params.int(page.probe()),
             params.int(page.offset())
         );
         let rows = params.query(&sql).fetch_all(&self.store.pool).await?;
         let items = self.overviews(&rows).await?;
-        Ok(Page { items, total })
+        Ok(Page::keyset(
+            items,
+            total,
+            &page,
+            |o: &ConversationOverview| Cursor {
+                at: o.conversation.last_message_at,
+                id: o.conversation.id.clone(),
+            },
+        ))
     }
 
     /// Rows of [`overview_sql`] with their contacts, read in one query.

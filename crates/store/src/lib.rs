@@ -40,7 +40,7 @@ pub use events::{webhook_body, EventRenderer, Events, StoredEvent};
 pub use messages::{MessageFilter, Messages, Recorded};
 pub use organizations::Organizations;
 pub use outbox::Outbox;
-pub use page::{Page, PageRequest};
+pub use page::{Cursor, Page, PageRequest};
 pub use record::{BatchOutcome, MessageRef, Moved, NewMessage, RecordOutcome, StatusMove};
 pub use sessions::{SessionChange, Sessions};
 pub use sql::Dialect;

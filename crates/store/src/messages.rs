@@ -8,7 +8,7 @@ use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, SessionId};
 
 use crate::events::StoredEvent;
 use crate::sql::Params;
-use crate::{Page, PageRequest, Store, StoreError};
+use crate::{Cursor, Page, PageRequest, Store, StoreError};
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, organization_id, session_id, message_id, contact_id, contact_phone, from_number,
     to_number, direction, type, text, caption, media_path, mime_type, filename, media_size, ptt, status, sent_at,
@@ -132,11 +132,14 @@ impl Messages<'_> {
         if let Some(direction) = filter.direction {
             conditions.push(format!("direction = {}", params.text(direction.as_str())));
         }
+        if let Some(cursor) = &page.after {
+            conditions.push(params.after("created_at", "id", cursor));
+        }
         let total = self.count_messages(org, filter).await?;
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
             conditions.join(" AND "),
-            params.int(i64::from(page.limit)),
+            params.int(page.probe()),
             params.int(page.offset())
         );
         let items = params
@@ -146,7 +149,10 @@ impl Messages<'_> {
             .iter()
             .map(message)
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(Page::keyset(items, total, &page, |m: &Message| Cursor {
+            at: m.created_at,
+            id: m.id.clone(),
+        }))
     }
 
     /// How many messages a listing has, from the conversations' counters: a sum over a few

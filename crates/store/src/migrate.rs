@@ -38,6 +38,7 @@ macro_rules! migrations {
             migration!($dialect, 10, "hardening", "0010_hardening.sql"),
             migration!($dialect, 11, "conversations", "0011_conversations.sql"),
             migration!($dialect, 12, "assignee_index", "0012_assignee_index.sql"),
+            migration!($dialect, 13, "default_country", "0013_default_country.sql"),
         ]
     };
 }

@@ -1,5 +1,5 @@
 use sqlx::Row;
-use wasl_domain::{NewUser, OrgId, Organization, Plan};
+use wasl_domain::{Country, NewUser, OrgId, Organization, PersonName, Plan};
 
 use crate::{rows, Page, PageRequest, Store, StoreError};
 
@@ -39,13 +39,15 @@ impl Organizations<'_> {
     }
 
     pub async fn get(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
-        sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.store.pool)
-            .await?
-            .as_ref()
-            .map(rows::organization)
-            .transpose()
+        sqlx::query(
+            "SELECT id, name, plan, default_country, created_at FROM organizations WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.store.pool)
+        .await?
+        .as_ref()
+        .map(rows::organization)
+        .transpose()
     }
 
     /// Changes an organization's plan; `None` when there is no such organization.
@@ -62,6 +64,31 @@ impl Organizations<'_> {
         self.store.organizations().get(id).await
     }
 
+    /// Changes an organization's name and default country (`None` leaves each as it is);
+    /// the organization afterwards, `None` when there is no such organization.
+    pub async fn update(
+        &self,
+        id: &OrgId,
+        name: Option<&PersonName>,
+        default_country: Option<Option<Country>>,
+    ) -> Result<Option<Organization>, StoreError> {
+        if let Some(name) = name {
+            sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
+                .bind(name.as_str())
+                .bind(id.as_str())
+                .execute(&self.store.pool)
+                .await?;
+        }
+        if let Some(country) = default_country {
+            sqlx::query("UPDATE organizations SET default_country = $1 WHERE id = $2")
+                .bind(country.map(|c| c.as_str().to_owned()))
+                .bind(id.as_str())
+                .execute(&self.store.pool)
+                .await?;
+        }
+        self.get(id).await
+    }
+
     /// Every organization, oldest first (platform administration).
     pub async fn list(&self, page: PageRequest) -> Result<Page<Organization>, StoreError> {
         let total: i64 = sqlx::query("SELECT COUNT(*) FROM organizations")
@@ -69,7 +96,7 @@ impl Organizations<'_> {
             .await?
             .try_get(0)?;
         let items = sqlx::query(
-            "SELECT id, name, plan, created_at FROM organizations
+            "SELECT id, name, plan, default_country, created_at FROM organizations
              ORDER BY created_at, id LIMIT $1 OFFSET $2",
         )
         .bind(i64::from(page.limit))
@@ -79,6 +106,6 @@ impl Organizations<'_> {
         .iter()
         .map(rows::organization)
         .collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(Page::counted(items, total))
     }
 }

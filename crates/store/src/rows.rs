@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use wasl_domain::{
-    ApiKey, ApiKeyId, Email, OrgId, Organization, PersonName, Plan, Role, User, UserId,
+    ApiKey, ApiKeyId, Country, Email, OrgId, Organization, PersonName, Plan, Role, User, UserId,
 };
 
 use crate::StoreError;
@@ -21,8 +21,15 @@ pub(crate) fn organization(row: &AnyRow) -> Result<Organization, StoreError> {
         id: OrgId::from_trusted(row.try_get::<String, _>("id")?),
         name: PersonName::from_trusted(row.try_get::<String, _>("name")?),
         plan: Plan::parse(&plan).map_err(|_| corrupt("plan", &plan))?,
+        default_country: country(row.try_get("default_country")?)?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// A stored default country; only ever written from a parsed `Country`.
+pub(crate) fn country(code: Option<String>) -> Result<Option<Country>, StoreError> {
+    code.map(|c| Country::parse("default_country", &c).map_err(|_| corrupt("default_country", &c)))
+        .transpose()
 }
 
 pub(crate) const USER_COLUMNS: &str =

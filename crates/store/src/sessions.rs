@@ -163,7 +163,7 @@ impl Sessions<'_> {
             .iter()
             .map(session)
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(Page::counted(items, total))
     }
 
     /// Active sessions of the organization, which count against its plan.

@@ -1,5 +1,5 @@
 use sqlx::{Any, Executor, Row};
-use wasl_domain::{Email, NewUser, OrgId, PersonName, Role, User, UserId};
+use wasl_domain::{Country, Email, NewUser, OrgId, PersonName, Role, User, UserId};
 
 use crate::rows::{self, USER_COLUMNS};
 use crate::Conflict;
@@ -12,6 +12,8 @@ pub struct TokenHolder {
     pub token_generation: i64,
     /// The token was signed out.
     pub token_revoked: bool,
+    /// The organization's default country, which every request of the user reads numbers in.
+    pub default_country: Option<Country>,
 }
 
 /// The changes an owner or admin makes to a user; `None` leaves a field as it is.
@@ -115,7 +117,7 @@ impl Users<'_> {
             .iter()
             .map(rows::user)
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(Page::counted(items, total))
     }
 
     /// How many active owners the organization has (it must always keep one).
@@ -139,7 +141,8 @@ impl Users<'_> {
     ) -> Result<Option<TokenHolder>, StoreError> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, token_generation,
-                    (SELECT COUNT(*) FROM revoked_tokens WHERE jti = $3) AS revoked
+                    (SELECT COUNT(*) FROM revoked_tokens WHERE jti = $3) AS revoked,
+                    (SELECT default_country FROM organizations WHERE id = $2) AS default_country
              FROM users WHERE id = $1 AND organization_id = $2"
         );
         let Some(row) = sqlx::query(&sql)
@@ -155,6 +158,7 @@ impl Users<'_> {
             user: rows::user(&row)?,
             token_generation: row.try_get("token_generation")?,
             token_revoked: row.try_get::<i64, _>("revoked")? > 0,
+            default_country: rows::country(row.try_get("default_country")?)?,
         }))
     }
 

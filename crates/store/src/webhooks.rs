@@ -167,7 +167,7 @@ impl Webhooks<'_> {
         .iter()
         .map(webhook)
         .collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(Page::counted(items, total))
     }
 
     /// Saves a changed webhook (url, events, secret, active).
@@ -244,7 +244,7 @@ impl Webhooks<'_> {
             .collect::<Result<_, StoreError>>()?;
             items.push((d, attempts));
         }
-        Ok(Page { items, total })
+        Ok(Page::counted(items, total))
     }
 
     /// Sends a delivered or dead delivery again, now, under the same event id.

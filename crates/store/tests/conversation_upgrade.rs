@@ -142,10 +142,10 @@ async fn upgrade_carries_every_conversation(url: &str) {
 
     let store = Store::open(url).await.expect("the upgrade applies");
     let org = OrgId::from_trusted(ORG);
-    let page = PageRequest { page: 1, limit: 50 };
+    let page = PageRequest::first(50);
     let listed = store
         .conversations()
-        .list(&org, &ConversationFilter::default(), page)
+        .list(&org, &ConversationFilter::default(), page.clone())
         .await
         .unwrap();
     assert_eq!(listed.total, 3);

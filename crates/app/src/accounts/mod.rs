@@ -3,14 +3,16 @@
 //! each role may do to whom, API keys, and the platform administrator's plans.
 
 mod keys;
+mod organization;
 mod people;
 mod platform;
 mod sign_in;
 
-use wasl_domain::{ApiKeyId, OrgId, Role, UserId};
+use wasl_domain::{ApiKeyId, Country, OrgId, Role, UserId};
 use wasl_store::Store;
 
 pub use keys::CreatedKey;
+pub use organization::OrganizationChanges;
 pub use people::{NewPerson, PersonChanges};
 pub use platform::PlatformAdmin;
 pub use sign_in::{Registration, SignedIn};
@@ -57,6 +59,9 @@ pub struct Caller {
     pub user_id: UserId,
     pub role: Role,
     pub credential: Credential,
+    /// The organization's default country: phone numbers written without a country code are
+    /// read in its local form.
+    pub default_country: Option<Country>,
 }
 
 impl Caller {
@@ -145,6 +150,7 @@ impl Accounts {
                 user_id: key.created_by,
                 role: key.role.min(holder.creator_role),
                 credential: Credential::ApiKey(key.id),
+                default_country: holder.default_country,
             });
         }
         let claims =
@@ -173,6 +179,7 @@ impl Accounts {
                 jti: claims.jti,
                 expires_at: claims.exp.saturating_mul(1000),
             },
+            default_country: holder.default_country,
         })
     }
 

@@ -41,6 +41,7 @@ impl Accounts {
             id: OrgId::from_trusted(uuid::Uuid::now_v7().to_string()),
             name: new.organization_name,
             plan: Plan::Free,
+            default_country: None,
             created_at: now,
         };
         let owner = NewUser {

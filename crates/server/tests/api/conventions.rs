@@ -100,6 +100,7 @@ on_both_databases! {
         let expected: BTreeSet<String> = [
             "POST /api/v1/auth/register", "POST /api/v1/auth/login", "GET /api/v1/auth/me",
             "POST /api/v1/auth/logout", "PUT /api/v1/auth/password",
+            "GET /api/v1/organization", "PUT /api/v1/organization",
             "POST /api/v1/users", "GET /api/v1/users", "GET /api/v1/users/{id}", "PUT /api/v1/users/{id}", "DELETE /api/v1/users/{id}",
             "POST /api/v1/api-keys", "GET /api/v1/api-keys", "DELETE /api/v1/api-keys/{id}",
             "GET /api/v1/admin/organizations", "PUT /api/v1/admin/organizations/{id}/plan",

@@ -17,6 +17,8 @@ mod hardening;
 mod isolation;
 mod media_safety;
 mod messaging;
+mod paging;
+mod phones;
 mod private_data;
 mod schemathesis;
 mod sessions;

@@ -99,6 +99,14 @@ impl Params {
             .join(", ")
     }
 
+    /// The condition of a keyset page sorted by `at` then `id`, both descending: the rows
+    /// after the cursor. `at` may be an expression (the same one the listing sorts by).
+    pub(crate) fn after(&mut self, at: &str, id: &str, cursor: &crate::Cursor) -> String {
+        let (first, again) = (self.int(cursor.at), self.int(cursor.at));
+        let last_id = self.text(cursor.id.as_str());
+        format!("({at} < {first} OR ({at} = {again} AND {id} < {last_id}))")
+    }
+
     /// The statement with its values bound.
     pub(crate) fn query<'q>(&'q self, sql: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
         let mut query = sqlx::query(sql);

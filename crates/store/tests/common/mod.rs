@@ -42,6 +42,7 @@ pub async fn store_with_session_opened(
         id: org.clone(),
         name: PersonName::from_trusted("متجر"),
         plan: Plan::Free,
+        default_country: None,
         created_at: 1,
     };
     let owner = NewUser {

@@ -274,3 +274,9 @@ window.addEventListener('online', () => {
 export function pollInterval() {
   return live.connected ? 15000 : 2000;
 }
+
+/** How often a listing that live events keep current is read again to settle what an event
+ *  cannot say: seldom while the live connection is up, as often as polling when it is down. */
+export function settleInterval() {
+  return live.connected ? 60000 : 2000;
+}

@@ -2,12 +2,13 @@
 import { applyLang, getLang, setLang, t } from './i18n.js';
 import { api, auth, live, onUnauthorized } from './api.js';
 import { sessions as sharedSessions } from './state.js';
-import { h, icon, toastError } from './ui.js';
+import { clearErrorToasts, h, icon, toastError } from './ui.js';
 import * as authPages from './pages/auth.js';
 import * as sessions from './pages/sessions.js';
 import * as chat from './pages/chat.js';
 import * as contacts from './pages/contacts.js';
 import * as stats from './pages/stats.js';
+import * as settings from './pages/settings.js';
 import { BASE, match, pathOf } from './router.js';
 
 export { BASE };
@@ -17,6 +18,7 @@ const PAGES = {
   sessions: { page: sessions, label: 'navSessions', icon: 'phone' },
   contacts: { page: contacts, label: 'navContacts', icon: 'users' },
   stats: { page: stats, label: 'navStats', icon: 'chart' },
+  settings: { page: settings, label: 'navSettings', icon: 'settings' },
 };
 const PUBLIC = { login: authPages.login, register: authPages.register };
 
@@ -91,7 +93,7 @@ async function loadMe() {
 export function signedIn(data) {
   auth.set(data.token);
   state.me = { user: data.user, organization: data.organization };
-  navigate('sessions');
+  navigate('chat');
 }
 
 function shell(route, main) {
@@ -162,6 +164,8 @@ async function render() {
   }
   live.start();
   route = routeOf(location.pathname);
+  // An error shown on the page being left (a wrong password before signing in) is stale now.
+  if (route !== state.route) clearErrorToasts();
   const main = h('div', { class: 'page' });
   app.replaceChildren(shell(route, main));
   document.body.classList.remove('in-thread');

@@ -39,6 +39,17 @@ const DICT = {
     navSessions: 'الجلسات',
     navContacts: 'جهات الاتصال',
     navStats: 'الإحصاءات',
+    navSettings: 'الإعدادات',
+    settingsTitle: 'الإعدادات',
+    settingsSubtitle: 'إعدادات مؤسستك التي يعمل بها الجميع.',
+    organizationSettings: 'المؤسسة',
+    defaultCountry: 'الدولة الافتراضية لأرقام الهواتف',
+    defaultCountryHint: 'يُقرأ الرقم المكتوب دون رمز الدولة (مثل 0551112233) رقماً من هذه الدولة.',
+    noDefaultCountry: 'بلا دولة: تُكتب الأرقام برمز الدولة',
+    managersOnly: 'يغيّر هذه الإعدادات المالكون والمشرفون فقط.',
+    error_invalid: 'تحقّق من هذا الحقل.',
+    error_invalid_phone_number: 'رقم الهاتف غير صالح. اكتبه برمز الدولة (مثل ‎+966 55 111 2233‎) أو اختر الدولة الافتراضية في الإعدادات.',
+    error_invalid_country: 'اختر دولة من القائمة.',
     // common
     loading: 'جارٍ التحميل…',
     save: 'حفظ',
@@ -123,6 +134,7 @@ const DICT = {
     allSessions: 'كل الأرقام',
     noConversations: 'لا توجد محادثات بعد',
     noConversationsHint: 'ستظهر هنا رسائل عملائك فور وصولها. اربط رقماً من صفحة الجلسات.',
+    noConversationsLinkedHint: 'رقمك مرتبط. ستظهر المحادثات هنا فور أن يراسلك عميل أو ترسل إليه.',
     noResults: 'لا توجد نتائج',
     goToSessions: 'الذهاب إلى الجلسات',
     selectConversation: 'اختر محادثة',
@@ -225,6 +237,17 @@ const DICT = {
     navSessions: 'Sessions',
     navContacts: 'Contacts',
     navStats: 'Stats',
+    navSettings: 'Settings',
+    settingsTitle: 'Settings',
+    settingsSubtitle: 'Your organization’s settings, which everyone works by.',
+    organizationSettings: 'Organization',
+    defaultCountry: 'Default country for phone numbers',
+    defaultCountryHint: 'A number written without its country code (such as 0551112233) is read as a number of this country.',
+    noDefaultCountry: 'None: numbers carry their country code',
+    managersOnly: 'Only owners and admins change these settings.',
+    error_invalid: 'Check this field.',
+    error_invalid_phone_number: 'This phone number is not valid. Write it with its country code (such as +966 55 111 2233) or choose the default country in Settings.',
+    error_invalid_country: 'Choose a country from the list.',
     loading: 'Loading…',
     save: 'Save',
     cancel: 'Cancel',
@@ -306,6 +329,7 @@ const DICT = {
     allSessions: 'All numbers',
     noConversations: 'No conversations yet',
     noConversationsHint: 'Your customers’ messages appear here as they arrive. Link a number on the Sessions page.',
+    noConversationsLinkedHint: 'Your number is linked. Conversations appear here as soon as a customer writes or you send a message.',
     noResults: 'No results',
     goToSessions: 'Go to sessions',
     selectConversation: 'Pick a conversation',
@@ -400,6 +424,11 @@ export function applyLang() {
 }
 
 /** The label `key` in the current language, with `{name}` placeholders filled from `vars`. */
+/** Whether there is a label for `key` (a code from the API may be new to this dashboard). */
+export function known(key) {
+  return DICT[getLang()][key] !== undefined;
+}
+
 export function t(key, vars = {}) {
   const dict = DICT[getLang()];
   let text = dict[key];

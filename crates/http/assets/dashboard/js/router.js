@@ -10,6 +10,7 @@ const ROUTES = [
   ['sessions', 'sessions'],
   ['contacts', 'contacts'],
   ['stats', 'stats'],
+  ['settings', 'settings'],
   ['login', 'login'],
   ['register', 'register'],
 ];

@@ -1,5 +1,5 @@
 // Small DOM helpers shared by every page: element builder, toasts, dialogs, formatting.
-import { t, locale } from './i18n.js';
+import { known, t, locale } from './i18n.js';
 import { icon } from './icons.js';
 
 /**
@@ -60,13 +60,55 @@ export function toast(message, kind = 'info', { timeout = 5000 } = {}) {
     h('span', { class: 'toast-text', text: message }),
     h('button', { type: 'button', class: 'toast-close', 'aria-label': t('close'), onclick: () => el.remove() }, icon('x', { size: 16 })));
   box.append(el);
+  raiseToasts();
   setTimeout(() => el.classList.add('leaving'), timeout);
   setTimeout(() => el.remove(), timeout + 300);
+}
+
+/** Puts the toasts above everything, open dialogs included (the last shown of the top
+ *  layer is on top). */
+export function raiseToasts() {
+  const box = document.getElementById('toasts');
+  if (!box?.showPopover) return;
+  if (box.matches(':popover-open')) box.hidePopover();
+  box.showPopover();
+}
+
+/** Clears the error toasts: they were about the page being left. */
+export function clearErrorToasts() {
+  for (const el of document.querySelectorAll('#toasts .toast-error')) el.remove();
 }
 
 /** Shows an API failure: the server's localized message, which already names the problem. */
 export function toastError(err) {
   toast(err?.message || t('unexpectedError'), 'error', { timeout: 7000 });
+}
+
+/**
+ * Shows an API's field errors beside their fields, translated from each field's code (the
+ * reason the API gives is English, for developers). Returns whether any field was shown.
+ */
+export function showFieldErrors(form, err) {
+  const fields = err?.details?.fields;
+  if (!Array.isArray(fields)) return false;
+  let shown = 0;
+  for (const f of fields) {
+    const slot = form.querySelector(`[data-error-for="${CSS.escape(f.field || '')}"]`);
+    if (!slot) continue;
+    const input = form.querySelector(`[name="${CSS.escape(f.field)}"]`);
+    slot.textContent = known(`error_${f.code}`) ? t(`error_${f.code}`) : t('error_invalid');
+    if (input) {
+      input.setAttribute('aria-invalid', 'true');
+      if (!shown) input.focus();
+    }
+    shown += 1;
+  }
+  return shown > 0;
+}
+
+export function clearFieldErrors(form) {
+  for (const slot of form.querySelectorAll('[data-error-for]')) slot.textContent = '';
+  for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
 }
 
 // ---- dialogs ----
@@ -94,6 +136,7 @@ export function openDialog({ title, build, cls = '', onClose }) {
     h('div', { class: 'dialog-body' }, build(close)));
   document.body.append(dialog);
   dialog.showModal();
+  raiseToasts();
   return { el: dialog, close };
 }
 

@@ -108,6 +108,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.contacts().await;
     j.step("stats").await;
     j.stats().await;
+    j.step("settings").await;
+    j.settings().await;
     j.step("disconnect").await;
     j.disconnect().await;
     j.step("change the password").await;
@@ -212,6 +214,16 @@ impl Journey {
             .await;
         b.screenshot(&self.shot("register")).await;
         b.click("#register-form button[type=submit]").await;
+        // Signing up lands on the chats, with nothing linked yet, and the wrong-password
+        // error from before is gone.
+        b.wait_for("a[data-nav=chat].active").await;
+        b.wait_for("[data-action=go-link]").await;
+        let stale = b.toasts().await;
+        assert!(
+            stale.is_empty(),
+            "no toast left from before signing in: {stale:?}"
+        );
+        b.click("[data-action=go-link]").await;
         b.wait_for(".page-head [data-action=new-session]").await;
         let token = b
             .exec("return localStorage.getItem('wasl.token');", json!([]))
@@ -351,6 +363,73 @@ impl Journey {
             json!([row]),
         )
         .await;
+    }
+
+    /// The organization's default country, chosen in the settings, reads a local number.
+    async fn settings(&self) {
+        let b = &self.browser;
+        b.click("a[data-nav=settings]").await;
+        b.wait_for("#organization-form select[name=defaultCountry]")
+            .await;
+        // The options are named in the UI's language, with their calling codes.
+        let saudi = b
+            .exec(
+                "return document.querySelector('#organization-form option[value=SA]')?.textContent;",
+                json!([]),
+            )
+            .await;
+        let expected = if self.lang == "ar" {
+            "السعودية"
+        } else {
+            "Saudi Arabia"
+        };
+        assert!(
+            saudi
+                .as_str()
+                .is_some_and(|s| s.contains(expected) && s.contains("+966")),
+            "Saudi Arabia's option: {saudi}"
+        );
+        b.exec(
+            "const s = document.querySelector('#organization-form select[name=defaultCountry]'); \
+             s.value = 'SA'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            json!([]),
+        )
+        .await;
+        b.screenshot(&self.shot("settings")).await;
+        b.click("#organization-form button[type=submit]").await;
+        b.wait_for(".toast-success").await;
+        let (status, body) = self.api(Method::GET, "/api/v1/organization", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["data"]["organization"]["defaultCountry"],
+            json!("SA"),
+            "{body}"
+        );
+
+        // A name the API refuses is shown beside its field, in the UI's language.
+        b.exec(
+            "document.querySelector('#organization-form input[name=name]').value = '   ';",
+            json!([]),
+        )
+        .await;
+        b.click("#organization-form button[type=submit]").await;
+        let shown = b
+            .wait_until(
+                "the name's error beside its field",
+                "const e = document.querySelector('[data-error-for=name]'); \
+                 return e && e.textContent.trim() ? e.textContent : false;",
+                json!([]),
+            )
+            .await;
+        let own_language = if self.lang == "ar" {
+            "الحقل"
+        } else {
+            "field"
+        };
+        assert!(
+            shown.as_str().is_some_and(|s| s.contains(own_language)),
+            "{shown}"
+        );
     }
 
     async fn stats(&self) {

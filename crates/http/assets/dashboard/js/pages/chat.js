@@ -1,21 +1,32 @@
 // Chat: conversations ordered by last message, with status, unread counts, a status filter and
 // search, beside the open thread. Each conversation has its own address
 // (`/dashboard/whatsapp/chats/<id>`). On a phone the list and the thread are separate views.
+// The list is read a page at a time as it is scrolled (keyset pages: `nextCursor`), and live
+// events move rows in place; the first page is read again only now and then, to settle.
 import { t } from '../i18n.js';
-import { api, live, pollInterval } from '../api.js';
+import { api, live, pollInterval, settleInterval } from '../api.js';
 import { avatar, debounce, digitsOf, emptyState, every, formatShort, h, icon, iconButton, keyedList, openDialog, phone, spinner, toast, toastError } from '../ui.js';
 import { sessions } from '../state.js';
 import { createThread, preview, tick } from './thread.js';
 
+const PAGE = 50;
 const STATUS_FILTERS = [['open', 'filterOpen'], ['pending', 'filterPending'], ['resolved', 'filterResolved'], ['', 'filterAll']];
 
 /** Who the conversation is with, on which number: the thread's identity before it has an id. */
 const peerOf = (c) => `${c.sessionName}|${digitsOf(c.contact.phoneNumber)}`;
 
+/** The listing's own order: last message first, then id (both descending), so that a page
+ *  read later continues exactly where the rows shown end. */
+const byRecent = (a, b) => (a.lastMessageAt < b.lastMessageAt ? 1 : a.lastMessageAt > b.lastMessageAt ? -1
+  : a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
 export function mount(root, { navigate, params }) {
   const state = {
     conversations: [], sessions: [], session: '', status: 'open', search: '', loaded: false,
     thread: null, open: null, marking: new Set(), wanted: params.conversationId || null,
+    // Where the next page starts (null when every row is here); a new filter starts a new
+    // generation, and answers for an older one are dropped.
+    next: null, loadingMore: false, generation: 0, fetching: new Set(),
   };
 
   const listEl = h('div', { class: 'conv-list', role: 'list' }, spinner());
@@ -57,18 +68,23 @@ export function mount(root, { navigate, params }) {
   function setStatusFilter(value) {
     state.status = value;
     for (const tab of tabs.children) tab.setAttribute('aria-selected', String(tab.dataset.filter === (value || 'all')));
-    loadConversations().catch(toastError);
+    loadConversations(true).catch(toastError);
   }
 
   /** Whether a conversation belongs in the list as it is filtered now. */
   const shown = (c) => (!state.status || c.status === state.status) && (!state.session || c.sessionName === state.session);
 
+  /** Whether a conversation sorts after every row read so far while more pages remain: it
+   *  will come with its page, in its place. */
+  const beyondLoaded = (c) => state.next && state.conversations.length > 0
+    && byRecent(c, state.conversations[state.conversations.length - 1]) > 0;
+
   function upsert(c) {
     const i = state.conversations.findIndex((x) => x.id === c.id);
     if (i >= 0) state.conversations[i] = c;
-    else state.conversations.push(c);
+    else if (!beyondLoaded(c)) state.conversations.push(c);
     state.conversations = state.conversations.filter(shown);
-    state.conversations.sort((a, b) => (a.lastMessageAt < b.lastMessageAt ? 1 : a.lastMessageAt > b.lastMessageAt ? -1 : 0));
+    state.conversations.sort(byRecent);
     if (state.open && c.id && (state.open.id === c.id || (!state.open.id && peerOf(state.open) === peerOf(c)))) {
       state.open = c;
       state.thread?.update(c, sessionStatus(c.sessionName));
@@ -110,7 +126,7 @@ export function mount(root, { navigate, params }) {
       state.thread = createThread(conv, {
         sessionStatus,
         onBack: () => navigate('chat'),
-        onSent: () => loadConversations().catch(() => {}),
+        onSent: () => { if (!live.connected) loadConversations().catch(() => {}); },
         onStatus: (c, status) => setStatus(c, status),
       });
       threadPane.replaceChildren(state.thread.el);
@@ -197,32 +213,62 @@ export function mount(root, { navigate, params }) {
     row: item,
   });
 
+  const more = h('div', { class: 'list-more', 'aria-hidden': 'true' }, h('div', { class: 'spinner small' }));
+
   function renderList() {
     if (!state.loaded) return;
     if (state.conversations.length === 0) {
       rows.clear();
-      listEl.replaceChildren(state.search
-        ? emptyState('search', t('noResults'), null)
-        : state.status
-          ? emptyState('inbox', t('noConversationsInFilter'), null)
-          : emptyState('inbox', t('noConversations'), t('noConversationsHint'),
-            h('button', { type: 'button', class: 'btn btn-primary btn-sm', onclick: () => navigate('sessions') }, t('goToSessions'))));
+      // Known sessions, none connected: linking a number is what comes first, whatever the
+      // filter (and not while the sessions are still unknown).
+      const known = sessions.current;
+      const linked = (known || []).some((s) => s.status === 'connected');
+      listEl.replaceChildren(known && !linked && !state.search
+        ? emptyState('inbox', t('noConversations'), t('noConversationsHint'),
+          h('button', { type: 'button', class: 'btn btn-primary btn-sm', 'data-action': 'go-link', onclick: () => navigate('sessions') }, t('goToSessions')))
+        : state.search
+          ? emptyState('search', t('noResults'), null)
+          : state.status
+            ? emptyState('inbox', t('noConversationsInFilter'), null)
+            : emptyState('inbox', t('noConversations'), t('noConversationsLinkedHint')));
       return;
     }
     rows.update(state.conversations);
+    if (state.next) listEl.append(more);
   }
 
-  async function loadConversations() {
+  const listQuery = (extra) => ({ sessionName: state.session, status: state.status, search: state.search, limit: PAGE, ...extra });
+
+  /** The first page: everything when `reset` (a new filter), else merged into the rows shown
+   *  so that pages read further down stay. */
+  async function loadConversations(reset = false) {
+    const generation = reset ? ++state.generation : state.generation;
     let data;
     try {
-      data = await api('GET', '/whatsapp/conversations', { query: { sessionName: state.session, status: state.status, search: state.search, limit: 100 } });
+      data = await api('GET', '/whatsapp/conversations', { query: listQuery() });
     } catch (err) {
       if (!state.loaded) listEl.replaceChildren(emptyState('alert', err.message, null));
       throw err;
     }
-    state.conversations = data.conversations;
+    if (generation !== state.generation) return;
+    const fresh = data.conversations;
+    const next = data.pagination.nextCursor || null;
+    if (reset || !state.loaded || !next) {
+      state.conversations = fresh;
+      state.next = next;
+      if (reset) listEl.scrollTop = 0;
+    } else {
+      // Rows the first page lacks but that sort within it have left the filter; rows below
+      // it belong to pages already read and stay.
+      const ids = new Set(fresh.map((c) => c.id));
+      const last = fresh[fresh.length - 1];
+      const below = state.conversations.filter((c) => !ids.has(c.id) && byRecent(c, last) > 0);
+      state.conversations = [...fresh, ...below];
+      if (below.length === 0) state.next = next;
+    }
     state.loaded = true;
     renderList();
+    fillList();
     if (state.open) {
       const fresh = state.conversations.find((c) => (state.open.id ? c.id === state.open.id : peerOf(c) === peerOf(state.open)));
       if (fresh) {
@@ -273,28 +319,87 @@ export function mount(root, { navigate, params }) {
     });
   }
 
+  /** The page after the last row shown. */
+  async function loadMore() {
+    if (!state.next || state.loadingMore) return;
+    state.loadingMore = true;
+    const generation = state.generation;
+    try {
+      const data = await api('GET', '/whatsapp/conversations', { query: listQuery({ cursor: state.next }) });
+      if (generation !== state.generation) return;
+      const known = new Set(state.conversations.map((c) => c.id));
+      state.conversations.push(...data.conversations.filter((c) => !known.has(c.id) && shown(c)));
+      state.next = data.pagination.nextCursor || null;
+      renderList();
+    } finally {
+      state.loadingMore = false;
+    }
+    fillList();
+  }
+
+  /** Reads further while the list is near its end (or too short to scroll at all). */
+  function fillList() {
+    if (state.next && !state.loadingMore && listEl.scrollTop + listEl.clientHeight > listEl.scrollHeight - 600) {
+      loadMore().catch(toastError);
+    }
+  }
+  listEl.addEventListener('scroll', fillList, { passive: true });
+
   search.addEventListener('input', debounce(() => {
     state.search = search.value.trim();
-    loadConversations().catch(toastError);
+    loadConversations(true).catch(toastError);
   }, 300));
   sessionSelect.addEventListener('change', () => {
     state.session = sessionSelect.value;
-    loadConversations().catch(toastError);
+    loadConversations(true).catch(toastError);
   });
 
-  /** A message event moves its conversation's row (last message, unread) at once; the
-   *  listing read shortly after settles anything the event cannot say. */
+  /** A conversation not among the rows read wrote again: read just its row. */
+  async function fetchRow(m) {
+    const peer = `${m.sessionName}|${m.contactId}`;
+    if (state.fetching.has(peer) || state.search) return;
+    state.fetching.add(peer);
+    try {
+      const number = digitsOf(m.direction === 'incoming' ? m.from : m.to);
+      const data = await api('GET', '/whatsapp/conversations', { query: { sessionName: m.sessionName, search: number, status: state.status, limit: 5 } });
+      const c = data.conversations.find((x) => x.contact.id === m.contactId);
+      if (c && shown(c)) upsert(c);
+    } finally {
+      state.fetching.delete(peer);
+    }
+  }
+
+  /** A message event moves its conversation's row (last message, unread) in place. */
   function onMessage(m) {
     const c = state.conversations.find((x) => x.sessionName === m.sessionName && x.contact.id === m.contactId);
-    if (!c) return;
+    if (!c) {
+      if (state.loaded && m.type !== 'reaction') fetchRow(m).catch(() => {});
+      return;
+    }
     const newer = !c.lastMessage || c.lastMessage.id === m.id || c.lastMessage.createdAt <= m.createdAt;
     if (!newer) return;
     const counts = m.direction === 'incoming' && c.lastMessage?.id !== m.id && !isOpen(c);
     upsert({ ...c, lastMessage: m, lastMessageAt: m.createdAt, unreadCount: c.unreadCount + (counts ? 1 : 0) });
   }
 
+  /** A contact changed (name, tags, blocked): its rows show it at once. */
+  function onContact(contact) {
+    let changed = false;
+    for (const c of state.conversations) {
+      if (c.contact.id === contact.id) {
+        c.contact = contact;
+        changed = true;
+        if (isOpen(c)) {
+          state.open = c;
+          state.thread?.update(c, sessionStatus(c.sessionName));
+        }
+      }
+    }
+    if (changed) renderList();
+  }
+
   let failedOnce = false;
-  const stopConversations = every(pollInterval, () => loadConversations().catch((err) => {
+  const stopConversations = every(settleInterval, () => loadConversations().catch((err) => {
     if (!failedOnce) toastError(err);
     failedOnce = true;
   }));
@@ -303,12 +408,14 @@ export function mount(root, { navigate, params }) {
   const reload = debounce(() => loadConversations().catch(() => {}), 400);
   const off = live.on((ev) => {
     if (ev.type === 'conversation.created' || ev.type === 'conversation.updated') {
-      if (ev.data?.id && (!state.search)) upsert(ev.data);
+      if (ev.data?.id && !state.search) upsert(ev.data);
       else reload();
     } else if (ev.type?.startsWith('message.')) {
       if (ev.data) onMessage(ev.data);
-      reload();
-    } else if (ev.type?.startsWith('contact.')) reload();
+    } else if (ev.type?.startsWith('contact.')) {
+      if (ev.data?.id) onContact(ev.data);
+      else reload();
+    }
   });
   const offReconnect = live.onReconnect(() => loadConversations().catch(() => {}));
   if (state.wanted) route({ conversationId: state.wanted });

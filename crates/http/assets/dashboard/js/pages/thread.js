@@ -1,9 +1,16 @@
-// One conversation: the bubbles with ticks and media, and the composer.
+// One conversation: the bubbles with ticks and media, and the composer. The newest page of
+// messages is read first; older ones a page at a time as the thread is scrolled up, the view
+// kept still on the message being read.
 import { t } from '../i18n.js';
-import { api, live, MAX_MEDIA_BYTES, mediaUrl, pollInterval, rememberMedia } from '../api.js';
+import { api, live, MAX_MEDIA_BYTES, mediaUrl, rememberMedia, settleInterval } from '../api.js';
 import { avatar, digitsOf, every, formatBytes, formatDay, formatTime, h, icon, iconButton, keyedList, phone, spinner, toast, toastError } from '../ui.js';
 
 const NS = 'http://www.w3.org/2000/svg';
+const PAGE = 50;
+const OLDER_PAGE = 100;
+
+/** Oldest first, as the thread reads; ties by id, the listing's own order. */
+const byTime = (a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const TICK_LABEL = { pending: 'msgPending', sent: 'msgSent', delivered: 'msgDelivered', read: 'msgRead', failed: 'msgFailed' };
 
 /** The message's delivery state as WhatsApp shows it: clock, ✓, grey ✓✓, blue ✓✓, or red. */
@@ -74,9 +81,11 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
   const number = conv.contact.phoneNumber;
   const messages = new Map(); // id -> message, from the server and from this composer
   const mediaNodes = new Map();
-  let signature = '';
   let loaded = false;
   let current = conv;
+  // Where the older messages start (null once the first message is here).
+  let older = null;
+  let loadingOlder = false;
 
   const list = h('div', { class: 'messages-inner' }, spinner(t('loadingMessages')));
   const scroller = h('div', { class: 'messages' }, list);
@@ -250,11 +259,10 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
     row: (item) => (item.day ? h('div', { class: 'day-sep' }, h('span', { text: item.day })) : bubble(item.m)),
   });
 
+  const olderMark = h('div', { class: 'list-more', 'aria-hidden': 'true' }, h('div', { class: 'spinner small' }));
+
   function render(forceBottom = false) {
-    const ordered = [...messages.values()].sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
-    const sig = ordered.map((m) => `${m.id}:${m.status}:${m.errorMessage || ''}`).join('|');
-    if (sig === signature && loaded) return;
-    signature = sig;
+    const ordered = [...messages.values()].sort(byTime);
     const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
     if (ordered.length === 0) {
       rows.clear();
@@ -271,7 +279,10 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
       }
       items.push({ m });
     }
+    // The mark goes first, where keyedList would otherwise move every row past it.
+    olderMark.remove();
     rows.update(items);
+    if (older) list.prepend(olderMark);
     if (nearBottom || forceBottom) scroller.scrollTop = scroller.scrollHeight;
   }
 
@@ -280,22 +291,59 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
     if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 400) scroller.scrollTop = scroller.scrollHeight;
   }, true);
 
+  const query = (extra) => ({ sessionName, contact: digitsOf(number), ...extra });
+
+  /** The newest page, merged into what is shown: pages read further up stay. */
   async function refresh() {
-    const data = await api('GET', '/whatsapp/messages', { query: { sessionName, contact: digitsOf(number), limit: 100 } });
-    for (const [id, m] of messages) if (!m.local) messages.delete(id);
+    const data = await api('GET', '/whatsapp/messages', { query: query({ limit: PAGE }) });
     for (const m of data.messages) messages.set(m.id, m);
     const first = !loaded;
+    if (first) older = data.pagination.nextCursor || null;
     loaded = true;
-    if (first) signature = null;
     render(first);
+    if (first) fillUp();
   }
+
+  /** The page before the oldest message shown, keeping the view on the message being read. */
+  async function loadOlder() {
+    if (!older || loadingOlder) return;
+    loadingOlder = true;
+    try {
+      const data = await api('GET', '/whatsapp/messages', { query: query({ limit: OLDER_PAGE, cursor: older }) });
+      const anchor = firstVisible();
+      const top = anchor?.getBoundingClientRect().top;
+      for (const m of data.messages) messages.set(m.id, m);
+      older = data.pagination.nextCursor || null;
+      render();
+      // Whatever the browser's own anchoring did, the row being read ends where it was.
+      if (anchor?.isConnected) scroller.scrollTop += anchor.getBoundingClientRect().top - top;
+    } finally {
+      loadingOlder = false;
+    }
+    fillUp();
+  }
+
+  /** The first row in view (the thread's top rows are the ones in view while older pages load). */
+  function firstVisible() {
+    const top = scroller.getBoundingClientRect().top;
+    for (const row of list.children) {
+      if (row !== olderMark && row.getBoundingClientRect().bottom > top) return row;
+    }
+    return null;
+  }
+
+  /** Reads older messages while the view is near the top (or too short to scroll). */
+  function fillUp() {
+    if (older && !loadingOlder && scroller.scrollTop < 600) loadOlder().catch(toastError);
+  }
+  scroller.addEventListener('scroll', fillUp, { passive: true });
 
   const el = h('section', { class: 'thread', 'data-session': sessionName, 'data-phone': digitsOf(number) }, head, banner, scroller, form);
   renderHead(conv);
   renderBanner(sessionStatus(sessionName), conv.contact.isBlocked);
 
   let failedOnce = false;
-  const stop = every(pollInterval, () => refresh().catch((err) => {
+  const stop = every(settleInterval, () => refresh().catch((err) => {
     if (!failedOnce) toastError(err);
     failedOnce = true;
     if (!loaded) list.replaceChildren(h('div', { class: 'thread-empty' }, h('span', { text: err.message })));

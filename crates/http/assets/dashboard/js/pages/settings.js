@@ -1,0 +1,74 @@
+// Settings: the organization's name and the country its people write phone numbers in, so
+// that `0551112233` reaches +966 55 111 2233. Everyone sees them; owners and admins change them.
+import { locale, t } from '../i18n.js';
+import { api } from '../api.js';
+import { COUNTRIES } from '../countries.js';
+import { clearFieldErrors, h, showFieldErrors, spinner, toast, toastError } from '../ui.js';
+
+/** The countries by their names in the UI's language, with their calling codes. */
+function countryOptions(selected) {
+  const names = new Intl.DisplayNames([locale()], { type: 'region' });
+  const collator = new Intl.Collator(locale());
+  const named = COUNTRIES.map(([code, calling]) => ({ code, calling, name: names.of(code) || code }))
+    .sort((a, b) => collator.compare(a.name, b.name));
+  return [
+    h('option', { value: '', text: t('noDefaultCountry'), selected: !selected }),
+    ...named.map((c) => h('option', { value: c.code, selected: c.code === selected },
+      // The calling code is isolated so that "+966" keeps its sign on the left in Arabic.
+      `${c.name} (\u2066+${c.calling}\u2069)`)),
+  ];
+}
+
+export function mount(root, { me }) {
+  const canManage = ['owner', 'admin'].includes(me?.user?.role) || !me?.user;
+  const body = h('div', { class: 'card settings-card' }, spinner());
+  root.append(
+    h('div', { class: 'page-head' },
+      h('div', {}, h('h1', { text: t('settingsTitle') }), h('p', { class: 'muted', text: t('settingsSubtitle') }))),
+    body);
+
+  let alive = true;
+  (async () => {
+    let organization;
+    try {
+      ({ organization } = await api('GET', '/organization'));
+    } catch (err) {
+      toastError(err);
+      body.replaceChildren(h('p', { class: 'muted', text: t('unexpectedError') }));
+      return;
+    }
+    if (!alive) return;
+    const name = h('input', { name: 'name', value: organization.name, required: true, maxlength: 100,
+      autocomplete: 'organization', disabled: !canManage, 'aria-describedby': 'org-name-error' });
+    const country = h('select', { name: 'defaultCountry', disabled: !canManage,
+      'aria-describedby': 'org-country-hint org-country-error' }, ...countryOptions(organization.defaultCountry));
+    const save = h('button', { type: 'submit', class: 'btn btn-primary', disabled: !canManage }, t('save'));
+    const form = h('form', { class: 'form', id: 'organization-form', novalidate: true },
+      h('h2', { text: t('organizationSettings') }),
+      h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('organizationName') }), name,
+        h('small', { class: 'field-error', id: 'org-name-error', 'data-error-for': 'name' })),
+      h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('defaultCountry') }), country,
+        h('small', { class: 'field-hint', id: 'org-country-hint', text: t('defaultCountryHint') }),
+        h('small', { class: 'field-error', id: 'org-country-error', 'data-error-for': 'defaultCountry' })),
+      canManage ? null : h('p', { class: 'muted', role: 'note', text: t('managersOnly') }),
+      h('div', { class: 'form-actions' }, save));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearFieldErrors(form);
+      save.disabled = true;
+      try {
+        const data = await api('PUT', '/organization', {
+          json: { name: name.value.trim(), defaultCountry: country.value || null },
+        });
+        if (me) me.organization = data.organization;
+        toast(t('saved'), 'success');
+      } catch (err) {
+        if (!showFieldErrors(form, err)) toastError(err);
+      } finally {
+        save.disabled = false;
+      }
+    });
+    body.replaceChildren(form);
+  })();
+  return () => { alive = false; };
+}
