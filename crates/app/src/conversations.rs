@@ -53,6 +53,8 @@ pub struct ConversationListing {
     pub assignee: Option<Assignee>,
     /// Matches the contact's name, phone and tags, Arabic spelling variants included.
     pub search: Option<String>,
+    /// Only conversations with unread messages.
+    pub unread: bool,
     pub page: PageRequest,
 }
 
@@ -105,6 +107,7 @@ impl Conversations {
                 Assignee::Person(id) => AssigneeFilter::Person(id),
             }),
             search: listing.search,
+            unread: listing.unread,
         };
         Ok(self
             .store

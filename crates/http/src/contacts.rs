@@ -123,16 +123,18 @@ fn parse_tags(tags: Option<Vec<String>>) -> Result<Option<Vec<String>>, ParseErr
     if tags.len() > 30 {
         return Err(ParseError::new("tags", "at most 30 tags"));
     }
+    // Tags are kept as typed ("VIP" stays "VIP"); two that differ only in case are one tag,
+    // the first spelling kept. Search matches them case-insensitively (folded).
     let mut clean: Vec<String> = Vec::new();
     for tag in tags {
-        let tag = tag.trim().to_lowercase();
+        let tag = tag.trim().to_owned();
         if tag.is_empty() || tag.chars().count() > 50 || tag.chars().any(char::is_control) {
             return Err(ParseError::new(
                 "tags",
                 "each tag must be 1 to 50 characters, without control characters",
             ));
         }
-        if !clean.contains(&tag) {
+        if !clean.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
             clean.push(tag);
         }
     }

@@ -33,6 +33,9 @@ pub struct ConversationQuery {
     session_name: Option<String>,
     /// Matches the contact's name, phone and tags; Arabic spelling variants match each other.
     search: Option<String>,
+    /// `true`: only conversations with unread messages.
+    #[param(pattern = "^(true|false)?$")]
+    unread: Option<String>,
     page: Option<String>,
     limit: Option<String>,
     /// The `nextCursor` of the page before, for the page after it.
@@ -67,6 +70,14 @@ impl ConversationQuery {
                 }),
             None => None,
         };
+        let unread = match self.unread.as_deref() {
+            None | Some("" | "false") => false,
+            Some("true") => true,
+            Some(_) => {
+                errors.push(ParseError::new("unread", "must be true or false"));
+                false
+            }
+        };
         if !errors.is_empty() {
             return Err(ApiError::validation(&errors));
         }
@@ -75,6 +86,7 @@ impl ConversationQuery {
             status,
             assignee,
             search: search_terms(self.search, country),
+            unread,
             page,
         })
     }

@@ -55,6 +55,8 @@ const ASSETS: &[Asset] = &[
     asset!("js/pages/stats.js", JS),
     asset!("js/pages/settings.js", JS),
     asset!("js/countries.js", JS),
+    asset!("js/attention.js", JS),
+    asset!("js/emoji.js", JS),
 ];
 
 const INDEX: &str = include_str!("../assets/dashboard/index.html");

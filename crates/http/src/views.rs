@@ -109,8 +109,11 @@ pub struct SessionView {
     pub qr_code: Option<String>,
     pub last_connected: Option<String>,
     pub last_disconnected: Option<String>,
-    /// Why the last connection ended, when known.
+    /// Why the last connection ended, when known, in English (for developers).
     pub last_disconnect_reason: Option<String>,
+    /// The same as a code to translate and act on: network, logged_out, replaced, banned,
+    /// qr_timeout, rejected, closed, cannot_connect, pairing_interrupted or other.
+    pub last_disconnect_code: Option<String>,
     /// Reconnection attempts after unexpected disconnects.
     pub connection_attempts: i64,
     pub is_active: bool,
@@ -130,6 +133,10 @@ impl SessionView {
             last_connected: s.last_connected.map(rfc3339),
             last_disconnected: s.last_disconnected.map(rfc3339),
             last_disconnect_reason: s.last_disconnect_reason.clone(),
+            last_disconnect_code: s
+                .last_disconnect_reason
+                .as_deref()
+                .map(|r| wasl_app::sessions::disconnect_code(r).to_owned()),
             connection_attempts: s.connection_attempts,
             is_active: s.is_active,
             created_at: rfc3339(s.created_at),

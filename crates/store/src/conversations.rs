@@ -86,6 +86,8 @@ pub struct ConversationFilter {
     pub assignee: Option<AssigneeFilter>,
     /// Matches the contact's name, phone and tags, folded.
     pub search: Option<String>,
+    /// Only those with messages nobody has read yet.
+    pub unread: bool,
 }
 
 /// A change made by hand; `None` leaves a field as it is.
@@ -143,6 +145,9 @@ impl Conversations<'_> {
         if let Some(search) = filter.search.as_deref().map(fold).filter(|s| !s.is_empty()) {
             let pattern = params.text(format!("%{}%", escape_like(&search)));
             conditions.push(format!("c.search_text LIKE {pattern} ESCAPE '\\'"));
+        }
+        if filter.unread {
+            conditions.push("v.unread_count > 0".into());
         }
         // The total counts the whole listing, so it is read before the cursor narrows it
         // (and with only its own values bound: PostgreSQL refuses extra ones).

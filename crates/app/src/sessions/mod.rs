@@ -5,6 +5,7 @@
 mod backoff;
 mod linking;
 mod observer;
+mod reason;
 mod sandbox;
 mod supervisor;
 
@@ -22,6 +23,7 @@ pub use backoff::BackoffPolicy;
 pub(crate) use linking::find_session;
 pub use linking::Linking;
 pub use observer::SessionObserver;
+pub use reason::{code_of, disconnect_code};
 
 struct Live {
     /// Tells this supervisor apart from a newer one started for the same session.
@@ -194,9 +196,7 @@ impl SessionManager {
                         &session.id,
                         SessionChange {
                             status: Some(SessionStatus::Disconnected),
-                            last_disconnect_reason: Some(Some(
-                                "pairing was interrupted by a restart; ask for a new QR".into(),
-                            )),
+                            last_disconnect_reason: Some(Some(reason::PAIRING_INTERRUPTED.into())),
                             ..Default::default()
                         },
                     )

@@ -81,7 +81,10 @@ pub(super) async fn supervise(
                         &id,
                         SessionChange {
                             status: Some(SessionStatus::Failed),
-                            last_disconnect_reason: Some(Some(format!("cannot connect: {e}"))),
+                            last_disconnect_reason: Some(Some(format!(
+                                "{}: {e}",
+                                super::reason::CANNOT_CONNECT
+                            ))),
                             last_disconnected: Some(inner.clock.now_millis()),
                             ..Default::default()
                         },

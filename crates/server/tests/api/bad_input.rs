@@ -2024,6 +2024,15 @@ impl Fuzz<'_> {
                         ("%00".into(), bad),
                         ("x".repeat(5_000), bad),
                     ],
+                    "unread" => vec![
+                        ("true".into(), ok),
+                        ("false".into(), ok),
+                        (String::new(), ok),
+                        ("yes".into(), bad),
+                        ("1".into(), bad),
+                        ("TRUE".into(), bad),
+                        ("%00".into(), bad),
+                    ],
                     "assignee" => vec![
                         ("me".into(), ok),
                         ("unassigned".into(), ok),

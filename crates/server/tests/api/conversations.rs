@@ -159,11 +159,15 @@ on_both_databases! {
         assert_eq!(reopened["data"]["assigneeId"], json!(agent.user_id));
         assert!(reopened["data"]["waitingSince"].is_string());
 
-        // Read without a body: nothing unread.
+        // Read without a body: nothing unread, and out of the unread filter.
+        assert_eq!(count(&app, &owner.token, "unread=true").await, 1);
         let res = app.client.post(app.url(&format!("/api/v1/whatsapp/conversations/{id}/read")))
             .bearer_auth(&owner.token).send().await.expect("sent");
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(the_conversation(&app, &owner.token, &id).await["unreadCount"], json!(0));
+        assert_eq!(count(&app, &owner.token, "unread=true").await, 0);
+        assert_eq!(count(&app, &owner.token, "unread=false").await, 1, "false is no filter");
+        assert_error(&app.get("/api/v1/whatsapp/conversations?unread=yes", &owner.token).await, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
 
         // Unassigned by hand.
         let (status, body) = app

@@ -617,6 +617,7 @@ fn query_value(name: &str) -> Option<&'static str> {
         "direction" => "incoming",
         "status" => "pending",
         "assignee" => "unassigned",
+        "unread" => "true",
         // Before every row: the whole listing.
         "cursor" => "9999999999999.z",
         _ => return None,

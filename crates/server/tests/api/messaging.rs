@@ -438,9 +438,10 @@ on_both_databases! {
 
         let fatima = wait_for_contact(&app, &owner.token, "966556000002").await;
         let path = format!("/api/v1/whatsapp/contacts/{}", fatima["id"].as_str().expect("id"));
-        let (status, body) = app.put(&path, &owner.token, json!({"tags": ["VIP", "عميلة"], "notes": "تفضل التواصل مساءً", "linkedCustomer": "crm-7781"})).await;
+        // Tags are kept as typed; one differing only in case is the same tag.
+        let (status, body) = app.put(&path, &owner.token, json!({"tags": ["VIP", "عميلة", "vip"], "notes": "تفضل التواصل مساءً", "linkedCustomer": "crm-7781"})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["data"]["contact"]["tags"], json!(["vip", "عميلة"]));
+        assert_eq!(body["data"]["contact"]["tags"], json!(["VIP", "عميلة"]));
         assert_eq!(body["data"]["contact"]["relatedCustomer"], json!("crm-7781"));
         assert_eq!(body["data"]["contact"]["name"], json!("فاطمة"), "untouched");
         assert_eq!(search("vip").await, ["فاطمة"]);

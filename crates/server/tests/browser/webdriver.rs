@@ -334,6 +334,11 @@ impl Browser {
             json!([]),
         )
         .await;
+        self.screenshot_as_is(name).await;
+    }
+
+    /// The page as it is, toasts included (for the shots that are about a toast).
+    pub async fn screenshot_as_is(&self, name: &str) {
         let png = self
             .cmd(reqwest::Method::GET, "/screenshot", None)
             .await

@@ -77,12 +77,14 @@ async function failure(res, path, usedToken) {
  * Calls `/api/v1{path}` and returns the envelope's `data`, or throws an ApiError carrying the
  * server's localized message. Options: `query` (object), `json` (body), `form` (FormData).
  */
-export async function api(method, path, { query, json, form } = {}) {
+export async function api(method, path, { query, json, form, idempotencyKey } = {}) {
   const url = new URL(`/api/v1${path}`, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
   }
   const extra = json !== undefined ? { 'Content-Type': 'application/json' } : {};
+  // A send retried with its key is the same send: never twice, even if the first got through.
+  if (idempotencyKey) extra['Idempotency-Key'] = idempotencyKey;
   const usedToken = auth.token;
   let res;
   try {

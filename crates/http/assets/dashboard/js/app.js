@@ -10,6 +10,7 @@ import * as contacts from './pages/contacts.js';
 import * as stats from './pages/stats.js';
 import * as settings from './pages/settings.js';
 import { BASE, match, pathOf } from './router.js';
+import { retitle, startAttention, stopAttention } from './attention.js';
 
 export { BASE };
 
@@ -73,6 +74,7 @@ async function logout() {
 function signedOut() {
   auth.clear();
   live.stop();
+  stopAttention();
   sharedSessions.reset();
   state.me = null;
   navigate('login');
@@ -163,6 +165,8 @@ async function render() {
     return;
   }
   live.start();
+  startAttention();
+  retitle();
   route = routeOf(location.pathname);
   // An error shown on the page being left (a wrong password before signing in) is stale now.
   if (route !== state.route) clearErrorToasts();

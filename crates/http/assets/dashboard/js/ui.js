@@ -1,5 +1,7 @@
 // Small DOM helpers shared by every page: element builder, toasts, dialogs, formatting.
-import { known, t, locale } from './i18n.js';
+import { getLang, known, t, locale } from './i18n.js';
+
+const getLangIsArabic = () => getLang() === 'ar';
 import { icon } from './icons.js';
 
 /**
@@ -52,7 +54,7 @@ export function digitsOf(number) {
 // ---- toasts ----
 
 export function toast(message, kind = 'info', { timeout = 5000 } = {}) {
-  const box = document.getElementById('toasts');
+  const box = toastHost();
   if (!box) return;
   const names = { error: 'alert', success: 'check', info: 'message' };
   const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' },
@@ -60,18 +62,25 @@ export function toast(message, kind = 'info', { timeout = 5000 } = {}) {
     h('span', { class: 'toast-text', text: message }),
     h('button', { type: 'button', class: 'toast-close', 'aria-label': t('close'), onclick: () => el.remove() }, icon('x', { size: 16 })));
   box.append(el);
-  raiseToasts();
   setTimeout(() => el.classList.add('leaving'), timeout);
   setTimeout(() => el.remove(), timeout + 300);
 }
 
-/** Puts the toasts above everything, open dialogs included (the last shown of the top
- *  layer is on top). */
-export function raiseToasts() {
-  const box = document.getElementById('toasts');
-  if (!box?.showPopover) return;
-  if (box.matches(':popover-open')) box.hidePopover();
-  box.showPopover();
+/**
+ * Where a toast goes: the page's toast area, or, while a modal dialog is open, an area inside
+ * that dialog. Everything outside an open modal dialog is inert (neither clickable nor on top
+ * of it), so a toast about what the dialog asked for must live in the dialog.
+ */
+function toastHost() {
+  const dialogs = [...document.querySelectorAll('dialog[open]')];
+  const top = dialogs[dialogs.length - 1];
+  if (!top) return document.getElementById('toasts');
+  let box = top.querySelector(':scope > .toasts');
+  if (!box) {
+    box = h('div', { class: 'toasts', role: 'status', 'aria-live': 'polite' });
+    top.append(box);
+  }
+  return box;
 }
 
 /** Clears the error toasts: they were about the page being left. */
@@ -123,6 +132,9 @@ export function openDialog({ title, build, cls = '', onClose }) {
     if (dialog.open) dialog.close();
   };
   dialog.addEventListener('close', () => {
+    // Its toasts outlive it: a "saved" said just before closing stays readable.
+    const page = document.getElementById('toasts');
+    for (const el of dialog.querySelectorAll(':scope > .toasts > .toast')) page?.append(el);
     dialog.remove();
     onClose?.();
   });
@@ -136,7 +148,6 @@ export function openDialog({ title, build, cls = '', onClose }) {
     h('div', { class: 'dialog-body' }, build(close)));
   document.body.append(dialog);
   dialog.showModal();
-  raiseToasts();
   return { el: dialog, close };
 }
 
@@ -176,22 +187,41 @@ export function emptyState(iconName, title, text, action) {
 
 const HUES = [152, 168, 200, 24, 280, 340, 48, 190];
 
+/**
+ * The initials of a name: the first letter of its first and last words, the Arabic article
+ * "ال" skipped ("أحمد الغامدي" → "أغ"), kept apart by a zero-width non-joiner so that two
+ * Arabic letters stay two letters rather than joining into one shape.
+ */
+export function initials(name) {
+  const words = (name || '').trim().split(/\s+/).filter((w) => /\p{L}/u.test(w));
+  if (!words.length) return '';
+  const first = (word) => {
+    const letters = [...word.replace(/^ال(?=\p{L}{2})/u, '')].filter((c) => /\p{L}/u.test(c));
+    return (letters[0] || '').toLocaleUpperCase();
+  };
+  const picked = words.length > 1 ? [words[0], words[words.length - 1]] : [words[0]];
+  return picked.map(first).join('\u200C');
+}
+
 export function avatar(name, number, size = 'md') {
   const label = (name || '').trim();
-  const initials = label
-    ? label.split(/\s+/).slice(0, 2).map((w) => [...w][0]).join('').toUpperCase()
-    : digitsOf(number).slice(-2);
+  const letters = initials(label);
+  const shown = letters || digitsOf(number).slice(-2);
   let hash = 0;
   for (const ch of label || String(number)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  const el = h('span', { class: `avatar avatar-${size} hue-${hash % HUES.length}`, 'aria-hidden': 'true' }, initials || '؟');
+  const el = h('span', { class: `avatar avatar-${size} hue-${hash % HUES.length}`, 'aria-hidden': 'true' }, h('bdi', {}, shown || '؟'));
   return el;
 }
 
 // ---- time ----
 
+/** A message time as WhatsApp writes it: "10:22 م" in Arabic, "10:22" in English. */
 export function formatTime(iso) {
   if (!iso) return '';
-  return new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+  const options = getLangIsArabic()
+    ? { hour: 'numeric', minute: '2-digit', hour12: true }
+    : { hour: '2-digit', minute: '2-digit', hour12: false };
+  return new Intl.DateTimeFormat(locale(), options).format(new Date(iso));
 }
 
 function startOfDay(d) {
@@ -228,10 +258,38 @@ export function formatNumber(n) {
   return new Intl.NumberFormat(locale()).format(n ?? 0);
 }
 
+/** A size in the UI's language ("3 KB", "3 كيلوبايت"), to be shown isolated. */
 export function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  const [unit, value] = n < 1024 ? ['byte', n] : n < 1024 * 1024 ? ['kilobyte', n / 1024] : ['megabyte', n / 1024 / 1024];
+  return new Intl.NumberFormat(locale(), {
+    style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: unit === 'megabyte' ? 1 : 0,
+  }).format(value);
+}
+
+/** Text isolated from what surrounds it, in its own direction (a name, a caption). */
+export function bdi(text, props = {}) {
+  return h('bdi', props, text);
+}
+
+/** A file name, read left to right whatever its letters ("فاتورة-1042.pdf" keeps its
+ *  extension at the end), isolated from the sentence around it. */
+export function fileName(name) {
+  return h('bdi', { dir: 'ltr', class: 'file-name' }, name);
+}
+
+/**
+ * Gives a text field the UI's direction until its text has a strong character, then that
+ * character's direction (an English reply in the Arabic UI turns left to right as it is typed).
+ */
+export function followDirection(field) {
+  const update = () => {
+    const strong = field.value.match(/[A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF]|[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]/);
+    const dir = !strong ? document.documentElement.dir || 'rtl' : /[A-Za-z\u00C0-\u04FF]/.test(strong[0]) ? 'ltr' : 'rtl';
+    if (field.dir !== dir) field.dir = dir;
+  };
+  field.addEventListener('input', update);
+  update();
+  return update;
 }
 
 // ---- timing ----
@@ -282,6 +340,12 @@ export function keyedList(container, { key, sig, row }) {
   const rows = new Map(); // key -> { sig, el }
   return {
     update(items) {
+      // Keyboard focus stays where it was across updates: on the same row (or the same
+      // control in it), even when that row is re-rendered or moved.
+      const active = document.activeElement;
+      const focusedRow = active && container.contains(active) ? active.closest('[data-key]') : null;
+      const focusedKey = focusedRow?.dataset.key;
+      const focusedAction = active?.dataset?.action;
       const wanted = new Set();
       let previous = null;
       for (const item of items) {
@@ -309,6 +373,11 @@ export function keyedList(container, { key, sig, row }) {
       // Anything else in the container (a spinner, an empty state) goes.
       while (previous ? previous.nextSibling : container.firstChild) {
         (previous ? previous.nextSibling : container.firstChild).remove();
+      }
+      if (focusedKey !== undefined && (!active.isConnected || document.activeElement !== active)) {
+        const el = [...rows.values()].find((r) => r.el.dataset.key === focusedKey)?.el;
+        const inner = active !== focusedRow && focusedAction ? el?.querySelector(`[data-action="${CSS.escape(focusedAction)}"]`) : null;
+        (inner || el)?.focus({ preventScroll: true });
       }
     },
     /** The row of a key, when it is shown. */

@@ -74,6 +74,7 @@ impl Journey {
 
         // An image from the composer, with a caption.
         let png = small_png();
+        let png_bytes = std::fs::read(&png).expect("the PNG");
         b.choose_file("#composer-file", &png).await;
         b.wait_for(".attachment").await;
         b.fill("#composer-text", w.caption).await;
@@ -143,6 +144,70 @@ impl Journey {
         let errors = b.exec("return window.__waslErrors;", json!([])).await;
         assert_eq!(errors, json!([]), "uncaught errors in the page");
         b.screenshot(&self.shot("chat")).await;
+
+        // An emoji from the picker, found by its Arabic or English name, goes in at the caret.
+        b.click("[data-action=emoji]").await;
+        b.fill(
+            ".emoji-search",
+            if self.lang == "ar" {
+                "وردة"
+            } else {
+                "rose"
+            },
+        )
+        .await;
+        b.click(".emoji-grid [data-emoji='🌹']").await;
+        let typed = b
+            .exec(
+                "return document.querySelector('#composer-text').value;",
+                json!([]),
+            )
+            .await;
+        assert_eq!(typed, json!("🌹"), "the emoji is in the composer");
+        b.exec("document.querySelector('.emoji-search').dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape', bubbles: true}));", json!([])).await;
+        b.exec("document.querySelector('#composer-text').value = ''; document.querySelector('#composer-text').dispatchEvent(new Event('input'));", json!([])).await;
+
+        // An image pasted into the composer (a screenshot), then a document dropped on the
+        // thread: each becomes the attachment and is sent.
+        use base64::Engine as _;
+        let pasted = base64::engine::general_purpose::STANDARD.encode(&png_bytes);
+        b.exec(
+            "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0)); \
+             const dt = new DataTransfer(); dt.items.add(new File([bytes], 'pasted.png', {type: 'image/png'})); \
+             document.querySelector('#composer-text').dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true, cancelable: true}));",
+            json!([pasted]),
+        )
+        .await;
+        b.wait_for(".attachment").await;
+        b.click("[data-action=send]").await;
+        b.wait_until(
+            "the pasted image to be sent",
+            "return document.querySelectorAll(arguments[0] + ':not([data-status=pending]):not([data-status=failed])').length === 2;",
+            json!([image]),
+        )
+        .await;
+        let pdf =
+            "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+        b.exec(
+            "const dt = new DataTransfer(); dt.items.add(new File([arguments[0]], 'فاتورة-1042.pdf', {type: 'application/pdf'})); \
+             const thread = document.querySelector('.thread'); \
+             thread.dispatchEvent(new DragEvent('dragenter', {dataTransfer: dt, bubbles: true, cancelable: true})); \
+             thread.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));",
+            json!([pdf]),
+        )
+        .await;
+        b.wait_for(".attachment .file-name").await;
+        b.click("[data-action=send]").await;
+        let document = ".bubble[data-direction=outgoing][data-type=document]";
+        b.wait_until(
+            "the dropped document to be sent, its name read left to right, its type shown",
+            "const d = document.querySelector(arguments[0] + ':not([data-status=pending]):not([data-status=failed])'); \
+             const name = d?.querySelector('.file-name'); \
+             return !!name && name.dir === 'ltr' && name.textContent === 'فاتورة-1042.pdf' \
+               && d.querySelector('.doc-type')?.textContent === 'PDF';",
+            json!([document]),
+        )
+        .await;
 
         if self.viewport == Viewport::Desktop {
             // After a reload the image comes from the media endpoint, with the token.

@@ -295,6 +295,32 @@ impl Journey {
             "status badge: {status}"
         );
         b.screenshot(&self.shot("sessions")).await;
+
+        // A second session is beyond the free plan: the error shows above the dialog that
+        // asked for it, where it can be read and closed.
+        b.click(".page-head [data-action=new-session]").await;
+        b.fill("#new-session-form input[name=sessionName]", "second")
+            .await;
+        b.click("#new-session-form input[name=engine][value=sandbox]")
+            .await;
+        b.click("#new-session-form button[type=submit]").await;
+        b.wait_for(".toast-error").await;
+        let on_top = b
+            .exec(
+                "const toast = document.querySelector('.toast-error'); const r = toast.getBoundingClientRect(); \
+                 const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); \
+                 return (!!document.querySelector('dialog[open]') && toast.contains(hit)) || [String(!!document.querySelector('dialog[open]')), hit && hit.outerHTML.slice(0, 200), JSON.stringify(r), document.querySelector('#toasts').matches(':popover-open'), document.querySelectorAll('.toast-error').length].join(' | ');",
+                json!([]),
+            )
+            .await;
+        assert_eq!(
+            on_top,
+            json!(true),
+            "the plan-limit toast is above the open dialog"
+        );
+        b.screenshot_as_is(&self.shot("plan-limit")).await;
+        b.exec("document.querySelector('dialog[open]').close();", json!([]))
+            .await;
     }
 
     async fn customer_writes(&self) {
@@ -323,7 +349,7 @@ impl Journey {
         b.wait_for(&row).await;
         b.click(&row).await;
         b.wait_for("#contact-form").await;
-        b.fill("#contact-form input[name=tag]", &format!("vip{ENTER}"))
+        b.fill("#contact-form input[name=tag]", &format!("VIP{ENTER}"))
             .await;
         b.fill(
             "#contact-form input[name=tag]",
@@ -337,7 +363,7 @@ impl Journey {
             "the tags on the contact's row",
             "const r = document.querySelector(arguments[0]); if (!r || document.querySelector('dialog[open]')) return false; \
              const chips = [...r.querySelectorAll('.chip')].map(c => c.innerText.trim()); \
-             return chips.includes('vip') && chips.includes(arguments[1]);",
+             return chips.includes('VIP') && chips.includes(arguments[1]);",
             json!([row, self.words.tag]),
         )
         .await;
@@ -350,7 +376,11 @@ impl Journey {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let contact = &body["data"]["contacts"][0];
-        assert_eq!(contact["tags"], json!(["vip", self.words.tag]), "{body}");
+        assert_eq!(
+            contact["tags"],
+            json!(["VIP", self.words.tag]),
+            "tags kept as typed: {body}"
+        );
         assert_eq!(contact["relatedCustomer"], json!("CRM-1042"), "{body}");
         b.screenshot(&self.shot("contacts")).await;
 
@@ -363,6 +393,64 @@ impl Journey {
             json!([row]),
         )
         .await;
+
+        // A blocked contact's chat cannot send, and unblocks right there.
+        let (_, body) = self
+            .api(
+                Method::GET,
+                &format!("/api/v1/whatsapp/contacts?search={CUSTOMER}"),
+                None,
+            )
+            .await;
+        let id = body["data"]["contacts"][0]["id"]
+            .as_str()
+            .expect("contact id")
+            .to_owned();
+        let path = format!("/api/v1/whatsapp/contacts/{id}");
+        let (status, body) = self
+            .api(Method::PUT, &path, Some(json!({"isBlocked": true})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // From the contact to its chat.
+        b.click(&row).await;
+        b.wait_for("#contact-form").await;
+        b.click("dialog [data-action=open-chat]").await;
+        b.wait_for(&format!(
+            ".thread[data-phone='{CUSTOMER}'] .thread-banner [data-action=unblock]"
+        ))
+        .await;
+        let disabled = b
+            .exec(
+                "return document.querySelector('#composer-text').disabled;",
+                json!([]),
+            )
+            .await;
+        assert_eq!(
+            disabled,
+            json!(true),
+            "the composer is off for a blocked contact"
+        );
+        b.click(".thread-banner [data-action=unblock]").await;
+        b.wait_until(
+            "the composer to come back",
+            "return !document.querySelector('#composer-text').disabled \
+             && document.querySelector('.thread-banner').hidden;",
+            json!([]),
+        )
+        .await;
+        let (_, body) = self
+            .api(
+                Method::GET,
+                &format!("/api/v1/whatsapp/contacts?search={CUSTOMER}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            body["data"]["contacts"][0]["isBlocked"],
+            json!(false),
+            "{body}"
+        );
+        self.leave_thread().await;
     }
 
     /// The organization's default country, chosen in the settings, reads a local number.
@@ -430,6 +518,106 @@ impl Journey {
             shown.as_str().is_some_and(|s| s.contains(own_language)),
             "{shown}"
         );
+
+        // A new chat to a number as a Saudi writes it reaches its E.164 form.
+        self.new_chat("0551112233").await;
+        b.fill("#composer-text", self.words.reply).await;
+        b.click("[data-action=send]").await;
+        b.wait_until(
+            "the local number's message to be sent",
+            "return !!document.querySelector('.bubble[data-direction=outgoing][data-status]:not([data-status=failed]):not([data-status=pending])');",
+            json!([]),
+        )
+        .await;
+        let (_, body) = self
+            .api(
+                Method::GET,
+                "/api/v1/whatsapp/messages?contact=966551112233",
+                None,
+            )
+            .await;
+        assert_eq!(
+            body["data"]["messages"].as_array().map(Vec::len),
+            Some(1),
+            "{body}"
+        );
+
+        // A send that fails stays, says why, and survives a reload until deleted.
+        self.new_chat("12").await;
+        b.fill("#composer-text", "x").await;
+        b.click("[data-action=send]").await;
+        b.wait_for(".msg-error [data-action=retry]").await;
+        let reason = b.text(".msg-error").await;
+        let expected = if self.lang == "ar" {
+            "رقم الهاتف غير صالح"
+        } else {
+            "The phone number is not valid"
+        };
+        assert!(
+            reason.contains(expected),
+            "the failure says why: {reason:?}"
+        );
+        b.click(".msg-error [data-action=retry]").await;
+        b.wait_for(".msg-error [data-action=retry]").await;
+        b.goto(&self.server.url("/dashboard/whatsapp/chats")).await;
+        self.new_chat("12").await;
+        b.wait_for(".msg-error [data-action=discard]").await;
+        b.click(".msg-error [data-action=discard]").await;
+        b.wait_until(
+            "the failed message to be deleted",
+            "return !document.querySelector('.msg-error');",
+            json!([]),
+        )
+        .await;
+        let (_, body) = self
+            .api(
+                Method::GET,
+                "/api/v1/whatsapp/messages?direction=outgoing&limit=100",
+                None,
+            )
+            .await;
+        assert!(
+            body["data"]["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .all(|m| m["to"] != json!("12")),
+            "a refused send stored nothing: {body}"
+        );
+        self.leave_thread().await;
+    }
+
+    /// Back from a thread to the list: a phone shows one of them, and the thread hides the
+    /// navigation.
+    async fn leave_thread(&self) {
+        let b = &self.browser;
+        let in_thread = b
+            .exec(
+                "return document.body.classList.contains('in-thread');",
+                json!([]),
+            )
+            .await;
+        if self.viewport == Viewport::Phone && in_thread == json!(true) {
+            b.click("[data-action=back]").await;
+            b.wait_until(
+                "the list to show",
+                "return !document.body.classList.contains('in-thread');",
+                json!([]),
+            )
+            .await;
+        }
+    }
+
+    /// Opens a new chat from the chat page with a number as typed.
+    async fn new_chat(&self, to: &str) {
+        let b = &self.browser;
+        self.leave_thread().await;
+        b.click("a[data-nav=chat]").await;
+        b.wait_for("[data-action=new-chat]").await;
+        b.click("[data-action=new-chat]").await;
+        b.fill("#new-chat-form input[name=to]", to).await;
+        b.click("#new-chat-form button[type=submit]").await;
+        b.wait_for("#composer-text").await;
     }
 
     async fn stats(&self) {
@@ -492,13 +680,41 @@ impl Journey {
                 None,
             )
             .await;
-        if let Some(reason) = body["data"]["session"]["lastDisconnectReason"].as_str() {
-            let shown = b.text(&format!("{card} .reason")).await;
-            assert!(
-                shown.contains(reason),
-                "the card shows why: {shown:?} / {reason:?}"
-            );
-        }
+        // Why, in the UI's language (the engine's English words only in the tooltip).
+        let session = &body["data"]["session"];
+        assert_eq!(session["lastDisconnectCode"], json!("logged_out"), "{body}");
+        let shown = b.text(&format!("{card} .reason")).await;
+        let explained = if self.lang == "ar" {
+            "خرج الرقم"
+        } else {
+            "was logged out"
+        };
+        assert!(
+            shown.contains(explained),
+            "the card explains why: {shown:?}"
+        );
+        assert!(
+            !shown.contains("logged out") || self.lang == "en",
+            "no raw English: {shown:?}"
+        );
+
+        // The chat with the session down: the composer says why and offers the way back.
+        b.click("a[data-nav=chat]").await;
+        let item = format!(".conv-item[data-phone='{CUSTOMER}']");
+        b.wait_for(&item).await;
+        b.click(&item).await;
+        b.wait_for(".thread-banner [data-action=reconnect]").await;
+        let disabled = b
+            .exec("return document.querySelector('#composer-text').disabled && document.querySelector('[data-action=send]').disabled;", json!([]))
+            .await;
+        assert_eq!(
+            disabled,
+            json!(true),
+            "nothing can be sent while the session is logged out"
+        );
+        b.screenshot(&self.shot("chat-session-down")).await;
+        b.click(".thread-banner [data-action=reconnect]").await;
+        b.wait_for(&format!("{card} [data-action=relink]")).await;
     }
 
     /// A new password from the dashboard: this page keeps working with the new token it gets,

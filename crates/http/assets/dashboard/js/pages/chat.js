@@ -10,7 +10,8 @@ import { sessions } from '../state.js';
 import { createThread, preview, tick } from './thread.js';
 
 const PAGE = 50;
-const STATUS_FILTERS = [['open', 'filterOpen'], ['pending', 'filterPending'], ['resolved', 'filterResolved'], ['', 'filterAll']];
+// `unread` is not a status: it asks for the conversations with unread messages, any status.
+const STATUS_FILTERS = [['open', 'filterOpen'], ['unread', 'filterUnread'], ['pending', 'filterPending'], ['resolved', 'filterResolved'], ['', 'filterAll']];
 
 /** Who the conversation is with, on which number: the thread's identity before it has an id. */
 const peerOf = (c) => `${c.sessionName}|${digitsOf(c.contact.phoneNumber)}`;
@@ -29,7 +30,16 @@ export function mount(root, { navigate, params }) {
     next: null, loadingMore: false, generation: 0, fetching: new Set(),
   };
 
-  const listEl = h('div', { class: 'conv-list', role: 'list' }, spinner());
+  const listEl = h('div', { class: 'conv-list', role: 'list', 'aria-label': t('chatsTitle') }, spinner());
+  // Arrow keys walk the conversations, Home and End jump to the ends, Enter opens one.
+  listEl.addEventListener('keydown', (e) => {
+    const items = [...listEl.querySelectorAll('.conv-item')];
+    const at = items.indexOf(document.activeElement);
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[e.key];
+    if (to === undefined || !items.length) return;
+    e.preventDefault();
+    items[Math.max(0, Math.min(items.length - 1, at < 0 ? 0 : to))].focus();
+  });
   const sessionSelect = h('select', { class: 'session-filter', 'aria-label': t('allSessions') });
   const search = h('input', { type: 'search', class: 'search-input', placeholder: t('searchConversations'), 'aria-label': t('searchConversations') });
   const tabs = h('div', { class: 'status-tabs', role: 'tablist', 'aria-label': t('conversationFilter') },
@@ -72,7 +82,8 @@ export function mount(root, { navigate, params }) {
   }
 
   /** Whether a conversation belongs in the list as it is filtered now. */
-  const shown = (c) => (!state.status || c.status === state.status) && (!state.session || c.sessionName === state.session);
+  const shown = (c) => (!state.status || (state.status === 'unread' ? c.unreadCount > 0 || isOpen(c) : c.status === state.status))
+    && (!state.session || c.sessionName === state.session);
 
   /** Whether a conversation sorts after every row read so far while more pages remain: it
    *  will come with its page, in its place. */
@@ -128,6 +139,7 @@ export function mount(root, { navigate, params }) {
         onBack: () => navigate('chat'),
         onSent: () => { if (!live.connected) loadConversations().catch(() => {}); },
         onStatus: (c, status) => setStatus(c, status),
+        onReconnect: () => navigate('sessions'),
       });
       threadPane.replaceChildren(state.thread.el);
     } else {
@@ -237,7 +249,10 @@ export function mount(root, { navigate, params }) {
     if (state.next) listEl.append(more);
   }
 
-  const listQuery = (extra) => ({ sessionName: state.session, status: state.status, search: state.search, limit: PAGE, ...extra });
+  const listQuery = (extra) => ({
+    sessionName: state.session, search: state.search, limit: PAGE, ...extra,
+    ...(state.status === 'unread' ? { unread: 'true' } : { status: state.status }),
+  });
 
   /** The first page: everything when `reset` (a new filter), else merged into the rows shown
    *  so that pages read further down stay. */

@@ -14,12 +14,13 @@ function tagEditor(initial) {
   const input = h('input', { name: 'tag', placeholder: t('addTag'), 'aria-label': t('addTag'), autocomplete: 'off' });
   const render = () => box.replaceChildren(
     ...tags.map((tag, i) => h('span', { class: 'chip chip-edit', dir: 'auto' }, tag,
-      h('button', { type: 'button', 'aria-label': `${t('removeAttachment')} ${tag}`, 'data-action': 'remove-tag', onclick: () => { tags.splice(i, 1); render(); } }, icon('x', { size: 12 })))),
+      h('button', { type: 'button', 'aria-label': t('removeTag', { tag }), 'data-action': 'remove-tag', onclick: () => { tags.splice(i, 1); render(); } }, icon('x', { size: 12 })))),
     input);
   const commit = () => {
     for (const part of input.value.split(/[,،]/)) {
       const tag = part.trim();
-      if (tag && !tags.includes(tag)) tags.push(tag);
+      // As typed; "vip" beside "VIP" is the same tag (the server matches tags case-insensitively).
+      if (tag && !tags.some((x) => x.toLocaleLowerCase() === tag.toLocaleLowerCase())) tags.push(tag);
     }
     input.value = '';
     render();
@@ -40,7 +41,20 @@ function tagEditor(initial) {
   return { el: box, value: () => { if (input.value.trim()) commit(); return [...tags]; } };
 }
 
-function editDialog(contact, onSaved) {
+/** The contact's most recent conversation, opened in the chat page. */
+async function openChat(contact, navigate, close) {
+  try {
+    const data = await api('GET', '/whatsapp/conversations', { query: { search: contact.phoneNumber, limit: 20 } });
+    const mine = data.conversations.find((c) => c.contact.id === contact.id);
+    close();
+    if (mine) navigate('chat', { params: { conversationId: mine.id } });
+    else toast(t('noConversationYet'), 'info');
+  } catch (err) {
+    toastError(err);
+  }
+}
+
+function editDialog(contact, onSaved, navigate) {
   openDialog({
     title: t('editContact'),
     build: (close) => {
@@ -60,6 +74,7 @@ function editDialog(contact, onSaved) {
         h('label', { class: 'switch-field' }, blocked, h('span', { class: 'switch' }, h('i')),
           h('span', {}, h('b', { text: t('blockContact') }), h('small', { class: 'muted', text: t('blockHint') }))),
         h('div', { class: 'dialog-actions' },
+          navigate ? h('button', { type: 'button', class: 'btn btn-ghost me-auto', 'data-action': 'open-chat', onclick: () => openChat(contact, navigate, close) }, icon('chat', { size: 16 }), h('span', { text: t('openChat') })) : null,
           h('button', { type: 'button', class: 'btn btn-ghost', onclick: close }, t('cancel')),
           button));
       form.addEventListener('submit', async (e) => {
@@ -81,7 +96,7 @@ function editDialog(contact, onSaved) {
   });
 }
 
-export function mount(root) {
+export function mount(root, { navigate } = {}) {
   const state = { contacts: [], search: '', page: 1, pages: 1 };
   const body = h('div', { class: 'contact-list' }, spinner());
   const more = h('button', { type: 'button', class: 'btn btn-ghost load-more', hidden: true, onclick: () => load(state.page + 1) }, t('loadMore'));
@@ -89,7 +104,7 @@ export function mount(root) {
 
   function row(c) {
     return h('div', { class: `contact-row${c.isBlocked ? ' is-blocked' : ''}`, role: 'row', tabindex: 0, 'data-phone': String(c.phoneNumber).replace(/\D/g, ''), 'data-id': c.id,
-      onclick: () => editDialog(c, (saved) => { Object.assign(c, saved); render(); }),
+      onclick: () => editDialog(c, (saved) => { Object.assign(c, saved); render(); }, navigate),
       onkeydown: (e) => { if (e.key === 'Enter') e.currentTarget.click(); } },
     h('span', { class: 'cell cell-name', role: 'cell' }, avatar(c.name, c.phoneNumber),
       h('span', { class: 'who' }, h('b', { dir: 'auto', text: c.name || t('unnamed') }), phone(c.phoneNumber))),

@@ -1,8 +1,8 @@
 // Linking a session: the QR (refreshed until the phone scans), the sandbox's test phone, and
 // the connected number at the end.
-import { t } from '../i18n.js';
+import { known, t } from '../i18n.js';
 import { api } from '../api.js';
-import { every, h, icon, openDialog, phone, spinner, toast, toastError } from '../ui.js';
+import { clearFieldErrors, every, h, icon, openDialog, phone, showFieldErrors, spinner, toast, toastError } from '../ui.js';
 
 export function statusBadge(status) {
   return h('span', { class: `badge status status-${status}`, 'data-status': status }, h('i'), h('span', { text: t(`status_${status}`) }));
@@ -31,6 +31,42 @@ export function sandboxScanForm(sessionName, onScanned) {
   return form;
 }
 
+/** Why a session's connection ended, in the UI's language, with what to do next; the
+ *  engine's own words (English) stay in the tooltip for whoever reports a problem. */
+export function reasonText(s) {
+  const code = s.lastDisconnectCode || 'other';
+  const key = known(`reason_${code}`) ? `reason_${code}` : 'reason_other';
+  return h('span', { title: s.lastDisconnectReason || '', 'data-reason-code': code, text: t(key) });
+}
+
+/** Linking by phone number instead of the QR: WhatsApp on that phone asks for the code shown
+ *  (Linked devices → Link with phone number). */
+function pairingCodeForm(sessionName) {
+  const input = h('input', { name: 'phoneNumber', type: 'tel', dir: 'ltr', required: true, placeholder: '+966 5…', autocomplete: 'tel' });
+  const button = h('button', { type: 'submit', class: 'btn btn-primary btn-sm' }, t('getPairingCode'));
+  const code = h('output', { class: 'pairing-code', dir: 'ltr', 'aria-live': 'polite' });
+  const form = h('form', { class: 'inline-form', id: 'pairing-code-form', novalidate: true },
+    h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('pairByPhoneHint') }), input,
+      h('small', { class: 'field-error', 'data-error-for': 'phoneNumber' })),
+    button, code);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearFieldErrors(form);
+    button.disabled = true;
+    try {
+      const data = await api('POST', `/whatsapp/sessions/${encodeURIComponent(sessionName)}/pairing-code`, { json: { phoneNumber: input.value } });
+      code.textContent = data.code;
+      code.title = t('pairCodeSteps');
+    } catch (err) {
+      if (!showFieldErrors(form, err)) toastError(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h('details', { class: 'pair-by-phone' }, h('summary', { text: t('pairByPhone') }), form,
+    h('small', { class: 'muted', text: t('pairCodeSteps') }));
+}
+
 /** Opens the pairing dialog for a session that was just created (or re-created). */
 export function openPairing(session, onChange) {
   const name = session.sessionName;
@@ -38,14 +74,19 @@ export function openPairing(session, onChange) {
   const badgeSlot = h('div', { class: 'pair-status' }, statusBadge(session.status));
   const phoneSlot = h('div', { class: 'pair-phone' });
   const reasonSlot = h('p', { class: 'pair-reason' });
+  // While a web session keeps failing to reach WhatsApp, say so (and why) instead of waiting
+  // for a QR code that cannot come.
+  const problemSlot = h('div', { class: 'pair-problem', role: 'status', hidden: true });
+  const relinkBtn = h('button', { type: 'button', class: 'btn btn-primary btn-sm', 'data-action': 'pair-retry', onclick: relink }, t('reconnect'));
   const view = h('div', { class: 'pair', 'data-state': 'waiting' },
     h('div', { class: 'pair-linking' },
+      problemSlot,
       h('ol', { class: 'pair-steps' }, h('li', { text: t('pairScan') })),
       qrBox,
       h('small', { class: 'muted pair-hint' }, icon('refresh', { size: 14 }), h('span', { text: t('pairRefreshing') })),
       session.engine === 'sandbox'
         ? h('div', { class: 'sandbox-box' }, h('h4', {}, icon('zap', { size: 16 }), h('span', { text: t('sandboxTitle') })), sandboxScanForm(name, () => refreshStatus()))
-        : null),
+        : session.engine === 'web' ? pairingCodeForm(name) : null),
     h('div', { class: 'pair-done' },
       h('div', { class: 'pair-check' }, icon('check', { size: 40 })),
       h('h3', { text: t('pairConnected') }),
@@ -54,7 +95,8 @@ export function openPairing(session, onChange) {
     h('div', { class: 'pair-stopped' },
       h('div', { class: 'pair-alert' }, icon('alert', { size: 36 })),
       h('h3', { text: t('pairStopped') }),
-      reasonSlot),
+      reasonSlot,
+      relinkBtn),
     badgeSlot);
 
   let stopQr = null;
@@ -77,6 +119,21 @@ export function openPairing(session, onChange) {
     }
   }
 
+  async function relink() {
+    relinkBtn.disabled = true;
+    try {
+      await api('POST', '/whatsapp/sessions', { json: { sessionName: name, engine: session.engine } });
+      status = null;
+      await refreshStatus();
+      stopQr?.();
+      stopQr = every(3000, () => refreshQr().catch(() => {}));
+    } catch (err) {
+      toastError(err);
+    } finally {
+      relinkBtn.disabled = false;
+    }
+  }
+
   async function refreshStatus() {
     const data = await api('GET', `/whatsapp/sessions/${encodeURIComponent(name)}/status`);
     const s = data.session;
@@ -89,10 +146,16 @@ export function openPairing(session, onChange) {
       stopQr?.();
     } else if (status === 'logged_out' || status === 'failed') {
       view.dataset.state = 'stopped';
-      reasonSlot.textContent = s.lastDisconnectReason || t(`status_${status}`);
+      reasonSlot.replaceChildren(s.lastDisconnectReason ? reasonText(s) : t(`status_${status}`));
       stopQr?.();
     } else {
       view.dataset.state = 'waiting';
+      const failing = status === 'connecting' && s.connectionAttempts > 0 && s.lastDisconnectReason;
+      problemSlot.hidden = !failing;
+      problemSlot.replaceChildren(...(failing
+        ? [icon('alert', { size: 16 }), h('div', {}, h('b', { text: t('pairCannotReach') }), ' ', reasonText(s),
+          h('small', { class: 'muted', text: t('pairRetrying', { n: s.connectionAttempts }) }))]
+        : []));
       if (changed) refreshQr().catch(() => {});
     }
     if (changed) onChange?.();

@@ -3,7 +3,7 @@ import { t } from '../i18n.js';
 import { api, pollInterval } from '../api.js';
 import { sessions } from '../state.js';
 import { confirmDialog, emptyState, every, formatDateTime, h, icon, openDialog, phone, spinner, toast, toastError } from '../ui.js';
-import { openPairing, sandboxScanForm, statusBadge } from './pairing.js';
+import { openPairing, reasonText, sandboxScanForm, statusBadge } from './pairing.js';
 
 const NAME_RE = /^[a-z0-9_-]{1,32}$/;
 
@@ -139,7 +139,7 @@ function sessionCard(initial, { refresh, navigate }) {
       ...fact(t('lastConnected'), formatDateTime(s.lastConnected)),
       ...(s.connectionAttempts > 0 ? fact(t('attempts'), String(s.connectionAttempts)) : []));
     reason.replaceChildren(...(s.lastDisconnectReason && s.status !== 'connected'
-      ? [icon('alert', { size: 16 }), h('span', {}, h('b', { text: `${t('lastDisconnectReason')}: ` }), s.lastDisconnectReason)]
+      ? [icon('alert', { size: 16 }), h('span', {}, h('b', { text: `${t('lastDisconnectReason')}: ` }), reasonText(s))]
       : []));
     reason.hidden = !(s.lastDisconnectReason && s.status !== 'connected');
     const buttons = [];
@@ -157,6 +157,7 @@ function sessionCard(initial, { refresh, navigate }) {
   update(initial);
   return { el, update };
 }
+
 
 export function mount(root, { navigate }) {
   const grid = h('div', { class: 'session-grid' }, spinner());

@@ -3,6 +3,7 @@
 import { locale, t } from '../i18n.js';
 import { api } from '../api.js';
 import { COUNTRIES } from '../countries.js';
+import { askDesktopPermission, notifyPrefs, setNotifyPrefs } from '../attention.js';
 import { clearFieldErrors, h, showFieldErrors, spinner, toast, toastError } from '../ui.js';
 
 /** The countries by their names in the UI's language, with their calling codes. */
@@ -25,7 +26,7 @@ export function mount(root, { me }) {
   root.append(
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', { text: t('settingsTitle') }), h('p', { class: 'muted', text: t('settingsSubtitle') }))),
-    body);
+    body, notifications());
 
   let alive = true;
   (async () => {
@@ -71,4 +72,36 @@ export function mount(root, { me }) {
     body.replaceChildren(form);
   })();
   return () => { alive = false; };
+}
+
+/** This browser's own choices: a sound and desktop notifications for new messages. */
+function notifications() {
+  const prefs = notifyPrefs();
+  const sound = h('input', { type: 'checkbox', role: 'switch', name: 'sound', checked: prefs.sound,
+    onchange: () => setNotifyPrefs({ sound: sound.checked }) });
+  const desktop = h('input', { type: 'checkbox', role: 'switch', name: 'desktop', checked: prefs.desktop && window.Notification?.permission === 'granted' });
+  const state = h('small', { class: 'muted', 'data-permission': window.Notification?.permission || 'unsupported' });
+  const showState = (permission) => {
+    state.dataset.permission = permission;
+    state.textContent = permission === 'denied' ? t('notifyDenied') : permission === 'unsupported' ? t('notifyUnsupported') : '';
+  };
+  showState(window.Notification ? Notification.permission : 'unsupported');
+  desktop.addEventListener('change', async () => {
+    if (!desktop.checked) {
+      setNotifyPrefs({ desktop: false });
+      return;
+    }
+    const permission = await askDesktopPermission();
+    desktop.checked = permission === 'granted';
+    setNotifyPrefs({ desktop: desktop.checked });
+    showState(permission);
+  });
+  const row = (input, title, hint) => h('label', { class: 'switch-field' }, input, h('span', { class: 'switch' }, h('i')),
+    h('span', {}, h('b', { text: title }), h('small', { class: 'muted', text: hint })));
+  return h('div', { class: 'card settings-card', id: 'notification-settings' },
+    h('h2', { text: t('notificationsTitle') }),
+    h('p', { class: 'muted', text: t('notificationsHint') }),
+    row(sound, t('notifySound'), t('notifySoundHint')),
+    row(desktop, t('notifyDesktop'), t('notifyDesktopHint')),
+    state);
 }

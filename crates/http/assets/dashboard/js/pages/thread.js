@@ -2,8 +2,9 @@
 // messages is read first; older ones a page at a time as the thread is scrolled up, the view
 // kept still on the message being read.
 import { t } from '../i18n.js';
+import { EMOJI_GROUPS, EMOJI_NAMES } from '../emoji.js';
 import { api, live, MAX_MEDIA_BYTES, mediaUrl, rememberMedia, settleInterval } from '../api.js';
-import { avatar, digitsOf, every, formatBytes, formatDay, formatTime, h, icon, iconButton, keyedList, phone, spinner, toast, toastError } from '../ui.js';
+import { avatar, bdi, digitsOf, every, fileName, followDirection, formatBytes, formatDay, formatTime, h, icon, iconButton, keyedList, openDialog, phone, spinner, toast, toastError } from '../ui.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const PAGE = 50;
@@ -52,6 +53,77 @@ function kindOf(file) {
   return 'document';
 }
 
+/** A document's type as people know it: its extension ("PDF"), else its media subtype. */
+function docType(m) {
+  const ext = (m.content?.filename || '').match(/\.([A-Za-z0-9]{1,8})$/)?.[1];
+  if (ext) return ext.toUpperCase();
+  const sub = (m.content?.mimeType || '').split('/')[1]?.split(/[;+]/)[0];
+  return sub && sub.length <= 12 ? sub.toUpperCase() : '';
+}
+
+/** An image at full size over the page, closed by Escape, the close button or a click
+ *  beside it; with its caption and a download. */
+function lightbox(url, caption, name) {
+  openDialog({
+    title: caption || name,
+    cls: 'lightbox',
+    build: (close) => {
+      const figure = h('figure', { class: 'lightbox-figure', onclick: (e) => { if (e.target === figure) close(); } },
+        h('img', { src: url, alt: caption || name }),
+        caption ? h('figcaption', { dir: 'auto', text: caption }) : null);
+      return [figure, h('div', { class: 'dialog-actions' },
+        h('a', { class: 'btn btn-ghost', href: url, download: name || 'image', 'data-action': 'download-image' }, icon('download', { size: 16 }), h('span', { text: t('download') })),
+        h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'close-lightbox', onclick: close }, t('close')))];
+    },
+  });
+}
+
+/** The emoji button and its panel: groups, a search in both languages, a click inserts. */
+function emojiPicker(insert, refocus) {
+  const panel = h('div', { class: 'emoji-panel', role: 'dialog', 'aria-label': t('emoji'), hidden: true });
+  const search = h('input', { type: 'search', class: 'emoji-search', placeholder: t('searchEmoji'), 'aria-label': t('searchEmoji') });
+  const grid = h('div', { class: 'emoji-grid' });
+  const pick = (e) => h('button', { type: 'button', class: 'emoji', 'data-emoji': e, title: EMOJI_NAMES[e] || e, 'aria-label': EMOJI_NAMES[e] || e,
+    onclick: () => insert(e) }, e);
+  const show = (filter) => {
+    const q = filter.trim().toLocaleLowerCase();
+    grid.replaceChildren(...EMOJI_GROUPS.flatMap(([group, list]) => {
+      const found = q ? list.filter((e) => (EMOJI_NAMES[e] || '').toLocaleLowerCase().includes(q)) : list;
+      return found.length ? [h('div', { class: 'emoji-group', text: t(`emoji_${group}`) }), ...found.map(pick)] : [];
+    }));
+    if (!grid.childElementCount) grid.append(h('p', { class: 'muted', text: t('noResults') }));
+  };
+  search.addEventListener('input', () => show(search.value));
+  // Enter picks the first emoji found, and never sends the message.
+  search.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    grid.querySelector('.emoji')?.click();
+  });
+  panel.append(search, grid);
+  const close = () => {
+    panel.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+  };
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.stopPropagation();
+      close();
+      refocus();
+    }
+  });
+  const button = h('button', { type: 'button', class: 'icon-btn emoji-btn', 'data-action': 'emoji', 'aria-label': t('emoji'), title: t('emoji'),
+    'aria-expanded': 'false', 'aria-haspopup': 'dialog',
+    onclick: () => {
+      if (!panel.hidden) return close();
+      show('');
+      panel.hidden = false;
+      button.setAttribute('aria-expanded', 'true');
+      search.focus();
+    } }, icon('smile', { size: 20 }));
+  return { button, panel, close };
+}
+
 const KIND_ICON = { image: 'image', video: 'video', audio: 'mic', document: 'file' };
 
 function mediaNode(m) {
@@ -60,13 +132,18 @@ function mediaNode(m) {
   source.then((url) => {
     let node;
     const name = m.content?.filename || t(`type_${m.type}`);
-    if (m.type === 'image') node = h('a', { href: url, target: '_blank', rel: 'noopener' }, h('img', { src: url, alt: m.content?.caption || name, loading: 'lazy' }));
+    if (m.type === 'image') {
+      node = h('a', { href: url, class: 'image-link', 'data-action': 'view-image',
+        onclick: (e) => { e.preventDefault(); lightbox(url, m.content?.caption || '', name); } },
+      h('img', { src: url, alt: m.content?.caption || name, loading: 'lazy' }));
+    }
     else if (m.type === 'video') node = h('video', { src: url, controls: true, preload: 'metadata', playsinline: true });
     else if (m.type === 'audio') node = h('audio', { src: url, controls: true, preload: 'metadata' });
     else {
       node = h('a', { class: 'doc', href: url, download: name },
         h('span', { class: 'doc-icon' }, icon('file', { size: 22 })),
-        h('span', { class: 'doc-name', dir: 'auto', text: name }),
+        h('span', { class: 'doc-name' }, m.content?.filename ? fileName(name) : name,
+          docType(m) ? h('small', { class: 'doc-type', text: docType(m) }) : null),
         h('span', { class: 'doc-dl' }, icon('download', { size: 18 }), h('span', { text: t('download') })));
     }
     box.replaceChildren(node);
@@ -76,9 +153,10 @@ function mediaNode(m) {
   return box;
 }
 
-export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) {
+export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, onReconnect }) {
   const sessionName = conv.sessionName;
-  const number = conv.contact.phoneNumber;
+  // As typed for a new chat (`0551112233`) until the server says its one form.
+  let number = conv.contact.phoneNumber;
   const messages = new Map(); // id -> message, from the server and from this composer
   const mediaNodes = new Map();
   let loaded = false;
@@ -126,19 +204,62 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
         h('small', { class: 'muted' }, c.contact.name ? phone(c.contact.phoneNumber) : null, c.contact.name ? ' · ' : null, t('viaSession', { name: sessionName }))));
   }
 
+  // Why nothing can be sent now, said above the composer with the way out right there.
+  let bannerTimer = null;
   function renderBanner(status, blocked) {
-    const parts = [];
-    if (status && status !== 'connected') parts.push(t('sessionNotConnectedBar', { name: sessionName }));
-    if (blocked) parts.push(t('contactBlockedBar'));
-    banner.hidden = parts.length === 0;
-    banner.replaceChildren(...(parts.length ? [icon('alert', { size: 16 }), h('span', { text: parts.join(' ') })] : []));
+    clearTimeout(bannerTimer);
+    const down = !!status && !['connected', 'connecting', 'qr'].includes(status);
+    const reconnecting = status === 'connecting' || status === 'qr';
+    const show = (textKey, action) => {
+      banner.hidden = false;
+      banner.dataset.reason = textKey;
+      banner.replaceChildren(icon('alert', { size: 16 }), h('span', { text: t(textKey, { name: sessionName }) }), action || null);
+    };
+    banner.hidden = true;
+    banner.replaceChildren();
+    delete banner.dataset.reason;
+    if (blocked) {
+      show('contactBlockedBar', current.contact.id
+        ? h('button', { type: 'button', class: 'btn btn-sm btn-primary', 'data-action': 'unblock', onclick: unblock }, t('unblockContact'))
+        : null);
+    } else if (down) {
+      show('sessionNotConnectedBar', onReconnect
+        ? h('button', { type: 'button', class: 'btn btn-sm btn-primary', 'data-action': 'reconnect', onclick: onReconnect }, t('reconnect'))
+        : null);
+    } else if (reconnecting) {
+      // A reconnect of a moment stays quiet; a longer one is said.
+      bannerTimer = setTimeout(() => show('sessionReconnectingBar'), 3000);
+    }
+    setComposer(!(blocked || down), !(blocked || down || reconnecting), blocked ? 'contactBlockedBar' : down ? 'sessionNotConnectedBar' : null);
+  }
+
+  async function unblock(e) {
+    e.currentTarget.disabled = true;
+    try {
+      const data = await api('PUT', `/whatsapp/contacts/${encodeURIComponent(current.contact.id)}`, { json: { isBlocked: false } });
+      current = { ...current, contact: { ...current.contact, ...data.contact } };
+      renderBanner(sessionStatus(sessionName), false);
+      toast(t('contactUnblocked'), 'success');
+      text.focus();
+    } catch (err) {
+      toastError(err);
+      e.currentTarget.disabled = false;
+    }
   }
 
   // ---- composer ----
   const fileInput = h('input', { id: 'composer-file', type: 'file', class: 'visually-hidden', tabindex: -1 });
-  const text = h('textarea', { id: 'composer-text', rows: 1, dir: 'auto', maxlength: 4096, placeholder: t('typeMessage'), 'aria-label': t('typeMessage') });
+  // The UI's direction until the first strong character, then that character's (not `auto`,
+  // which puts an empty Arabic composer's caret and placeholder on the left).
+  const text = h('textarea', { id: 'composer-text', rows: 1, maxlength: 4096, placeholder: t('typeMessage'), 'aria-label': t('typeMessage') });
+  const redirect = followDirection(text);
   const sendBtn = h('button', { type: 'submit', class: 'send-btn', 'data-action': 'send', title: t('send'), 'aria-label': t('send') }, icon('send', { size: 20 }));
   const attachBtn = iconButton('clip', t('attach'), { 'data-action': 'attach', onclick: () => fileInput.click() });
+  const emoji = emojiPicker((e) => {
+    // At the caret, replacing any selection, as typing it would.
+    text.setRangeText(e, text.selectionStart, text.selectionEnd, 'end');
+    text.dispatchEvent(new Event('input'));
+  }, () => text.focus());
   const attachmentBar = h('div', { class: 'attachment', hidden: true });
   let attachment = null;
 
@@ -155,23 +276,43 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
     const thumb = kind === 'image' ? h('img', { src: URL.createObjectURL(file), alt: '' }) : icon(KIND_ICON[kind], { size: 22 });
     attachmentBar.replaceChildren(
       h('span', { class: 'attachment-thumb' }, thumb),
-      h('span', { class: 'attachment-info' }, h('b', { dir: 'auto', text: file.name }), h('small', { class: 'muted', text: `${t(`type_${kind}`)} · ${formatBytes(file.size)}` })),
+      h('span', { class: 'attachment-info' }, h('b', {}, fileName(file.name)), h('small', { class: 'muted' }, t(`type_${kind}`), ' · ', bdi(formatBytes(file.size)))),
       iconButton('x', t('removeAttachment'), { 'data-action': 'remove-attachment', onclick: () => setAttachment(null) }));
     text.focus();
   }
 
-  fileInput.addEventListener('change', () => {
-    const file = fileInput.files?.[0];
-    if (!file) return;
+  /** A file chosen, dropped or pasted, once it fits; false when it does not. */
+  function attach(file) {
+    if (!file || text.disabled) return false;
     if (file.size > MAX_MEDIA_BYTES) {
       toast(t('fileTooLarge'), 'error');
       fileInput.value = '';
-      return;
+      return false;
     }
     setAttachment(file);
+    text.focus();
+    return true;
+  }
+  fileInput.addEventListener('change', () => attach(fileInput.files?.[0]));
+  // A pasted image (a screenshot) or file becomes the attachment; pasted text stays text.
+  text.addEventListener('paste', (e) => {
+    const file = [...(e.clipboardData?.files || [])][0];
+    if (file && attach(file)) e.preventDefault();
   });
 
-  const form = h('form', { class: 'composer', id: 'composer' }, attachBtn, fileInput, h('div', { class: 'composer-input' }, attachmentBar, text), sendBtn);
+  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, attachmentBar, text), sendBtn);
+  /** Whether one may write and send; `why` is the banner's reason, also the placeholder. */
+  function setComposer(writable, sendable, why) {
+    const wasFocused = document.activeElement === text;
+    text.disabled = !writable;
+    attachBtn.disabled = !writable;
+    emoji.button.disabled = !writable;
+    if (!writable) emoji.close();
+    sendBtn.disabled = !sendable;
+    text.placeholder = why ? t(why, { name: sessionName }) : attachment ? t('addCaption') : t('typeMessage');
+    form.dataset.blocked = writable ? '' : why || '';
+    if (wasFocused && writable) text.focus();
+  }
   const grow = () => {
     text.style.height = 'auto';
     text.style.height = `${Math.min(text.scrollHeight, 140)}px`;
@@ -186,14 +327,34 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const body = text.value.trim();
-    if (!attachment && !body) return;
+    // Nothing goes while the session is down or the contact blocked: the text stays typed.
+    if (sendBtn.disabled || (!attachment && !body)) return;
     if (attachment) sendFile(attachment, body);
     else sendText(body);
     text.value = '';
+    redirect();
     grow();
     setAttachment(null);
     text.focus();
   });
+
+  // Sends that failed stay, with retry and delete; failed texts are kept in this browser so
+  // that a reload does not lose what was typed (a file must be attached again).
+  const failedKey = `wasl.failed.${sessionName}|${digitsOf(number)}`;
+  const keptFailures = () => {
+    try {
+      return JSON.parse(localStorage.getItem(failedKey) || '[]');
+    } catch {
+      return [];
+    }
+  };
+  const keepFailures = () => {
+    const failed = [...messages.values()].filter((m) => m.local && m.status === 'failed' && m.type === 'text')
+      .map(({ id, type, content, createdAt, errorMessage }) => ({ id, type, content, createdAt, errorMessage }));
+    if (failed.length) localStorage.setItem(failedKey, JSON.stringify(failed.slice(-50)));
+    else localStorage.removeItem(failedKey);
+  };
+  for (const m of keptFailures()) messages.set(m.id, { ...m, local: true, direction: 'outgoing', status: 'failed' });
 
   let localSeq = 0;
   function addLocal(type, content, file) {
@@ -204,36 +365,72 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
     return m;
   }
 
-  async function deliver(local, call, file) {
+  async function deliver(local) {
+    local.status = 'pending';
+    delete local.errorMessage;
+    render(true);
     try {
-      const data = await call();
+      const data = await local.send();
+      adopt(data.message.to);
       messages.delete(local.id);
-      if (file) rememberMedia(data.message.id, file);
+      if (local.file) rememberMedia(data.message.id, local.file);
       messages.set(data.message.id, data.message);
+      keepFailures();
       render(true);
       onSent?.();
     } catch (err) {
       toastError(err);
       local.status = 'failed';
       local.errorMessage = err.message;
+      keepFailures();
       render(true);
     }
   }
 
+  /** The number as the server wrote it: the thread follows that contact from now on. */
+  function adopt(canonical) {
+    if (!canonical || digitsOf(canonical) === digitsOf(number)) return;
+    number = canonical;
+    current.contact.phoneNumber = canonical;
+    el.dataset.phone = digitsOf(canonical);
+    renderHead(current);
+  }
+
+  /** The send of a text, as first made and as retried (the same key: one message). */
+  function textSend(m) {
+    return () => api('POST', '/whatsapp/messages/send', { json: { to: number, text: m.content.text, sessionName }, idempotencyKey: m.id });
+  }
+
   function sendText(body) {
     const local = addLocal('text', { text: body });
-    deliver(local, () => api('POST', '/whatsapp/messages/send', { json: { to: number, text: body, sessionName } }));
+    local.send = textSend(local);
+    deliver(local);
   }
 
   function sendFile(file, caption) {
     const kind = kindOf(file);
     const local = addLocal(kind, { caption: kind === 'audio' ? null : caption || null, filename: file.name, mimeType: file.type }, file);
-    const fd = new FormData();
-    fd.append('to', number);
-    fd.append('sessionName', sessionName);
-    if (caption && kind !== 'audio') fd.append('caption', caption);
-    fd.append(kind, file, file.name);
-    deliver(local, () => api('POST', `/whatsapp/messages/send-${kind}`, { form: fd }), file);
+    local.file = file;
+    local.send = () => {
+      const fd = new FormData();
+      fd.append('to', number);
+      fd.append('sessionName', sessionName);
+      if (caption && kind !== 'audio') fd.append('caption', caption);
+      fd.append(kind, file, file.name);
+      return api('POST', `/whatsapp/messages/send-${kind}`, { form: fd, idempotencyKey: local.id });
+    };
+    deliver(local);
+  }
+
+  function retry(m) {
+    if (!m.send && m.type === 'text') m.send = textSend(m);
+    if (m.send) deliver(m);
+  }
+
+  function discard(m) {
+    messages.delete(m.id);
+    keepFailures();
+    render();
   }
 
   // ---- messages ----
@@ -249,7 +446,13 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
       m.type !== 'text' ? mediaNodes.get(m.id) : null,
       body ? h('p', { class: 'msg-text', dir: 'auto', text: body }) : null,
       h('span', { class: 'meta' }, h('time', { datetime: m.createdAt, text: formatTime(m.sentAt || m.createdAt) }), out ? tick(m.status) : null)),
-      m.status === 'failed' && m.errorMessage ? h('div', { class: 'msg-error' }, icon('alert', { size: 14 }), h('span', { text: m.errorMessage })) : null);
+      m.status === 'failed' && m.local ? h('div', { class: 'msg-error', role: 'alert' }, icon('alert', { size: 14 }),
+        h('span', { text: m.errorMessage || t('msgFailed') }),
+        m.send || m.type === 'text'
+          ? h('button', { type: 'button', class: 'link-btn', 'data-action': 'retry', onclick: () => retry(m) }, t('retry'))
+          : null,
+        h('button', { type: 'button', class: 'link-btn', 'data-action': 'discard', onclick: () => discard(m) }, t('delete')))
+        : m.status === 'failed' && m.errorMessage ? h('div', { class: 'msg-error' }, icon('alert', { size: 14 }), h('span', { text: m.errorMessage })) : null);
   }
 
   // Bubbles by message id and day separators by day: a receipt rebuilds its one bubble.
@@ -261,9 +464,29 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
 
   const olderMark = h('div', { class: 'list-more', 'aria-hidden': 'true' }, h('div', { class: 'spinner small' }));
 
-  function render(forceBottom = false) {
+  // Messages that arrive while one reads further up wait below a "new messages" button.
+  let unseen = 0;
+  const jump = h('button', { type: 'button', class: 'jump-new', hidden: true, 'data-action': 'jump-new',
+    onclick: () => { scroller.scrollTo({ top: scroller.scrollHeight, behavior: 'smooth' }); } });
+  const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
+  function showJump() {
+    jump.hidden = unseen === 0;
+    jump.replaceChildren(h('span', { text: t('newMessages', { n: unseen }) }), icon('back', { size: 14, cls: 'jump-arrow' }));
+  }
+  scroller.addEventListener('scroll', () => {
+    if (unseen && atBottom()) {
+      unseen = 0;
+      showJump();
+    }
+  }, { passive: true });
+
+  function render(forceBottom = false, arrived = 0) {
     const ordered = [...messages.values()].sort(byTime);
-    const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
+    const nearBottom = atBottom();
+    if (arrived && !nearBottom && !forceBottom) {
+      unseen += arrived;
+      showJump();
+    }
     if (ordered.length === 0) {
       rows.clear();
       list.replaceChildren(h('div', { class: 'thread-empty' }, h('span', { text: t('noMessages') })));
@@ -295,7 +518,11 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
 
   /** The newest page, merged into what is shown: pages read further up stay. */
   async function refresh() {
-    const data = await api('GET', '/whatsapp/messages', { query: query({ limit: PAGE }) });
+    // A number that is not one (a new chat typed wrong) has no history; its failed sends show.
+    const data = await api('GET', '/whatsapp/messages', { query: query({ limit: PAGE }) }).catch((err) => {
+      if (err.code === 'INVALID_PHONE_NUMBER') return { messages: [], pagination: {} };
+      throw err;
+    });
     for (const m of data.messages) messages.set(m.id, m);
     const first = !loaded;
     if (first) older = data.pagination.nextCursor || null;
@@ -338,7 +565,31 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
   }
   scroller.addEventListener('scroll', fillUp, { passive: true });
 
-  const el = h('section', { class: 'thread', 'data-session': sessionName, 'data-phone': digitsOf(number) }, head, banner, scroller, form);
+  const dropHint = h('div', { class: 'drop-hint', 'aria-hidden': 'true' }, icon('clip', { size: 28 }), h('span', { text: t('dropToAttach') }));
+  const el = h('section', { class: 'thread', 'data-session': sessionName, 'data-phone': digitsOf(number) }, head, banner, scroller, jump, form, dropHint);
+  // A file dragged over the thread is dropped into the composer (not opened by the browser).
+  let dragDepth = 0;
+  const carriesFiles = (e) => [...(e.dataTransfer?.types || [])].includes('Files');
+  el.addEventListener('dragenter', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    dragDepth += 1;
+    el.classList.toggle('dropping', !text.disabled);
+  });
+  el.addEventListener('dragover', (e) => {
+    if (carriesFiles(e)) e.preventDefault();
+  });
+  el.addEventListener('dragleave', () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (!dragDepth) el.classList.remove('dropping');
+  });
+  el.addEventListener('drop', (e) => {
+    if (!carriesFiles(e)) return;
+    e.preventDefault();
+    dragDepth = 0;
+    el.classList.remove('dropping');
+    attach(e.dataTransfer.files[0]);
+  });
   renderHead(conv);
   renderBanner(sessionStatus(sessionName), conv.contact.isBlocked);
 
@@ -352,15 +603,18 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus }) 
     const m = ev.data;
     if (!ev.type?.startsWith('message.') || !m) return;
     if (m.sessionName === sessionName && (digitsOf(m.from) === digitsOf(number) || digitsOf(m.to) === digitsOf(number))) {
+      const fresh = !messages.has(m.id) && m.direction === 'incoming';
       messages.set(m.id, m);
-      render();
+      render(false, fresh ? 1 : 0);
     }
   });
   setTimeout(() => text.focus(), 0);
 
   return {
     el,
-    key: `${sessionName}|${digitsOf(number)}`,
+    get key() {
+      return `${sessionName}|${digitsOf(number)}`;
+    },
     update(c, status) {
       current = c;
       renderHead(c);
