@@ -484,6 +484,18 @@ impl Journey {
         )
         .await;
         b.screenshot(&self.shot("settings")).await;
+        self.check_contrast(
+            "the settings",
+            &[
+                ".field-hint",
+                ".field-label",
+                ".muted",
+                ".page-head p",
+                ".nav-item",
+                "h2",
+            ],
+        )
+        .await;
         b.click("#organization-form button[type=submit]").await;
         b.wait_for(".toast-success").await;
         let (status, body) = self.api(Method::GET, "/api/v1/organization", None).await;
@@ -527,6 +539,31 @@ impl Journey {
             "the local number's message to be sent",
             "return !!document.querySelector('.bubble[data-direction=outgoing][data-status]:not([data-status=failed]):not([data-status=pending])');",
             json!([]),
+        )
+        .await;
+        self.check_contrast(
+            "a thread",
+            &[
+                ".meta time",
+                ".tick",
+                ".day-sep span",
+                ".thread-who small",
+                ".msg-text",
+            ],
+        )
+        .await;
+        // A phone shows the list or the thread: the list is checked once back on it.
+        self.leave_thread().await;
+        self.check_contrast(
+            "the chat list",
+            &[
+                ".unread-badge",
+                ".conv-time",
+                ".conv-text",
+                ".conv-name",
+                ".status-tab",
+                ".search-input",
+            ],
         )
         .await;
         let (_, body) = self
@@ -585,6 +622,64 @@ impl Journey {
             "a refused send stored nothing: {body}"
         );
         self.leave_thread().await;
+    }
+
+    /// Every visible text (and tick) of `selectors` meets WCAG AA contrast against what is
+    /// behind it, by the browser's computed colours: 4.5:1 for text, 3:1 for large text and
+    /// for graphics such as the ticks.
+    async fn check_contrast(&self, page: &str, selectors: &[&str]) {
+        let failures = self
+            .browser
+            .exec(
+                r#"
+const parse = (c) => { const v = (c.match(/[\d.]+/g) || []).map(Number); return { r: v[0] ?? 0, g: v[1] ?? 0, b: v[2] ?? 0, a: v.length > 3 ? v[3] : 1 }; };
+const over = (top, under) => ({ r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a), b: top.b * top.a + under.b * (1 - top.a), a: 1 });
+const behind = (el) => {
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const bg = parse(getComputedStyle(e).backgroundColor);
+    if (bg.a > 0) layers.push(bg);
+    if (bg.a >= 1) break;
+  }
+  return layers.reverse().reduce((under, top) => over(top, under), { r: 255, g: 255, b: 255, a: 1 });
+};
+const lum = ({ r, g, b }) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+  .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+const out = [];
+const unseen = [];
+for (const sel of arguments[0]) {
+  let seen = 0;
+  for (const el of document.querySelectorAll(sel)) {
+    if (!el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+    seen += 1;
+    const style = getComputedStyle(el);
+    const bg = behind(el);
+    const fg = over(parse(style.color), bg);
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const graphic = el.matches('.tick, svg');
+    const need = graphic || size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    const got = ratio(fg, bg);
+    if (got < need) out.push(`${sel} "${(el.textContent || '').trim().slice(0, 30)}": ${got.toFixed(2)}:1 < ${need}:1 (${style.color} on rgb(${[bg.r, bg.g, bg.b].map(Math.round)}))`);
+  }
+  if (!seen) unseen.push(sel);
+}
+return { failures: [...new Set(out)], unseen };
+"#,
+                json!([selectors]),
+            )
+            .await;
+        assert_eq!(
+            failures["failures"],
+            json!([]),
+            "{page}: colours below WCAG AA"
+        );
+        // What the check is about must be on the page, or it checked nothing.
+        assert_eq!(
+            failures["unseen"],
+            json!([]),
+            "{page}: nothing to check for these selectors"
+        );
     }
 
     /// Back from a thread to the list: a phone shows one of them, and the thread hides the
