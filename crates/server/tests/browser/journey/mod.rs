@@ -110,6 +110,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.stats().await;
     j.step("settings").await;
     j.settings().await;
+    j.step("keyboard only").await;
+    j.keyboard_only().await;
     j.step("disconnect").await;
     j.disconnect().await;
     j.step("change the password").await;
@@ -680,6 +682,55 @@ return { failures: [...new Set(out)], unseen };
             json!([]),
             "{page}: nothing to check for these selectors"
         );
+    }
+
+    /// The chat without a mouse: arrow keys walk the list, Enter opens a conversation with
+    /// the composer focused, Enter sends.
+    async fn keyboard_only(&self) {
+        let b = &self.browser;
+        self.leave_thread().await;
+        b.click("a[data-nav=chat]").await;
+        b.wait_for(".conv-item + .conv-item").await;
+        let first = b.find(".conv-item").await.expect("a conversation");
+        b.send_keys(&first, "\u{E015}").await.expect("arrow down");
+        let moved = b
+            .exec(
+                "return document.activeElement === document.querySelectorAll('.conv-item')[1];",
+                json!([]),
+            )
+            .await;
+        assert_eq!(
+            moved,
+            json!(true),
+            "the down arrow moves to the next conversation"
+        );
+        let focused = b
+            .find(".conv-item:focus")
+            .await
+            .expect("the focused conversation");
+        b.send_keys(&focused, ENTER).await.expect("enter");
+        b.wait_until(
+            "the composer to take the focus",
+            "return document.activeElement?.id === 'composer-text';",
+            json!([]),
+        )
+        .await;
+        let composer = b.find("#composer-text").await.expect("the composer");
+        let text = if self.lang == "ar" {
+            "أرسلت من لوحة المفاتيح"
+        } else {
+            "sent from the keyboard"
+        };
+        b.send_keys(&composer, &format!("{text}{ENTER}"))
+            .await
+            .expect("type and send");
+        b.wait_until(
+            "the typed message to be sent",
+            "return [...document.querySelectorAll('.bubble[data-direction=outgoing] .msg-text')].some(p => p.textContent === arguments[0]);",
+            json!([text]),
+        )
+        .await;
+        self.leave_thread().await;
     }
 
     /// Back from a thread to the list: a phone shows one of them, and the thread hides the
