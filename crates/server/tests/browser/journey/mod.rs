@@ -452,6 +452,23 @@ impl Journey {
             json!(false),
             "{body}"
         );
+        // The contact beside the thread: its tags and CRM id, and blocking from there.
+        b.click("[data-action=contact-info]").await;
+        b.wait_until(
+            "the contact panel with the tags and the CRM id",
+            "const p = document.querySelector('.contact-panel:not([hidden])'); \
+             return !!p && p.innerText.includes('VIP') && p.innerText.includes('CRM-1042');",
+            json!([]),
+        )
+        .await;
+        b.screenshot(&self.shot("contact-panel")).await;
+        b.click(".contact-panel [data-action=panel-block]").await;
+        b.wait_for(".contact-panel [data-action=panel-unblock]")
+            .await;
+        b.wait_for(".thread-banner [data-action=unblock]").await;
+        b.click(".contact-panel [data-action=panel-unblock]").await;
+        b.wait_for(".contact-panel [data-action=panel-block]").await;
+        b.click(".contact-panel [data-action=close-contact]").await;
         self.leave_thread().await;
     }
 

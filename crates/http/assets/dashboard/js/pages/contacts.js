@@ -54,7 +54,7 @@ async function openChat(contact, navigate, close) {
   }
 }
 
-function editDialog(contact, onSaved, navigate) {
+export function editDialog(contact, onSaved, navigate) {
   openDialog({
     title: t('editContact'),
     build: (close) => {

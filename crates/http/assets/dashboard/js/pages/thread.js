@@ -5,6 +5,7 @@ import { t } from '../i18n.js';
 import { EMOJI_GROUPS, EMOJI_NAMES } from '../emoji.js';
 import { api, live, MAX_MEDIA_BYTES, mediaUrl, rememberMedia, settleInterval } from '../api.js';
 import { avatar, bdi, digitsOf, every, fileName, followDirection, formatBytes, formatDay, formatTime, h, icon, iconButton, keyedList, openDialog, phone, spinner, toast, toastError } from '../ui.js';
+import { editDialog } from './contacts.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const PAGE = 50;
@@ -195,12 +196,62 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
       }, icon(resolved ? 'inbox' : 'check', { size: 16 }), h('span', { text: label })));
   }
 
+  // The contact beside the thread: who they are, tags, notes, CRM id, block and edit.
+  const panel = h('aside', { class: 'contact-panel', hidden: true, 'aria-label': t('contactDetails') });
+  function renderPanel() {
+    const c = current.contact;
+    const row = (label, value) => (value ? [h('dt', { text: label }), h('dd', {}, value)] : []);
+    panel.replaceChildren(
+      h('header', { class: 'contact-panel-head' },
+        h('h2', { text: t('contactDetails') }),
+        iconButton('x', t('close'), { 'data-action': 'close-contact', onclick: () => togglePanel(false) })),
+      h('div', { class: 'contact-id' }, avatar(c.name, c.phoneNumber, 'lg'),
+        h('div', {}, h('strong', {}, h('bdi', { text: c.name || t('unnamed') })), h('div', {}, phone(c.phoneNumber)))),
+      h('dl', { class: 'facts' },
+        ...row(t('tags'), c.tags?.length ? h('span', { class: 'chips' }, ...c.tags.map((tag) => h('span', { class: 'chip' }, h('bdi', { text: tag })))) : null),
+        ...row(t('notes'), c.notes ? h('p', { dir: 'auto', class: 'contact-notes', text: c.notes }) : null),
+        ...row(t('relatedCustomer'), c.relatedCustomer ? h('bdi', { dir: 'ltr', text: c.relatedCustomer }) : null)),
+      h('div', { class: 'contact-panel-actions' },
+        h('button', { type: 'button', class: 'btn btn-ghost btn-sm', 'data-action': 'edit-contact',
+          onclick: () => editDialog(c, (saved) => {
+            current = { ...current, contact: { ...current.contact, ...saved } };
+            renderHead(current);
+            renderPanel();
+            renderBanner(sessionStatus(sessionName), current.contact.isBlocked);
+          }) }, icon('edit', { size: 16 }), h('span', { text: t('editContact') })),
+        c.isBlocked
+          ? h('button', { type: 'button', class: 'btn btn-primary btn-sm', 'data-action': 'panel-unblock', onclick: unblock }, t('unblockContact'))
+          : h('button', { type: 'button', class: 'btn btn-danger-ghost btn-sm', 'data-action': 'panel-block', onclick: block }, icon('block', { size: 16 }), h('span', { text: t('blockContact') }))));
+  }
+  function togglePanel(open = panel.hidden) {
+    panel.hidden = !open;
+    if (open) {
+      renderPanel();
+      panel.querySelector('[data-action=close-contact]')?.focus();
+    }
+  }
+  async function block(e) {
+    e.currentTarget.disabled = true;
+    try {
+      const data = await api('PUT', `/whatsapp/contacts/${encodeURIComponent(current.contact.id)}`, { json: { isBlocked: true } });
+      current = { ...current, contact: { ...current.contact, ...data.contact } };
+      renderBanner(sessionStatus(sessionName), true);
+      renderPanel();
+    } catch (err) {
+      toastError(err);
+      e.currentTarget.disabled = false;
+    }
+  }
+
   function renderHead(c) {
     renderActions(c);
     title.replaceChildren(
-      avatar(c.contact.name, c.contact.phoneNumber),
+      c.contact.id
+        ? h('button', { type: 'button', class: 'who-btn', 'data-action': 'contact-info', 'aria-label': t('contactDetails'), onclick: () => togglePanel() },
+          avatar(c.contact.name, c.contact.phoneNumber))
+        : avatar(c.contact.name, c.contact.phoneNumber),
       h('div', { class: 'thread-who' },
-        h('strong', { dir: 'auto', text: c.contact.name || '' }, c.contact.name ? null : phone(c.contact.phoneNumber)),
+        h('strong', {}, c.contact.name ? h('bdi', { text: c.contact.name }) : phone(c.contact.phoneNumber)),
         h('small', { class: 'muted' }, c.contact.name ? phone(c.contact.phoneNumber) : null, c.contact.name ? ' · ' : null, t('viaSession', { name: sessionName }))));
   }
 
@@ -239,6 +290,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
       const data = await api('PUT', `/whatsapp/contacts/${encodeURIComponent(current.contact.id)}`, { json: { isBlocked: false } });
       current = { ...current, contact: { ...current.contact, ...data.contact } };
       renderBanner(sessionStatus(sessionName), false);
+      if (!panel.hidden) renderPanel();
       toast(t('contactUnblocked'), 'success');
       text.focus();
     } catch (err) {
@@ -566,7 +618,13 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
   scroller.addEventListener('scroll', fillUp, { passive: true });
 
   const dropHint = h('div', { class: 'drop-hint', 'aria-hidden': 'true' }, icon('clip', { size: 28 }), h('span', { text: t('dropToAttach') }));
-  const el = h('section', { class: 'thread', 'data-session': sessionName, 'data-phone': digitsOf(number) }, head, banner, scroller, jump, form, dropHint);
+  const el = h('section', { class: 'thread', 'data-session': sessionName, 'data-phone': digitsOf(number) }, head, banner, scroller, jump, form, dropHint, panel);
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      togglePanel(false);
+      head.querySelector('[data-action=contact-info]')?.focus();
+    }
+  });
   // A file dragged over the thread is dropped into the composer (not opened by the browser).
   let dragDepth = 0;
   const carriesFiles = (e) => [...(e.dataTransfer?.types || [])].includes('Files');
