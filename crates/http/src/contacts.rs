@@ -41,26 +41,23 @@ pub struct ListQuery {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateContactRequest {
     /// Empty or null clears the name.
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "super::extract::absent_or_null")]
     #[schema(value_type = Option<String>)]
     name: Option<Option<String>>,
     tags: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "super::extract::absent_or_null")]
     #[schema(value_type = Option<String>)]
     notes: Option<Option<String>>,
     /// The customer's id in the organization's CRM, as contacts show it. `linkedCustomer`,
     /// the name the first release took, is accepted too.
-    #[serde(default, deserialize_with = "some", alias = "linkedCustomer")]
+    #[serde(
+        default,
+        deserialize_with = "super::extract::absent_or_null",
+        alias = "linkedCustomer"
+    )]
     #[schema(value_type = Option<String>)]
     related_customer: Option<Option<String>>,
     is_blocked: Option<bool>,
-}
-
-/// Tells "absent" (leave it) from "null" (clear it).
-pub(super) fn some<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 #[derive(Serialize, ToSchema)]

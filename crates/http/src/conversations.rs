@@ -109,14 +109,9 @@ pub struct UpdateConversationRequest {
     /// open, pending or resolved. A customer's message reopens a resolved conversation.
     status: Option<String>,
     /// A person of the organization; null unassigns.
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "super::extract::absent_or_null")]
     #[schema(value_type = Option<String>)]
     assignee_id: Option<Option<String>>,
-}
-
-/// Tells "absent" (leave it) from "null" (unassign).
-fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 impl UpdateConversationRequest {

@@ -388,3 +388,11 @@ pub fn search_terms(search: Option<String>, country: Option<Country>) -> Option<
         .filter(|s| !s.is_empty())?;
     Some(PhoneNumber::search_digits(&search, country).unwrap_or(search))
 }
+
+/// For a field a PUT may leave out or clear: absent is `None` (leave it), `null` is
+/// `Some(None)` (clear it).
+pub fn absent_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}

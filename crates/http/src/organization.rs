@@ -29,7 +29,7 @@ pub struct UpdateOrganizationRequest {
     name: Option<String>,
     /// The country (ISO 3166-1 alpha-2, `SA`) whose local form is read when a phone number
     /// has no country code: `0551112233` is then `+966551112233`. Null clears it.
-    #[serde(default, deserialize_with = "super::contacts::some")]
+    #[serde(default, deserialize_with = "super::extract::absent_or_null")]
     #[schema(value_type = Option<String>)]
     default_country: Option<Option<String>>,
 }

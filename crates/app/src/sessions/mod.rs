@@ -23,7 +23,7 @@ pub use backoff::BackoffPolicy;
 pub(crate) use linking::find_session;
 pub use linking::Linking;
 pub use observer::SessionObserver;
-pub use reason::{code_of, disconnect_code};
+pub use reason::disconnect_code;
 
 struct Live {
     /// Tells this supervisor apart from a newer one started for the same session.
@@ -237,7 +237,7 @@ impl SessionManager {
                 .status
                 .eq(&SessionStatus::Connected)
                 .then(|| self.inner.clock.now_millis()),
-            last_disconnect_reason: Some(Some("logged out".into())),
+            last_disconnect_reason: Some(Some(wasl_engine::DisconnectReason::LoggedOut.describe())),
             ..Default::default()
         };
         let updated = self

@@ -2,8 +2,6 @@
 //! the English sentence the engines and the supervisor write (for logs and developers), and a
 //! dashboard must explain it in the user's language, with what to do next.
 
-use wasl_engine::DisconnectReason;
-
 /// The code of a stored disconnect reason: `network`, `logged_out`, `replaced`, `banned`,
 /// `qr_timeout`, `rejected`, `closed`, `cannot_connect`, `pairing_interrupted`, or `other`
 /// for a sentence this release does not write (one stored by an older one).
@@ -31,14 +29,10 @@ pub(super) const CANNOT_CONNECT: &str = "cannot connect";
 pub(super) const PAIRING_INTERRUPTED: &str =
     "pairing was interrupted by a restart; ask for a new QR";
 
-/// The code of an engine's reason, as [`disconnect_code`] reads it back once stored.
-pub fn code_of(reason: &DisconnectReason) -> &'static str {
-    disconnect_code(&reason.describe())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasl_engine::DisconnectReason;
 
     #[test]
     fn every_reason_written_reads_back_as_its_code() {
@@ -58,7 +52,13 @@ mod tests {
             (DisconnectReason::Closed, "closed"),
         ];
         for (reason, code) in cases {
-            assert_eq!(code_of(&reason), code, "{}", reason.describe());
+            // What the supervisor stores is the engine's own description.
+            assert_eq!(
+                disconnect_code(&reason.describe()),
+                code,
+                "{}",
+                reason.describe()
+            );
         }
         assert_eq!(
             disconnect_code(&format!("{CANNOT_CONNECT}: no such engine")),

@@ -311,7 +311,7 @@ impl Journey {
             .exec(
                 "const toast = document.querySelector('.toast-error'); const r = toast.getBoundingClientRect(); \
                  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); \
-                 return (!!document.querySelector('dialog[open]') && toast.contains(hit)) || [String(!!document.querySelector('dialog[open]')), hit && hit.outerHTML.slice(0, 200), JSON.stringify(r), document.querySelector('#toasts').matches(':popover-open'), document.querySelectorAll('.toast-error').length].join(' | ');",
+                 return (!!document.querySelector('dialog[open]') && toast.contains(hit)) || `under ${hit?.tagName}`;",
                 json!([]),
             )
             .await;
@@ -369,13 +369,7 @@ impl Journey {
             json!([row, self.words.tag]),
         )
         .await;
-        let (status, body) = self
-            .api(
-                Method::GET,
-                &format!("/api/v1/whatsapp/contacts?search={CUSTOMER}"),
-                None,
-            )
-            .await;
+        let (status, body) = self.customer_contacts().await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let contact = &body["data"]["contacts"][0];
         assert_eq!(
@@ -397,13 +391,7 @@ impl Journey {
         .await;
 
         // A blocked contact's chat cannot send, and unblocks right there.
-        let (_, body) = self
-            .api(
-                Method::GET,
-                &format!("/api/v1/whatsapp/contacts?search={CUSTOMER}"),
-                None,
-            )
-            .await;
+        let (_, body) = self.customer_contacts().await;
         let id = body["data"]["contacts"][0]["id"]
             .as_str()
             .expect("contact id")
@@ -440,13 +428,7 @@ impl Journey {
             json!([]),
         )
         .await;
-        let (_, body) = self
-            .api(
-                Method::GET,
-                &format!("/api/v1/whatsapp/contacts?search={CUSTOMER}"),
-                None,
-            )
-            .await;
+        let (_, body) = self.customer_contacts().await;
         assert_eq!(
             body["data"]["contacts"][0]["isBlocked"],
             json!(false),
@@ -748,6 +730,16 @@ return { failures: [...new Set(out)], unseen };
         )
         .await;
         self.leave_thread().await;
+    }
+
+    /// The contacts the API finds by the customer's number.
+    async fn customer_contacts(&self) -> (StatusCode, Value) {
+        self.api(
+            Method::GET,
+            &format!("/api/v1/whatsapp/contacts?search={CUSTOMER}"),
+            None,
+        )
+        .await
     }
 
     /// Back from a thread to the list: a phone shows one of them, and the thread hides the

@@ -230,18 +230,6 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
       panel.querySelector('[data-action=close-contact]')?.focus();
     }
   }
-  async function block(e) {
-    e.currentTarget.disabled = true;
-    try {
-      const data = await api('PUT', `/whatsapp/contacts/${encodeURIComponent(current.contact.id)}`, { json: { isBlocked: true } });
-      current = { ...current, contact: { ...current.contact, ...data.contact } };
-      renderBanner(sessionStatus(sessionName), true);
-      renderPanel();
-    } catch (err) {
-      toastError(err);
-      e.currentTarget.disabled = false;
-    }
-  }
 
   function renderHead(c) {
     renderActions(c);
@@ -284,20 +272,25 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     setComposer(!(blocked || down), !(blocked || down || reconnecting), blocked ? 'contactBlockedBar' : down ? 'sessionNotConnectedBar' : null);
   }
 
-  async function unblock(e) {
+  /** Blocks or unblocks the contact, from the banner or the panel; both follow. */
+  async function setBlocked(blocked, e) {
     e.currentTarget.disabled = true;
     try {
-      const data = await api('PUT', `/whatsapp/contacts/${encodeURIComponent(current.contact.id)}`, { json: { isBlocked: false } });
+      const data = await api('PUT', `/whatsapp/contacts/${encodeURIComponent(current.contact.id)}`, { json: { isBlocked: blocked } });
       current = { ...current, contact: { ...current.contact, ...data.contact } };
-      renderBanner(sessionStatus(sessionName), false);
+      renderBanner(sessionStatus(sessionName), blocked);
       if (!panel.hidden) renderPanel();
-      toast(t('contactUnblocked'), 'success');
-      text.focus();
+      if (!blocked) {
+        toast(t('contactUnblocked'), 'success');
+        text.focus();
+      }
     } catch (err) {
       toastError(err);
       e.currentTarget.disabled = false;
     }
   }
+  const block = (e) => setBlocked(true, e);
+  const unblock = (e) => setBlocked(false, e);
 
   // ---- composer ----
   const fileInput = h('input', { id: 'composer-file', type: 'file', class: 'visually-hidden', tabindex: -1 });
