@@ -208,6 +208,13 @@ impl Journey {
             json!([document]),
         )
         .await;
+        b.wait_until(
+            "the chat list's preview to show the file name left to right",
+            "const n = document.querySelector(arguments[0] + ' .conv-text .file-name'); \
+             return !!n && n.dir === 'ltr' && n.textContent === 'فاتورة-1042.pdf';",
+            json!([item]),
+        )
+        .await;
 
         if self.viewport == Viewport::Desktop {
             // After a reload the image comes from the media endpoint, with the token.

@@ -5,7 +5,7 @@
 // events move rows in place; the first page is read again only now and then, to settle.
 import { t } from '../i18n.js';
 import { api, live, pollInterval, settleInterval } from '../api.js';
-import { avatar, debounce, digitsOf, emptyState, every, formatShort, h, icon, iconButton, keyedList, openDialog, phone, spinner, toast, toastError } from '../ui.js';
+import { avatar, debounce, digitsOf, emptyState, every, fileName, formatShort, h, icon, iconButton, keyedList, openDialog, phone, spinner, toast, toastError } from '../ui.js';
 import { sessions } from '../state.js';
 import { createThread, preview, tick } from './thread.js';
 
@@ -210,7 +210,10 @@ export function mount(root, { navigate, params }) {
         h('span', { class: 'conv-preview' },
           out ? tick(last.status) : null,
           last && last.type !== 'text' ? icon({ image: 'image', video: 'video', audio: 'mic', document: 'file' }[last.type] || 'file', { size: 14 }) : null,
-          h('span', { class: 'conv-text', dir: 'auto', text: preview(last) })),
+          // A file's name reads left to right ("فاتورة-1042.pdf"), like in its bubble.
+          last && last.type !== 'text' && !last.content?.caption && last.content?.filename
+            ? h('span', { class: 'conv-text' }, fileName(last.content.filename))
+            : h('span', { class: 'conv-text', dir: 'auto', text: preview(last) })),
         c.status && c.status !== 'open' ? h('span', { class: `chip chip-status chip-${c.status}`, 'data-status-chip': c.status, text: t(`conv_${c.status}`) }) : null,
         showSession ? h('span', { class: 'chip chip-session', dir: 'ltr', text: c.sessionName }) : null,
         c.unreadCount > 0 ? h('span', { class: 'unread-badge', 'aria-label': t('unreadCount', { n: c.unreadCount }), text: String(c.unreadCount) }) : null)));
