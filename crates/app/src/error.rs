@@ -84,6 +84,9 @@ pub enum Conflict {
     IdempotencyKeyReused,
     #[error("the delivery is still pending")]
     DeliveryPending,
+    /// WhatsApp has not accepted the message (it is pending or failed): nobody can react to it.
+    #[error("the message was not sent")]
+    MessageNotSent,
     /// The session's engine has no such thing (a QR on an engine linked by credentials).
     #[error("the {engine:?} engine does not support {what}")]
     NotSupportedByEngine {

@@ -90,6 +90,10 @@ impl Connection for AssigningConnection {
         })
     }
 
+    async fn react(&self, _reaction: wasl_engine::OutgoingReaction) -> Result<(), EngineError> {
+        Ok(())
+    }
+
     async fn pairing_code(&self, _phone: &PhoneNumber) -> Result<String, EngineError> {
         Err(EngineError::InvalidState("no pairing codes here".into()))
     }
@@ -290,6 +294,7 @@ fn text(to: &str, body: &str) -> SendRequest {
         media: None,
         ptt: false,
         idempotency_key: None,
+        quoted_message_id: None,
     }
 }
 

@@ -79,6 +79,7 @@ async fn measure(db: Db, fresh: &Fresh, quick: bool) -> BenchResult<Vec<Row>> {
                     caption: None,
                     media: None,
                     timestamp: raw::now_millis(),
+                    quote: None,
                 };
                 // The observer stores with retries and reports nothing back; the row count
                 // afterwards shows whether every message made it.

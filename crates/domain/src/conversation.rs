@@ -194,6 +194,8 @@ mod tests {
             attempts: 0,
             related_user: None,
             created_at: at,
+            quoted: None,
+            reactions: Default::default(),
         }
     }
 

@@ -19,7 +19,7 @@ pub use account::{Email, Password, PersonName, Role};
 pub use conversation::{Conversation, ConversationOverview, ConversationStatus};
 pub use ids::{ApiKeyId, OrgId, UserId};
 pub use lang::Lang;
-pub use messaging::{Contact, Direction, Message, MessageStatus};
+pub use messaging::{Contact, Direction, Message, MessageStatus, Quote, Reactions};
 pub use models::{ApiKey, NewUser, Organization, User};
 pub use phone::{Country, PhoneNumber, INVALID_PHONE_NUMBER};
 pub use plan::Plan;

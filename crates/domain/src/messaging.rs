@@ -116,6 +116,70 @@ pub struct Message {
     pub attempts: i64,
     pub related_user: Option<String>,
     pub created_at: i64,
+    /// The message this one replies to, as it was when the reply was written.
+    pub quoted: Option<Quote>,
+    /// The emoji each side of the chat reacted with.
+    pub reactions: Reactions,
+}
+
+/// What a reply quotes: the quoted message's WhatsApp id, and enough of it to show the quote
+/// even when wasl never stored the original (a message older than the session).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quote {
+    /// wasl's id of the quoted message, when wasl has it.
+    pub id: Option<String>,
+    /// WhatsApp's id of the quoted message.
+    pub message_id: String,
+    /// Who wrote the quoted message: the customer (incoming) or the business (outgoing).
+    pub direction: Direction,
+    /// text, image, video, audio or document.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its text or caption (or a document's name), cut to [`Quote::MAX_TEXT`] characters.
+    pub text: Option<String>,
+}
+
+impl Quote {
+    /// A quote shows a line or two of the original; the original stays where it is.
+    pub const MAX_TEXT: usize = 300;
+
+    /// The quote of a stored message.
+    pub fn of(message: &Message) -> Self {
+        Quote {
+            id: Some(message.id.clone()),
+            message_id: message.message_id.clone(),
+            direction: message.direction,
+            kind: message.kind.clone(),
+            text: Self::cut(
+                message
+                    .text
+                    .as_deref()
+                    .or(message.caption.as_deref())
+                    .or(message.filename.as_deref()),
+            ),
+        }
+    }
+
+    /// The text of a quote, at most [`Quote::MAX_TEXT`] characters; none when empty.
+    pub fn cut(text: Option<&str>) -> Option<String> {
+        let text = text?.trim();
+        if text.is_empty() {
+            return None;
+        }
+        Some(match text.char_indices().nth(Self::MAX_TEXT) {
+            Some((end, _)) => format!("{}…", &text[..end]),
+            None => text.to_owned(),
+        })
+    }
+}
+
+/// Reactions to a message. In a one-to-one chat each side has at most one, as on WhatsApp:
+/// the customer's, and the business's (whichever agent or integration set it last).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reactions {
+    pub customer: Option<String>,
+    pub business: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,9 +27,67 @@ pub fn fold(text: &str) -> String {
     out.trim_end().to_owned()
 }
 
+/// A message's words as the database's full-text index keeps them: folded, and split on
+/// anything that is not a letter or a digit, so that SQLite's and PostgreSQL's tokenizers see
+/// the same plain words ("فاتورة-1042.pdf" is the words فاتوره, 1042 and pdf).
+pub fn document(parts: &[Option<&str>]) -> String {
+    let mut out = String::new();
+    for word in parts.iter().flatten().flat_map(|p| words(p)) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    out
+}
+
+/// The words of a search as typed, folded like [`document`]; each is matched as a prefix of a
+/// stored word, all of them must match. At most [`MAX_TERMS`], each at most 64 characters.
+pub fn terms(query: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in words(query) {
+        let word: String = word.chars().take(64).collect();
+        if !terms.contains(&word) {
+            terms.push(word);
+        }
+        if terms.len() == MAX_TERMS {
+            break;
+        }
+    }
+    terms
+}
+
+/// More words than this in one search add nothing a person would miss.
+pub const MAX_TERMS: usize = 8;
+
+fn words(text: &str) -> impl Iterator<Item = String> {
+    let folded: String = fold(text)
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    folded
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{document, fold, terms};
+
+    #[test]
+    fn documents_and_terms_are_plain_folded_words() {
+        assert_eq!(
+            document(&[Some("فاتورة-1042.pdf"), None, Some("  مرحباً، أحمد!")]),
+            "فاتوره 1042 pdf مرحبا احمد"
+        );
+        assert_eq!(terms("  الفاتورة  ١٠٤٢ "), ["الفاتوره", "1042"]);
+        assert_eq!(terms("إلى الى"), ["الي"]);
+        assert!(terms("؟!... ").is_empty());
+        assert_eq!(terms("a b c d e f g h i j").len(), super::MAX_TERMS);
+    }
 
     #[test]
     fn arabic_spellings_meet() {

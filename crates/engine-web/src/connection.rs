@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, watch};
 use wasl_domain::PhoneNumber;
 use wasl_engine::{
-    Connection, DisconnectReason, EngineError, EngineEvent, EventSender, IncomingMessage, Media,
-    OutgoingContent, OutgoingMessage, SentMessage,
+    Connection, DisconnectReason, EngineError, EngineEvent, EventSender, IncomingMessage,
+    IncomingReaction, Media, OutgoingContent, OutgoingMessage, OutgoingReaction, SentMessage,
 };
 use whatsapp_rust::pair_code::PairCodeOptions;
 use whatsapp_rust::prelude::{Bot, Client, Event, EventHandler, EventInterest, Jid};
@@ -24,8 +24,8 @@ use whatsapp_rust::{SendOptions, UploadOptions};
 
 use crate::durability::Confirmations;
 use crate::events::{interest, map_event, Mapped};
-use crate::incoming::{phone, read_message, Incoming, Sender};
-use crate::outgoing::{media_message, media_type, send_error};
+use crate::incoming::{phone, read_message, read_reaction, Incoming, Reaction, Sender};
+use crate::outgoing::{media_message, media_type, quote_context, reaction_key, send_error};
 use crate::transport::Opening;
 use crate::WebStore;
 
@@ -41,7 +41,7 @@ const SOCKET_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What the pump is told, in the order it happened.
 enum Input {
-    Emit(EngineEvent),
+    Emit(Box<EngineEvent>),
     Online,
     Messages(Arc<Event>),
     /// The driver has finished: report how the connection ended.
@@ -131,7 +131,7 @@ impl EventHandler for Forwarder {
             }
             Mapped::Emit(events) => {
                 for e in events {
-                    let _ = self.queue.send(Input::Emit(e));
+                    let _ = self.queue.send(Input::Emit(Box::new(e)));
                 }
                 return;
             }
@@ -286,7 +286,7 @@ async fn pump(mut p: Pump) {
     };
     while let Some(input) = p.inputs.recv().await {
         match input {
-            Input::Emit(event) => emit(event),
+            Input::Emit(event) => emit(*event),
             Input::Online => match linked_phone(&p.client).or_else(|| p.known_phone.clone()) {
                 Some(phone_number) => emit(EngineEvent::Connected { phone_number }),
                 None => tracing::error!("connected to WhatsApp, but the linked number is unknown"),
@@ -294,6 +294,15 @@ async fn pump(mut p: Pump) {
             Input::Messages(event) => {
                 if let Event::Messages(batch) = &*event {
                     for inbound in batch.iter() {
+                        if let Some(reaction) = read_reaction(inbound) {
+                            if p.confirmations.was_handed(&reaction.reaction_id) {
+                                continue;
+                            }
+                            if let Some(reaction) = complete_reaction(reaction, &p.store).await {
+                                emit(EngineEvent::Reaction(reaction));
+                            }
+                            continue;
+                        }
                         let Some(incoming) = read_message(inbound) else {
                             continue;
                         };
@@ -329,20 +338,7 @@ pub(crate) async fn complete(
     client: &Client,
     store: &WebStore,
 ) -> Option<IncomingMessage> {
-    let from = match &incoming.sender {
-        Sender::Phone(phone) => phone.clone(),
-        Sender::Lid(lid) => match store.get_lid_mapping(lid).await {
-            Ok(Some(entry)) => phone(&entry.phone_number)?,
-            Ok(None) => {
-                tracing::warn!(message_id = %incoming.message_id, "a message from an unknown LID was skipped");
-                return None;
-            }
-            Err(e) => {
-                tracing::error!(message_id = %incoming.message_id, error = %e, "cannot map the sender's LID");
-                return None;
-            }
-        },
-    };
+    let from = resolve(&incoming.sender, &incoming.message_id, store).await?;
     let media = match incoming.media {
         None => None,
         Some(media) => {
@@ -376,7 +372,42 @@ pub(crate) async fn complete(
         caption: incoming.caption,
         media,
         timestamp: incoming.timestamp,
+        quote: incoming.quote,
     })
+}
+
+/// A customer's reaction with its sender's number, or `None` when the sender cannot be told.
+pub(crate) async fn complete_reaction(
+    reaction: Reaction,
+    store: &WebStore,
+) -> Option<IncomingReaction> {
+    let from = resolve(&reaction.sender, &reaction.reaction_id, store).await?;
+    Some(IncomingReaction {
+        reaction_id: reaction.reaction_id,
+        from,
+        message_id: reaction.message_id,
+        emoji: reaction.emoji,
+        timestamp: reaction.timestamp,
+    })
+}
+
+/// The sender's number: as the message carries it, or mapped from their LID (logged and
+/// `None` when the LID is unknown).
+async fn resolve(sender: &Sender, id: &str, store: &WebStore) -> Option<PhoneNumber> {
+    match sender {
+        Sender::Phone(phone) => Some(phone.clone()),
+        Sender::Lid(lid) => match store.get_lid_mapping(lid).await {
+            Ok(Some(entry)) => phone(&entry.phone_number),
+            Ok(None) => {
+                tracing::warn!(message_id = %id, "a message from an unknown LID was skipped");
+                None
+            }
+            Err(e) => {
+                tracing::error!(message_id = %id, error = %e, "cannot map the sender's LID");
+                None
+            }
+        },
+    }
 }
 
 use wasl_domain::time::now_millis;
@@ -386,7 +417,7 @@ impl Connection for WebConnection {
     async fn send(&self, message: OutgoingMessage) -> Result<SentMessage, EngineError> {
         self.require_online()?;
         let to = Jid::pn(message.to.as_str());
-        let content = match message.content {
+        let mut content = match message.content {
             OutgoingContent::Text(text) => {
                 use whatsapp_rust::prelude::MessageBuilderExt;
                 whatsapp_rust::prelude::wa::Message::text(text)
@@ -407,6 +438,11 @@ impl Connection for WebConnection {
                 media_message(kind, upload, &media, caption, ptt)?
             }
         };
+        if let Some(quote) = &message.quote {
+            use whatsapp_rust::wacore::proto_helpers::MessageExt;
+            let own = self.client.pn();
+            content.set_context_info(quote_context(quote, &to, own.as_ref()));
+        }
         // wasl's id, chosen before the first attempt: a retry re-sends the same message.
         let options = SendOptions::default().with_message_id(message.message_id);
         let sent = self
@@ -418,6 +454,17 @@ impl Connection for WebConnection {
             message_id: sent.message_id,
             at: now_millis(),
         })
+    }
+
+    async fn react(&self, reaction: OutgoingReaction) -> Result<(), EngineError> {
+        self.require_online()?;
+        let chat = Jid::pn(reaction.chat.as_str());
+        let key = reaction_key(&reaction, &chat);
+        self.client
+            .send_reaction(chat, key, &reaction.emoji)
+            .await
+            .map_err(send_error)?;
+        Ok(())
     }
 
     async fn pairing_code(&self, phone: &PhoneNumber) -> Result<String, EngineError> {

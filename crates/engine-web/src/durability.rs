@@ -17,8 +17,8 @@ use whatsapp_rust::prelude::Client;
 use whatsapp_rust::types::events::InboundMessage;
 use whatsapp_rust::InboundDurabilityHook;
 
-use crate::connection::complete;
-use crate::incoming::read_message;
+use crate::connection::{complete, complete_reaction};
+use crate::incoming::{read_message, read_reaction};
 use crate::WebStore;
 
 /// How long a batch waits for wasl to store it before it is refused (and offered again).
@@ -98,17 +98,29 @@ impl InboundDurabilityHook for StoreFirst {
         let mut expected = Vec::new();
         let mut ids = Vec::new();
         for inbound in batch {
-            // Not a customer's message of the five kinds (a group, a reaction, our own
-            // message from the phone…): nothing for wasl to store, nothing to wait for.
-            let Some(incoming) = read_message(inbound) else {
-                continue;
+            // A customer's reaction is kept like a message: confirmed once stored.
+            let (id, event) = if let Some(reaction) = read_reaction(inbound) {
+                let Some(reaction) = complete_reaction(reaction, &self.store).await else {
+                    continue;
+                };
+                (
+                    reaction.reaction_id.clone(),
+                    EngineEvent::Reaction(reaction),
+                )
+            } else {
+                // Not a customer's message of the five kinds (a group, our own message
+                // from the phone…): nothing for wasl to store, nothing to wait for.
+                let Some(incoming) = read_message(inbound) else {
+                    continue;
+                };
+                let Some(message) = complete(incoming, &client, &self.store).await else {
+                    continue;
+                };
+                (message.message_id.clone(), EngineEvent::Message(message))
             };
-            let Some(message) = complete(incoming, &client, &self.store).await else {
-                continue;
-            };
-            expected.push(self.confirmations.expect(&message.message_id));
-            ids.push(message.message_id.clone());
-            if self.events.send(EngineEvent::Message(message)).is_err() {
+            expected.push(self.confirmations.expect(&id));
+            ids.push(id);
+            if self.events.send(event).is_err() {
                 self.confirmations.forget(&ids);
                 whatsapp_rust::anyhow::bail!("the session is shutting down");
             }

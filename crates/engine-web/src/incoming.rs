@@ -3,7 +3,7 @@
 //! the sender's number and downloads the media.
 
 use wasl_domain::PhoneNumber;
-use wasl_engine::MessageKind;
+use wasl_engine::{MessageKind, QuotedMessage};
 use whatsapp_rust::download::Downloadable;
 use whatsapp_rust::types::events::InboundMessage;
 use whatsapp_rust::types::message::MessageSource;
@@ -83,6 +83,21 @@ pub struct Incoming<'a> {
     pub media: Option<MediaRef<'a>>,
     /// Unix ms.
     pub timestamp: i64,
+    /// The message it replies to.
+    pub quote: Option<QuotedMessage>,
+}
+
+/// A customer's reaction, before its sender is resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    pub reaction_id: String,
+    pub sender: Sender,
+    /// WhatsApp's id of the message reacted to.
+    pub message_id: String,
+    /// Empty when the reaction is taken back.
+    pub emoji: String,
+    /// Unix ms.
+    pub timestamp: i64,
 }
 
 /// The message as wasl sees it, or `None` when it is not a customer's message of one of the
@@ -91,12 +106,7 @@ pub struct Incoming<'a> {
 pub fn read_message(inbound: &InboundMessage) -> Option<Incoming<'_>> {
     let info = &*inbound.info;
     let source = &info.source;
-    // Only one-to-one chats: a group, status update, broadcast or channel post is not
-    // a customer writing to the number.
-    if source.is_from_me || source.is_group || !is_person(&source.chat) {
-        return None;
-    }
-    let sender = sender(source)?;
+    let sender = customer(source)?;
     let message = inbound.message.get_base_message();
     let (kind, text, media) = if let Some(m) = message.image_message.as_option() {
         (MessageKind::Image, None, Some(MediaRef::Image(m)))
@@ -125,6 +135,117 @@ pub fn read_message(inbound: &InboundMessage) -> Option<Incoming<'_>> {
         caption,
         media,
         timestamp: info.timestamp.timestamp_millis(),
+        quote: context_of(message).and_then(|c| quote(c, source)),
+    })
+}
+
+/// A customer's reaction to a message of their chat (an empty one takes it back), or `None`
+/// for anything else.
+pub fn read_reaction(inbound: &InboundMessage) -> Option<Reaction> {
+    let info = &*inbound.info;
+    let sender = customer(&info.source)?;
+    let reaction = inbound
+        .message
+        .get_base_message()
+        .reaction_message
+        .as_option()?;
+    let message_id = reaction.key.as_option()?.id.clone()?;
+    Some(Reaction {
+        reaction_id: info.id.clone(),
+        sender,
+        message_id,
+        emoji: reaction.text.clone().unwrap_or_default(),
+        timestamp: reaction
+            .sender_timestamp_ms
+            .unwrap_or_else(|| info.timestamp.timestamp_millis()),
+    })
+}
+
+/// Who wrote, when it is a customer in a one-to-one chat: a group, status update, broadcast
+/// or channel post is not a customer writing to the number, and our own messages (sent from
+/// the phone) are not either.
+fn customer(source: &MessageSource) -> Option<Sender> {
+    if source.is_from_me || source.is_group || !is_person(&source.chat) {
+        return None;
+    }
+    sender(source)
+}
+
+/// Where a message keeps its reply context: text with context is an extended text, media
+/// carry it themselves.
+fn context_of(message: &wa::Message) -> Option<&wa::ContextInfo> {
+    [
+        message
+            .extended_text_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .image_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .video_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .audio_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+        message
+            .document_message
+            .as_option()
+            .and_then(|m| m.context_info.as_option()),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+}
+
+/// The quoted message of a reply: its id, which side wrote it (the participant is its
+/// author: the customer, by number or LID, or else this session's number), and its content
+/// as the reply carries it.
+fn quote(context: &wa::ContextInfo, source: &MessageSource) -> Option<QuotedMessage> {
+    let message_id = context.stanza_id.clone().filter(|id| !id.is_empty())?;
+    let by_customer = context.participant.as_deref().is_some_and(|p| {
+        let user = p.split(['@', ':']).next().unwrap_or(p);
+        std::iter::once(&source.sender)
+            .chain(source.sender_alt.as_ref())
+            .any(|jid| jid.user == user)
+    });
+    let (kind, text) = match context.quoted_message.as_option() {
+        Some(quoted) => {
+            let quoted = quoted.get_base_message();
+            let kind = if quoted.image_message.is_set() {
+                MessageKind::Image
+            } else if quoted.video_message.is_set() {
+                MessageKind::Video
+            } else if quoted.audio_message.is_set() {
+                MessageKind::Audio
+            } else if quoted.document_message.is_set() {
+                MessageKind::Document
+            } else {
+                MessageKind::Text
+            };
+            let text = quoted
+                .text_content()
+                .or_else(|| quoted.get_caption())
+                .or_else(|| {
+                    quoted
+                        .document_message
+                        .as_option()
+                        .and_then(|d| d.file_name.as_deref())
+                })
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned);
+            (kind, text)
+        }
+        None => (MessageKind::Text, None),
+    };
+    Some(QuotedMessage {
+        message_id,
+        from_me: !by_customer,
+        kind,
+        text,
     })
 }
 

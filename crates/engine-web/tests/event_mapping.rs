@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use wasl_domain::PhoneNumber;
-use wasl_engine::{DisconnectReason, EngineEvent, MessageKind, ReceiptStatus};
+use wasl_engine::{DisconnectReason, EngineEvent, MessageKind, QuotedMessage, ReceiptStatus};
 use wasl_engine_web::events::{map_event, Mapped};
-use wasl_engine_web::incoming::{read_message, Sender};
+use wasl_engine_web::incoming::{read_message, read_reaction, Reaction, Sender};
 use whatsapp_rust::prelude::{wa, Event, InboundMessage, Jid, MessageField, MessageInfo};
 use whatsapp_rust::types::events::{
     ClientOutdated, ConnectFailure, ConnectFailureReason, Disconnected, LoggedOut, PairingQrCode,
@@ -535,4 +535,140 @@ fn what_is_not_a_customer_writing_is_left_out() {
     assert!(read_message(&inbound(reaction, from_customer())).is_none());
     let empty = wa::Message::default();
     assert!(read_message(&inbound(empty, from_customer())).is_none());
+}
+
+/// A reply as WhatsApp carries it: the quoted message's id, its author and a copy of it.
+fn reply_to(participant: &str, quoted: wa::Message) -> wa::Message {
+    wa::Message {
+        extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
+            text: Some("نعم، هذا".into()),
+            context_info: MessageField::some(wa::ContextInfo {
+                stanza_id: Some("3EB0QUOTED".into()),
+                participant: Some(participant.into()),
+                quoted_message: MessageField::some(quoted),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn replies_carry_the_quoted_message_and_who_wrote_it() {
+    let ours = wa::Message {
+        conversation: Some("السعر 150 ريال".into()),
+        ..Default::default()
+    };
+    let message = inbound(
+        reply_to("966500000001@s.whatsapp.net", ours),
+        from_customer(),
+    );
+    let read = read_message(&message).expect("a reply");
+    assert_eq!(read.text.as_deref(), Some("نعم، هذا"));
+    assert_eq!(
+        read.quote,
+        Some(QuotedMessage {
+            message_id: "3EB0QUOTED".into(),
+            from_me: true,
+            kind: MessageKind::Text,
+            text: Some("السعر 150 ريال".into()),
+        })
+    );
+
+    // The customer quoting their own photo (their device's JID says who they are).
+    let photo = wa::Message {
+        image_message: MessageField::some(wa::message::ImageMessage {
+            caption: Some("هذا المنتج".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let message = inbound(
+        reply_to(&format!("{CUSTOMER}:3@s.whatsapp.net"), photo),
+        from_customer(),
+    );
+    let quote = read_message(&message)
+        .expect("a reply")
+        .quote
+        .expect("quote");
+    assert!(!quote.from_me);
+    assert_eq!(quote.kind, MessageKind::Image);
+    assert_eq!(quote.text.as_deref(), Some("هذا المنتج"));
+
+    // A message that replies to nothing has no quote.
+    let plain = wa::Message {
+        conversation: Some("مرحبا".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        read_message(&inbound(plain, from_customer()))
+            .expect("text")
+            .quote,
+        None
+    );
+}
+
+fn reaction(emoji: &str, target: Option<&str>) -> wa::Message {
+    wa::Message {
+        reaction_message: MessageField::some(wa::message::ReactionMessage {
+            key: MessageField::some(wa::MessageKey {
+                id: target.map(str::to_owned),
+                from_me: Some(true),
+                remote_jid: Some(format!("{CUSTOMER}@s.whatsapp.net")),
+                participant: None,
+            }),
+            text: Some(emoji.into()),
+            sender_timestamp_ms: Some(1_750_000_200_000),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_customers_reaction_names_the_message_and_its_emoji() {
+    let read = read_reaction(&inbound(reaction("👍", Some("3EB0MINE")), from_customer()));
+    assert_eq!(
+        read,
+        Some(Reaction {
+            reaction_id: "3A1B2C3D4E5F".into(),
+            sender: customer(),
+            message_id: "3EB0MINE".into(),
+            emoji: "👍".into(),
+            timestamp: 1_750_000_200_000,
+        })
+    );
+    // Taking it back is a reaction with no emoji.
+    let removed = read_reaction(&inbound(reaction("", Some("3EB0MINE")), from_customer()));
+    assert_eq!(removed.expect("removal").emoji, "");
+    // Without a target, in a group, or from our own phone, it is not a customer's reaction.
+    assert_eq!(
+        read_reaction(&inbound(reaction("👍", None), from_customer())),
+        None
+    );
+    let group = MessageSource {
+        chat: Jid::group("120363000000000001"),
+        sender: Jid::pn(CUSTOMER),
+        is_group: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        read_reaction(&inbound(reaction("👍", Some("X")), group)),
+        None
+    );
+    let mine = MessageSource {
+        is_from_me: true,
+        ..from_customer()
+    };
+    assert_eq!(
+        read_reaction(&inbound(reaction("👍", Some("X")), mine)),
+        None
+    );
+    // A text is not a reaction.
+    let text = wa::Message {
+        conversation: Some("hi".into()),
+        ..Default::default()
+    };
+    assert_eq!(read_reaction(&inbound(text, from_customer())), None);
 }

@@ -1,6 +1,6 @@
 use wasl_domain::PhoneNumber;
 
-use crate::IncomingMessage;
+use crate::{IncomingMessage, IncomingReaction};
 
 /// What a connection reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +12,8 @@ pub enum EngineEvent {
     Connected { phone_number: PhoneNumber },
     /// A customer wrote.
     Message(IncomingMessage),
+    /// A customer reacted to a message, or took a reaction back.
+    Reaction(IncomingReaction),
     /// A message we sent was delivered to or read by the recipient.
     Receipt {
         message_id: String,

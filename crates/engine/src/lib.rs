@@ -19,7 +19,8 @@ use wasl_domain::{EngineKind, PhoneNumber, SessionId};
 pub use capabilities::{Capabilities, Linking, MediaLimits, MessageIds, WHATSAPP_MEDIA_BYTES};
 pub use event::{DisconnectReason, EngineEvent, ReceiptStatus};
 pub use message::{
-    IncomingMessage, Media, MessageKind, OutgoingContent, OutgoingMessage, SentMessage,
+    IncomingMessage, IncomingReaction, Media, MessageKind, OutgoingContent, OutgoingMessage,
+    OutgoingReaction, QuotedMessage, SentMessage,
 };
 pub use registry::EngineRegistry;
 
@@ -89,6 +90,10 @@ pub trait Connection: Send + Sync {
     /// engine whose ids are [`MessageIds::ChosenByWasl`] sends under `message.message_id` and
     /// returns it; one whose server assigns ids returns the assigned one.
     async fn send(&self, message: OutgoingMessage) -> Result<SentMessage, EngineError>;
+
+    /// Reacts to a message of a chat as the business, or removes the business's reaction
+    /// (an empty emoji). Returns once WhatsApp has accepted it.
+    async fn react(&self, reaction: OutgoingReaction) -> Result<(), EngineError>;
 
     /// Asks for a code to link by phone number instead of the QR (before pairing only).
     async fn pairing_code(&self, phone: &PhoneNumber) -> Result<String, EngineError>;

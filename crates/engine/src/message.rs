@@ -65,6 +65,48 @@ pub struct IncomingMessage {
     pub media: Option<Media>,
     /// When the customer sent it (Unix ms).
     pub timestamp: i64,
+    /// The message this one replies to.
+    pub quote: Option<QuotedMessage>,
+}
+
+/// The message a reply quotes, as WhatsApp carries it inside the reply: its id, which side
+/// wrote it, and a copy of its content (WhatsApp shows the quote from that copy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotedMessage {
+    /// WhatsApp's id of the quoted message.
+    pub message_id: String,
+    /// The business (this session's number) wrote it; else the customer did.
+    pub from_me: bool,
+    pub kind: MessageKind,
+    /// Its text, or its caption or file name for media.
+    pub text: Option<String>,
+}
+
+/// A customer reacted to a message of their chat (or, with an empty emoji, took their
+/// reaction back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingReaction {
+    /// WhatsApp's id of the reaction itself: what is acknowledged once it is stored.
+    pub reaction_id: String,
+    pub from: PhoneNumber,
+    /// WhatsApp's id of the message reacted to.
+    pub message_id: String,
+    /// Empty when the reaction is removed.
+    pub emoji: String,
+    /// Unix ms.
+    pub timestamp: i64,
+}
+
+/// The business reacts to a message of a chat (an empty emoji removes its reaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingReaction {
+    /// The customer whose chat it is.
+    pub chat: PhoneNumber,
+    /// WhatsApp's id of the message reacted to.
+    pub message_id: String,
+    /// The message was the business's own.
+    pub from_me: bool,
+    pub emoji: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +128,8 @@ pub struct OutgoingMessage {
     pub message_id: String,
     pub to: PhoneNumber,
     pub content: OutgoingContent,
+    /// The message this one replies to.
+    pub quote: Option<QuotedMessage>,
 }
 
 /// WhatsApp accepted a message.

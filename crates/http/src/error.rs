@@ -45,6 +45,7 @@ pub mod code {
     pub const MESSAGE_NOT_CONFIRMED: &str = "MESSAGE_NOT_CONFIRMED";
     pub const FILE_TOO_LARGE: &str = "FILE_TOO_LARGE";
     pub const CONTACT_BLOCKED: &str = "CONTACT_BLOCKED";
+    pub const MESSAGE_NOT_SENT: &str = "MESSAGE_NOT_SENT";
     pub const WEBHOOK_URL_NOT_ALLOWED: &str = "WEBHOOK_URL_NOT_ALLOWED";
     pub const DELIVERY_PENDING: &str = "DELIVERY_PENDING";
     pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
@@ -284,6 +285,7 @@ fn conflict_error(conflict: Conflict) -> ApiError {
                 .with_details(json!({ "status": status.as_str() }))
         }
         Conflict::ContactBlocked => conflict_with(code::CONTACT_BLOCKED, Msg::ContactBlocked),
+        Conflict::MessageNotSent => conflict_with(code::MESSAGE_NOT_SENT, Msg::MessageNotSent),
         Conflict::PlanLimitReached {
             plan,
             limit,

@@ -95,6 +95,10 @@ messages! {
     ContactUpdated => "تم تحديث جهة الاتصال بنجاح", "Contact updated successfully";
     OrganizationUpdated => "تم حفظ إعدادات المؤسسة", "Organization settings saved";
     ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";
+    MessageNotSent => "لم تُرسَل هذه الرسالة بعد، فلا يمكن التفاعل معها", "This message has not been sent, so it cannot be reacted to";
+    ReactionSet => "تم التفاعل مع الرسالة", "Reaction sent";
+    ReactionRemoved => "أُزيل التفاعل", "Reaction removed";
+    SandboxReaction => "تفاعل العميل مع الرسالة", "The customer reacted to the message";
     ConversationRead => "تم تعليم المحادثة كمقروءة", "Conversation marked as read";
     ConversationUpdated => "تم تحديث المحادثة", "Conversation updated";
     WrongFileType => "نوع الملف لا يناسب هذا النوع من الرسائل", "The file's type does not fit this kind of message";

@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(send_text))
         .routes(routes!(list_messages))
         .routes(routes!(message_media))
+        .routes(routes!(react))
         .merge(uploads)
 }
 
@@ -48,6 +49,16 @@ pub struct SendTextRequest {
     text: String,
     /// Default "default".
     session_name: Option<String>,
+    /// The `id` of the message this one replies to, a message of the same chat: the
+    /// customer sees it quoted above the reply.
+    quoted_message_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionRequest {
+    /// One emoji; empty takes the business's reaction back.
+    emoji: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -78,6 +89,52 @@ pub struct MessageQuery {
     /// With a cursor, `page` is ignored.
     #[param(pattern = r"^([0-9]{1,15}\.[A-Za-z0-9_-]{1,100})?$")]
     cursor: Option<String>,
+    /// Words to find in the messages' text, captions and file names, newest first. Arabic
+    /// matches with or without hamza, diacritics and tatweel; each word matches the start
+    /// of a word. With `contact`, within that chat.
+    q: Option<String>,
+}
+
+/// wasl's id of a quoted message, as given.
+pub(super) fn parse_quoted(id: Option<&str>) -> Result<Option<String>, ParseError> {
+    match id.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(id) if id.len() <= 100 && id.chars().all(|c| c.is_ascii_graphic()) => {
+            Ok(Some(id.to_owned()))
+        }
+        Some(_) => Err(ParseError::new(
+            "quotedMessageId",
+            "must be the id of a message",
+        )),
+    }
+}
+
+/// One emoji (a flag, a keycap, a skin tone or a family joined by ZWJ included); `None` to
+/// remove. Read by the code points emoji are made of, so no letter, digit alone, space or
+/// markup passes for one.
+fn parse_emoji(emoji: Option<&str>) -> Result<Option<String>, ParseError> {
+    let Some(emoji) = emoji.map(str::trim).filter(|e| !e.is_empty()) else {
+        return Ok(None);
+    };
+    let pictographic =
+        |c: char| matches!(u32::from(c), 0xA9 | 0xAE | 0x203C..=0x3299 | 0x1F000..=0x1FAFF);
+    let part = |c: char| {
+        pictographic(c)
+            // Variation selector, ZWJ, keycap, tags (subdivision flags).
+            || matches!(u32::from(c), 0xFE0F | 0x200D | 0x20E3 | 0xE0020..=0xE007F)
+            // The base of a keycap: 1️⃣, #️⃣, *️⃣.
+            || c.is_ascii_digit()
+            || c == '#'
+            || c == '*'
+    };
+    let one = emoji.chars().count() <= 16
+        && emoji.chars().all(part)
+        && (emoji.chars().any(pictographic) || emoji.contains('\u{20E3}'));
+    if one {
+        Ok(Some(emoji.to_owned()))
+    } else {
+        Err(ParseError::new("emoji", "must be one emoji"))
+    }
 }
 
 pub(super) fn parse_text(field: &'static str, text: &str) -> Result<String, ParseError> {
@@ -145,9 +202,10 @@ async fn send_text(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendTextRequest>,
 ) -> Result<Response, ApiError> {
-    let (to, text) = (
+    let (to, text, quoted_message_id) = (
         PhoneNumber::parse_written("to", &body.to, auth.default_country),
         parse_text("text", &body.text),
+        parse_quoted(body.quoted_message_id.as_deref()),
     )
         .validate()?;
     let request = SendRequest {
@@ -159,6 +217,7 @@ async fn send_text(
         media: None,
         ptt: false,
         idempotency_key: None,
+        quoted_message_id,
     };
     send(&state, &auth, &headers, request).await
 }
@@ -239,7 +298,7 @@ async fn list_messages(
         limit: query.limit,
     }
     .parse_after(query.cursor.as_deref())?;
-    let (contact, direction) = (
+    let (contact, direction, terms) = (
         query
             .contact
             .as_deref()
@@ -259,6 +318,7 @@ async fn list_messages(
                     .ok_or_else(|| ParseError::new("direction", "must be incoming or outgoing"))
             })
             .transpose(),
+        parse_search(query.q.as_deref()),
     )
         .validate()?;
     let selection = MessageSelection {
@@ -267,6 +327,7 @@ async fn list_messages(
             session: None,
             contact_phone: contact.map(|c| c.as_str().to_owned()),
             direction,
+            terms,
         },
     };
     let messages = state
@@ -278,6 +339,49 @@ async fn list_messages(
         MessageList {
             messages: messages.items.iter().map(MessageView::from).collect(),
             pagination: Pagination::keyset(&page, &messages),
+        },
+    ))
+}
+
+/// The folded words of a message search; none without `q`.
+fn parse_search(q: Option<&str>) -> Result<Vec<String>, ParseError> {
+    let Some(q) = q.filter(|q| !q.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    if q.chars().count() > 200 {
+        return Err(ParseError::new("q", "must be at most 200 characters"));
+    }
+    let terms = wasl_domain::search::terms(q);
+    if terms.is_empty() {
+        return Err(ParseError::new("q", "must contain a letter or a digit"));
+    }
+    Ok(terms)
+}
+
+/// Reacts to a message as the business (one emoji), or takes the reaction back.
+#[utoipa::path(post, path = "/api/v1/whatsapp/messages/{id}/reaction", tag = "messages", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = ReactionRequest,
+    responses((status = 200, body = Envelope<MessageData>), (status = 400), (status = 404), (status = 409, description = "SESSION_NOT_CONNECTED, CONTACT_BLOCKED, MESSAGE_NOT_SENT")))]
+async fn react(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReactionRequest>,
+) -> Result<super::response::ApiOk<MessageData>, ApiError> {
+    let emoji = parse_emoji(Some(&body.emoji))?;
+    let said = if emoji.is_some() {
+        Msg::ReactionSet
+    } else {
+        Msg::ReactionRemoved
+    };
+    let message = state
+        .messaging
+        .react(&auth, &state.sessions, &id, emoji)
+        .await?;
+    Ok(super::response::ApiOk::ok(
+        said,
+        MessageData {
+            message: MessageView::from(&message),
         },
     ))
 }

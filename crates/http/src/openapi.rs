@@ -38,6 +38,7 @@ const EVENTS: &[&str] = &[
     "message.received",
     "message.sent",
     "message.status",
+    "message.reaction",
     "session.status",
     "session.qr",
     "contact.created",

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use wasl_app::AppError;
 use wasl_domain::{ParseError, PhoneNumber};
-use wasl_engine::{IncomingMessage, Media, MessageKind};
+use wasl_engine::{IncomingMessage, IncomingReaction, Media, MessageKind, QuotedMessage};
 
 use super::error::{code, ApiError, Validate};
 use super::extract::{ApiJson, Auth};
@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(scan))
         .routes(routes!(incoming))
         .routes(routes!(read))
+        .routes(routes!(reaction))
         .routes(routes!(drop_connection))
 }
 
@@ -53,6 +54,19 @@ pub struct IncomingRequest {
     /// WhatsApp's id for the message; generated when absent. Send the same id twice to see
     /// a duplicate delivery handled.
     message_id: Option<String>,
+    /// WhatsApp's id (`messageId`) of a message of this chat the customer replies to.
+    quoted_message_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerReactionRequest {
+    /// The customer's number.
+    from: String,
+    /// WhatsApp's id (`messageId`) of the message of their chat they react to.
+    message_id: String,
+    /// One emoji; empty takes the customer's reaction back.
+    emoji: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -145,7 +159,16 @@ fn parse_incoming(
         }
         _ => Ok(()),
     };
-    let (from, kind, _, _, _) = (from, kind, text, media, message_id).validate()?;
+    let quoted = match &body.quoted_message_id {
+        Some(id) if id.chars().count() > 128 || id.chars().any(char::is_control) => {
+            Err(ParseError::new(
+                "quotedMessageId",
+                "must be at most 128 characters, without control characters",
+            ))
+        }
+        _ => Ok(()),
+    };
+    let (from, kind, _, _, _, _) = (from, kind, text, media, message_id, quoted).validate()?;
     Ok((from, kind, body))
 }
 
@@ -208,6 +231,18 @@ async fn incoming(
         caption: body.caption.filter(|c| !c.is_empty()),
         media: media.filter(|_| kind != MessageKind::Text),
         timestamp: now_millis(),
+        // What the quote shows is taken from the stored message; the simulated phone only
+        // names it.
+        quote: body
+            .quoted_message_id
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty())
+            .map(|message_id| QuotedMessage {
+                message_id,
+                from_me: false,
+                kind: MessageKind::Text,
+                text: None,
+            }),
     };
     // Answered once the message is stored: a 200 means wasl has it, whatever happens next.
     match state.sessions.sandbox_incoming(&auth, &name, message).await {
@@ -222,6 +257,51 @@ async fn incoming(
         Err(e) => return Err(e.into()),
     }
     Ok(ApiOk::ok(Msg::SandboxIncoming, IncomingData { message_id }))
+}
+
+/// A simulated customer reacts to a message of their chat (or takes the reaction back with
+/// an empty emoji); answered once the reaction is stored.
+#[utoipa::path(post, path = "/api/v1/whatsapp/sandbox/{sessionName}/reaction", tag = "sandbox", security(("bearer" = [])),
+    params(("sessionName" = String, Path)), request_body = CustomerReactionRequest,
+    responses((status = 200, body = Envelope<SandboxDone>), (status = 400), (status = 404), (status = 409), (status = 503)))]
+async fn reaction(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<CustomerReactionRequest>,
+) -> Result<ApiOk<SandboxDone>, ApiError> {
+    let message_id = body.message_id.trim();
+    let (from, _, _) = (
+        PhoneNumber::parse("from", &body.from),
+        if message_id.is_empty() || message_id.chars().count() > 128 {
+            Err(ParseError::new("messageId", "must be 1 to 128 characters"))
+        } else {
+            Ok(())
+        },
+        if body.emoji.chars().count() > 16 || body.emoji.chars().any(char::is_control) {
+            Err(ParseError::new("emoji", "must be one emoji, or empty"))
+        } else {
+            Ok(())
+        },
+    )
+        .validate()?;
+    let reaction = IncomingReaction {
+        reaction_id: format!("SBXRE{}", uuid::Uuid::now_v7().simple()).to_uppercase(),
+        from,
+        message_id: message_id.to_owned(),
+        emoji: body.emoji.trim().to_owned(),
+        timestamp: now_millis(),
+    };
+    let session = state
+        .sessions
+        .sandbox_reaction(&auth, &name, reaction)
+        .await?;
+    Ok(ApiOk::ok(
+        Msg::SandboxReaction,
+        SandboxDone {
+            session_id: session.id.to_string(),
+        },
+    ))
 }
 
 /// The simulated customer reads a message the session sent: a `read` receipt follows.

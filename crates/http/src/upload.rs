@@ -95,6 +95,7 @@ pub(super) async fn read_upload(
     let mut caption: Option<String> = None;
     let mut session_name: Option<String> = None;
     let mut ptt: Option<String> = None;
+    let mut quoted: Option<String> = None;
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
         let duplicate = || {
@@ -113,11 +114,12 @@ pub(super) async fn read_upload(
                     .and_then(wasl_domain::text::clean_filename);
                 file = Some((read_file(field).await?, filename));
             }
-            "to" | "caption" | "sessionName" | "ptt" => {
+            "to" | "caption" | "sessionName" | "ptt" | "quotedMessageId" => {
                 let slot = match name.as_str() {
                     "to" => &mut to,
                     "caption" => &mut caption,
                     "sessionName" => &mut session_name,
+                    "quotedMessageId" => &mut quoted,
                     _ => &mut ptt,
                 };
                 if slot.is_some() {
@@ -141,7 +143,7 @@ pub(super) async fn read_upload(
         )),
     };
     let file_part = file.ok_or_else(|| ParseError::new(file_field, "the file part is required"));
-    let (to, caption, ptt, (bytes, filename)) = (
+    let (to, caption, ptt, quoted_message_id, (bytes, filename)) = (
         to.as_deref().map_or_else(
             || Err(ParseError::new("to", "is required")),
             |t| PhoneNumber::parse_written("to", t, country),
@@ -151,6 +153,7 @@ pub(super) async fn read_upload(
             .map(|c| parse_text("caption", &c))
             .transpose(),
         ptt,
+        super::messages::parse_quoted(quoted.as_deref()),
         file_part.and_then(|(b, f)| {
             if b.is_empty() {
                 Err(ParseError::new(file_field, "the file is empty"))
@@ -187,6 +190,7 @@ pub(super) async fn read_upload(
         }),
         ptt,
         idempotency_key: None,
+        quoted_message_id,
     })
 }
 

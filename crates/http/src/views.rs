@@ -180,6 +180,33 @@ pub struct MessageView {
     pub contact_id: String,
     pub related_user: Option<String>,
     pub created_at: String,
+    /// The message this one replies to.
+    pub quoted: Option<QuoteView>,
+    /// The customer's and the business's reactions (at most one each).
+    pub reactions: Vec<ReactionView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuoteView {
+    /// wasl's id of the quoted message; null when wasl never stored it.
+    pub id: Option<String>,
+    /// WhatsApp's id of the quoted message.
+    pub message_id: String,
+    /// incoming (the customer wrote it) or outgoing (the business did).
+    pub direction: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Its text, caption or file name, at most 300 characters.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionView {
+    pub emoji: String,
+    /// customer or business.
+    pub by: String,
 }
 
 impl From<&wasl_domain::Message> for MessageView {
@@ -218,6 +245,25 @@ impl From<&wasl_domain::Message> for MessageView {
             contact_id: m.contact_id.clone(),
             related_user: m.related_user.clone(),
             created_at: rfc3339(m.created_at),
+            quoted: m.quoted.as_ref().map(|q| QuoteView {
+                id: q.id.clone(),
+                message_id: q.message_id.clone(),
+                direction: q.direction.as_str().to_owned(),
+                kind: q.kind.clone(),
+                text: q.text.clone(),
+            }),
+            reactions: [
+                ("customer", &m.reactions.customer),
+                ("business", &m.reactions.business),
+            ]
+            .into_iter()
+            .filter_map(|(by, emoji)| {
+                emoji.as_ref().map(|e| ReactionView {
+                    emoji: e.clone(),
+                    by: by.to_owned(),
+                })
+            })
+            .collect(),
         }
     }
 }

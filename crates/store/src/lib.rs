@@ -37,7 +37,7 @@ pub use conversations::{AssigneeFilter, ConversationChange, ConversationFilter, 
 pub use deliveries::{AttemptRecord, Deliveries};
 pub use error::{Conflict, StoreError};
 pub use events::{webhook_body, EventRenderer, Events, StoredEvent};
-pub use messages::{MessageFilter, Messages, Recorded};
+pub use messages::{MessageFilter, Messages, ReactionSide, Recorded};
 pub use organizations::Organizations;
 pub use outbox::Outbox;
 pub use page::{Cursor, Page, PageRequest};

@@ -4,7 +4,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, SessionId};
+use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, Quote, Reactions, SessionId};
 
 use crate::events::StoredEvent;
 use crate::sql::Params;
@@ -12,7 +12,8 @@ use crate::{Cursor, Page, PageRequest, Store, StoreError};
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, organization_id, session_id, message_id, contact_id, contact_phone, from_number,
     to_number, direction, type, text, caption, media_path, mime_type, filename, media_size, ptt, status, sent_at,
-    delivered_at, read_at, error_message, idempotency_key, attempts, related_user, created_at";
+    delivered_at, read_at, error_message, idempotency_key, attempts, related_user, created_at, quoted,
+    customer_reaction, business_reaction";
 
 pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
     let direction: String = row.try_get("direction")?;
@@ -46,7 +47,23 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
         attempts: row.try_get("attempts")?,
         related_user: row.try_get("related_user")?,
         created_at: row.try_get("created_at")?,
+        quoted: row
+            .try_get::<Option<String>, _>("quoted")?
+            .map(|json| {
+                serde_json::from_str::<Quote>(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("quoted {json:?}: {e}")))
+            })
+            .transpose()?,
+        reactions: Reactions {
+            customer: row.try_get("customer_reaction")?,
+            business: row.try_get("business_reaction")?,
+        },
     })
+}
+
+/// A quote as the `quoted` column keeps it.
+pub(crate) fn quoted_json(quote: Option<&Quote>) -> Option<String> {
+    quote.and_then(|q| serde_json::to_string(q).ok())
 }
 
 /// What a stored change produced: the message, its contact, and the events written with it.
@@ -63,6 +80,16 @@ pub struct MessageFilter {
     pub session: Option<SessionId>,
     pub contact_phone: Option<String>,
     pub direction: Option<Direction>,
+    /// Full-text search: every one of these folded words ([`wasl_domain::search::terms`])
+    /// starts a word of the message's text, caption or file name.
+    pub terms: Vec<String>,
+}
+
+/// Whose reaction changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReactionSide {
+    Customer,
+    Business,
 }
 
 /// Messages: stored in batches with their contacts, conversations and events, read back, and moved along their statuses.
@@ -132,10 +159,28 @@ impl Messages<'_> {
         if let Some(direction) = filter.direction {
             conditions.push(format!("direction = {}", params.text(direction.as_str())));
         }
+        let searching = !filter.terms.is_empty();
+        if searching {
+            conditions.push(self.matches(&mut params, &filter.terms));
+        }
+        let total = if searching {
+            // Matches are not counted anywhere ahead of time: counted here, with the same
+            // conditions and no cursor.
+            let sql = format!(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM messages WHERE {}",
+                conditions.join(" AND ")
+            );
+            params
+                .query(&sql)
+                .fetch_one(&self.store.pool)
+                .await?
+                .try_get(0)?
+        } else {
+            self.count_messages(org, filter).await?
+        };
         if let Some(cursor) = &page.after {
             conditions.push(params.after("created_at", "id", cursor));
         }
-        let total = self.count_messages(org, filter).await?;
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
             conditions.join(" AND "),
@@ -153,6 +198,109 @@ impl Messages<'_> {
             at: m.created_at,
             id: m.id.clone(),
         }))
+    }
+
+    /// The condition that a message holds every search term, in the database's own full-text
+    /// index: each term is a prefix query, so "فات" finds "فاتورة" as a person typing expects.
+    /// The terms hold only letters and digits ([`wasl_domain::search::terms`]), so quoting
+    /// them is all the query syntax needs.
+    fn matches(&self, params: &mut Params, terms: &[String]) -> String {
+        match self.store.dialect {
+            crate::Dialect::Sqlite => {
+                let query: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
+                format!(
+                    "rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {})",
+                    params.text(query.join(" "))
+                )
+            }
+            crate::Dialect::Postgres => {
+                let query: Vec<String> = terms.iter().map(|t| format!("'{t}':*")).collect();
+                format!(
+                    "to_tsvector('simple', search_text) @@ to_tsquery('simple', {})",
+                    params.text(query.join(" & "))
+                )
+            }
+        }
+    }
+
+    /// The session's message with this WhatsApp id.
+    pub async fn by_whatsapp_id(
+        &self,
+        session: &SessionId,
+        message_id: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND message_id = $2"
+        );
+        sqlx::query(&sql)
+            .bind(session.as_str())
+            .bind(message_id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .as_ref()
+            .map(message)
+            .transpose()
+    }
+
+    /// Sets (or with `None` removes) one side's reaction to a message, with the
+    /// `message.reaction` event; `None` when there is no such message. The customer's
+    /// reaction is found by WhatsApp's id within the session and only on a message of their
+    /// own chat; the business's by wasl's id within the organization.
+    pub async fn react(
+        &self,
+        target: &crate::MessageRef,
+        side: ReactionSide,
+        customer_phone: Option<&str>,
+        emoji: Option<&str>,
+        at: i64,
+        render: &dyn crate::EventRenderer,
+    ) -> Result<Option<(Message, StoredEvent)>, StoreError> {
+        let column = match side {
+            ReactionSide::Customer => "customer_reaction",
+            ReactionSide::Business => "business_reaction",
+        };
+        let (which, a, b) = match target {
+            crate::MessageRef::Id { org, id } => (
+                "organization_id = $2 AND id = $3",
+                org.as_str(),
+                id.as_str(),
+            ),
+            crate::MessageRef::WhatsApp {
+                session,
+                message_id,
+            } => (
+                "session_id = $2 AND message_id = $3",
+                session.as_str(),
+                message_id.as_str(),
+            ),
+        };
+        let chat = if customer_phone.is_some() {
+            " AND contact_phone = $4"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE messages SET {column} = $1 WHERE {which}{chat} RETURNING {MESSAGE_COLUMNS}"
+        );
+        let mut tx = self.store.pool.begin().await?;
+        let mut query = sqlx::query(&sql).bind(emoji).bind(a).bind(b);
+        if let Some(phone) = customer_phone {
+            query = query.bind(phone);
+        }
+        let Some(row) = query.fetch_optional(&mut *tx).await? else {
+            return Ok(None);
+        };
+        let updated = message(&row)?;
+        let event = crate::events::insert_event(
+            &mut tx,
+            &updated.organization_id,
+            "message.reaction",
+            render.message(&updated),
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some((updated, event)))
     }
 
     /// How many messages a listing has, from the conversations' counters: a sum over a few

@@ -39,6 +39,12 @@ macro_rules! migrations {
             migration!($dialect, 11, "conversations", "0011_conversations.sql"),
             migration!($dialect, 12, "assignee_index", "0012_assignee_index.sql"),
             migration!($dialect, 13, "default_country", "0013_default_country.sql"),
+            migration!(
+                $dialect,
+                14,
+                "replies_reactions_search",
+                "0014_replies_reactions_search.sql"
+            ),
         ]
     };
 }

@@ -235,6 +235,8 @@ async fn upgrade_carries_every_conversation(url: &str) {
         attempts: 0,
         related_user: None,
         created_at: 5000,
+        quoted: None,
+        reactions: Default::default(),
     };
     let outcome = store
         .messages()

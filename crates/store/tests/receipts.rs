@@ -55,6 +55,8 @@ fn pending(org: &OrgId, session: &SessionId) -> Message {
         attempts: 0,
         related_user: None,
         created_at: 10,
+        quoted: None,
+        reactions: Default::default(),
     }
 }
 

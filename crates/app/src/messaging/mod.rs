@@ -5,6 +5,7 @@
 mod bus;
 pub mod media;
 mod outbox;
+mod reaction;
 mod recorder;
 mod send;
 
@@ -15,8 +16,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::{watch, Notify};
 use wasl_domain::{Direction, Message, MessageStatus, OrgId, PhoneNumber, Session, SessionId};
-use wasl_engine::{Connection, EngineRegistry, IncomingMessage, MessageKind, ReceiptStatus};
-use wasl_store::{EventRenderer, NewMessage, RecordOutcome, StatusMove, Store, StoreError};
+use wasl_engine::{
+    Connection, EngineRegistry, IncomingMessage, IncomingReaction, MessageKind, ReceiptStatus,
+};
+use wasl_store::{
+    EventRenderer, MessageRef, NewMessage, ReactionSide, RecordOutcome, StatusMove, Store,
+    StoreError,
+};
 
 pub use bus::EventBus;
 use media::MediaStore;
@@ -68,6 +74,8 @@ impl From<&Session> for SessionOwner {
 /// An outgoing message as the API hands it over.
 pub struct OutgoingDraft<'a> {
     pub session: &'a Session,
+    /// The message this one replies to.
+    pub quoted: Option<wasl_domain::Quote>,
     pub to: PhoneNumber,
     pub kind: MessageKind,
     pub text: Option<String>,
@@ -113,6 +121,13 @@ fn fingerprint(draft: &OutgoingDraft<'_>) -> String {
     field(draft.text.as_deref().unwrap_or("").as_bytes());
     field(draft.caption.as_deref().unwrap_or("").as_bytes());
     field(&[u8::from(draft.ptt)]);
+    field(
+        draft
+            .quoted
+            .as_ref()
+            .map_or("", |q| q.message_id.as_str())
+            .as_bytes(),
+    );
     match &draft.media {
         Some(media) => {
             field(&Sha256::digest(&media.bytes));
@@ -230,6 +245,8 @@ impl Messaging {
             attempts: 0,
             related_user: draft.related_user,
             created_at: self.clock.now_millis(),
+            quoted: draft.quoted,
+            reactions: wasl_domain::Reactions::default(),
         };
         let media_path = message.media_path.clone();
         let item = NewMessage {
@@ -293,6 +310,10 @@ impl Messaging {
             return Ok(());
         };
         let mut incoming = safe_to_store(incoming);
+        let quoted = match incoming.quote.take() {
+            Some(quote) => Some(self.quote_of(session_id, quote).await?),
+            None => None,
+        };
         let id = uuid::Uuid::now_v7().to_string();
         let (media_path, mime_type, filename, media_size) = match &incoming.media {
             Some(m) => {
@@ -339,6 +360,8 @@ impl Messaging {
             attempts: 0,
             related_user: None,
             created_at: self.clock.now_millis(),
+            quoted,
+            reactions: wasl_domain::Reactions::default(),
         };
         let item = NewMessage {
             message,
@@ -364,6 +387,34 @@ impl Messaging {
         result
     }
 
+    /// What a customer's reply quotes: the stored message when wasl has it (the reply's copy
+    /// may be partial), else what the reply carries.
+    async fn quote_of(
+        &self,
+        session: &SessionId,
+        quote: wasl_engine::QuotedMessage,
+    ) -> Result<wasl_domain::Quote, StoreError> {
+        if let Some(original) = self
+            .store
+            .messages()
+            .by_whatsapp_id(session, &quote.message_id)
+            .await?
+        {
+            return Ok(wasl_domain::Quote::of(&original));
+        }
+        Ok(wasl_domain::Quote {
+            id: None,
+            message_id: quote.message_id,
+            direction: if quote.from_me {
+                Direction::Outgoing
+            } else {
+                Direction::Incoming
+            },
+            kind: quote.kind.as_str().to_owned(),
+            text: wasl_domain::Quote::cut(quote.text.as_deref()),
+        })
+    }
+
     async fn record_session_event(&self, org: &OrgId, kind: &str, payload: serde_json::Value) {
         match self.store.events().record(org, kind, payload).await {
             Ok(event) => self.bus.publish([event]),
@@ -381,6 +432,10 @@ fn safe_to_store(mut m: IncomingMessage) -> IncomingMessage {
     m.push_name = m.push_name.map(storable).filter(|n| !n.trim().is_empty());
     m.text = m.text.map(storable);
     m.caption = m.caption.map(storable);
+    if let Some(quote) = &mut m.quote {
+        quote.message_id = storable(std::mem::take(&mut quote.message_id));
+        quote.text = quote.text.take().map(storable);
+    }
     if let Some(media) = &mut m.media {
         media.mime_type = std::mem::take(&mut media.mime_type)
             .chars()
@@ -427,6 +482,39 @@ impl SessionObserver for Messaging {
         }
         tracing::error!(session = %session, message_id = %message.message_id, "an incoming message could not be stored; it is not acknowledged");
         false
+    }
+
+    async fn reaction(&self, session: &SessionId, reaction: IncomingReaction) -> bool {
+        use wasl_domain::text::storable;
+        let emoji = Some(storable(reaction.emoji)).filter(|e| !e.is_empty());
+        let target = MessageRef::WhatsApp {
+            session: session.clone(),
+            message_id: storable(reaction.message_id),
+        };
+        match self
+            .store
+            .messages()
+            .react(
+                &target,
+                ReactionSide::Customer,
+                Some(reaction.from.as_str()),
+                emoji.as_deref(),
+                self.clock.now_millis(),
+                self.renderer.as_ref(),
+            )
+            .await
+        {
+            Ok(Some((_, event))) => {
+                self.bus.publish([event]);
+                true
+            }
+            // A reaction to a message wasl never had: nothing to show it on.
+            Ok(None) => true,
+            Err(e) => {
+                tracing::error!(session = %session, error = %e, "cannot store a reaction; it is not acknowledged");
+                false
+            }
+        }
     }
 
     async fn receipt(

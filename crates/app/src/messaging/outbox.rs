@@ -9,7 +9,8 @@ use rand::Rng;
 use tokio::sync::{watch, Notify};
 use wasl_domain::{Message, PhoneNumber, Session};
 use wasl_engine::{
-    Connection, EngineError, Media, MessageKind, OutgoingContent, OutgoingMessage, SentMessage,
+    Connection, EngineError, Media, MessageKind, OutgoingContent, OutgoingMessage, QuotedMessage,
+    SentMessage,
 };
 use wasl_store::{StatusMove, Store};
 
@@ -261,11 +262,18 @@ async fn deliver(
             ))
         }
     };
+    let quote = message.quoted.as_ref().map(|q| QuotedMessage {
+        message_id: q.message_id.clone(),
+        from_me: q.direction == wasl_domain::Direction::Outgoing,
+        kind: MessageKind::parse(&q.kind).unwrap_or(MessageKind::Text),
+        text: q.text.clone(),
+    });
     connection
         .send(OutgoingMessage {
             message_id: message.message_id.clone(),
             to: PhoneNumber::from_trusted(&message.to),
             content,
+            quote,
         })
         .await
 }

@@ -3,7 +3,7 @@
 //! go out live here, once: the session exists and is connected, its engine takes media of
 //! that size, the contact is not blocked.
 
-use wasl_domain::{Message, PhoneNumber, SessionStatus};
+use wasl_domain::{Direction, Message, ParseError, PhoneNumber, Quote, SessionStatus};
 use wasl_engine::{Media, MessageKind};
 use wasl_store::{MessageFilter, Page, PageRequest};
 
@@ -23,6 +23,8 @@ pub struct SendRequest {
     pub media: Option<Media>,
     pub ptt: bool,
     pub idempotency_key: Option<String>,
+    /// wasl's id of the message this one replies to: a message of the same chat.
+    pub quoted_message_id: Option<String>,
 }
 
 /// Which messages to list.
@@ -61,8 +63,13 @@ impl Messaging {
                 return Err(Conflict::ContactBlocked.into());
             }
         }
+        let quoted = match request.quoted_message_id.as_deref() {
+            None => None,
+            Some(id) => Some(self.quotable(caller, &session, &request.to, id).await?),
+        };
         let draft = OutgoingDraft {
             session: &session,
+            quoted,
             to: request.to,
             kind: request.kind,
             text: request.text,
@@ -76,6 +83,36 @@ impl Messaging {
             Accepted::KeyReused => Err(Conflict::IdempotencyKeyReused.into()),
             accepted => Ok(accepted),
         }
+    }
+
+    /// What a reply to message `id` quotes: a message of the same chat (this session, this
+    /// customer) that WhatsApp has, so the customer's phone can show what is answered.
+    async fn quotable(
+        &self,
+        caller: &Caller,
+        session: &wasl_domain::Session,
+        to: &PhoneNumber,
+        id: &str,
+    ) -> AppResult<Quote> {
+        let not_in_chat = || {
+            AppError::from(ParseError::new(
+                "quotedMessageId",
+                "is not a message of this chat",
+            ))
+        };
+        let quoted = self
+            .store
+            .messages()
+            .get(&caller.org_id, id)
+            .await?
+            .ok_or_else(not_in_chat)?;
+        if quoted.session_id != session.id || quoted.contact_phone != to.as_str() {
+            return Err(not_in_chat());
+        }
+        if quoted.direction == Direction::Outgoing && quoted.sent_at.is_none() {
+            return Err(ParseError::new("quotedMessageId", "was not sent yet").into());
+        }
+        Ok(Quote::of(&quoted))
     }
 
     /// The organization's messages, newest first.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::watch;
 use wasl_domain::{Session, SessionId};
-use wasl_engine::{Connection, IncomingMessage, ReceiptStatus};
+use wasl_engine::{Connection, IncomingMessage, IncomingReaction, ReceiptStatus};
 
 #[async_trait]
 pub trait SessionObserver: Send + Sync + 'static {
@@ -17,6 +17,9 @@ pub trait SessionObserver: Send + Sync + 'static {
     /// A customer's message arrived on the session; `true` once it is durably stored (a
     /// message stored before counts), `false` when it could not be.
     async fn message(&self, session: &SessionId, message: IncomingMessage) -> bool;
+    /// A customer reacted to a message; `true` once stored (or there was nothing to store: a
+    /// message wasl does not have), `false` when it could not be stored now.
+    async fn reaction(&self, session: &SessionId, reaction: IncomingReaction) -> bool;
     /// A message the session sent was delivered or read; `true` once that is stored (or
     /// there was nothing to store: an unknown message, a status already reached), `false`
     /// when it could not be stored now.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wasl_domain::{EngineKind, PhoneNumber, Session};
 use wasl_engine::sandbox::SandboxEngine;
-use wasl_engine::{EngineError, IncomingMessage};
+use wasl_engine::{EngineError, IncomingMessage, IncomingReaction};
 
 use super::SessionManager;
 use crate::accounts::Caller;
@@ -55,6 +55,25 @@ impl SessionManager {
         let (engine, session) = self.sandbox(caller, name).await?;
         engine
             .incoming(&session.id, message)
+            .await
+            .map_err(|e| match e {
+                EngineError::Transient(detail) => AppError::MessageNotConfirmed(detail),
+                other => other.into(),
+            })?;
+        Ok(session)
+    }
+
+    /// A simulated customer reacts to a message of their chat; returns once wasl has stored
+    /// the reaction.
+    pub async fn sandbox_reaction(
+        &self,
+        caller: &Caller,
+        name: &str,
+        reaction: IncomingReaction,
+    ) -> AppResult<Session> {
+        let (engine, session) = self.sandbox(caller, name).await?;
+        engine
+            .reaction(&session.id, reaction)
             .await
             .map_err(|e| match e {
                 EngineError::Transient(detail) => AppError::MessageNotConfirmed(detail),

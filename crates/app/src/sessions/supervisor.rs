@@ -197,16 +197,20 @@ async fn follow(
                     outbox_started = true;
                 }
             }
-            event @ (EngineEvent::Message(_) | EngineEvent::Receipt { .. }) => {
+            event @ (EngineEvent::Message(_)
+            | EngineEvent::Reaction(_)
+            | EngineEvent::Receipt { .. }) => {
                 // Messages and receipts that arrive together (WhatsApp's backlog after a
                 // reconnect, a busy number, the receipts of a broadcast) are stored together,
                 // in the recorder's batches, instead of one round trip after another.
                 let mut batch = vec![event];
                 while batch.len() < TRAFFIC_BATCH {
                     match events.try_recv() {
-                        Ok(next @ (EngineEvent::Message(_) | EngineEvent::Receipt { .. })) => {
-                            batch.push(next)
-                        }
+                        Ok(
+                            next @ (EngineEvent::Message(_)
+                            | EngineEvent::Reaction(_)
+                            | EngineEvent::Receipt { .. }),
+                        ) => batch.push(next),
                         Ok(other) => {
                             lookahead = Some(other);
                             break;
@@ -251,6 +255,14 @@ async fn store_traffic(
                         .message(&id, message)
                         .await
                         .then_some(Stored::Message(message_id))
+                }
+                // A reaction is acknowledged like a message, by its own id.
+                EngineEvent::Reaction(reaction) => {
+                    let reaction_id = reaction.reaction_id.clone();
+                    observer
+                        .reaction(&id, reaction)
+                        .await
+                        .then_some(Stored::Message(reaction_id))
                 }
                 EngineEvent::Receipt {
                     message_id,

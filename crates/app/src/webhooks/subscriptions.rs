@@ -14,10 +14,11 @@ use crate::clock::Clock;
 use crate::error::{AppError, AppResult, Conflict};
 
 /// The events a webhook can subscribe to.
-pub const EVENT_TYPES: [&str; 9] = [
+pub const EVENT_TYPES: [&str; 10] = [
     "message.received",
     "message.sent",
     "message.status",
+    "message.reaction",
     "session.status",
     "session.qr",
     "contact.created",

@@ -12,7 +12,8 @@ use super::log::{Sent, Transmission, TransmissionLog};
 use super::SandboxConfig;
 use crate::{
     Connection, DisconnectReason, EngineError, EngineEvent, EventSender, IncomingMessage,
-    MessageKind, OutgoingContent, OutgoingMessage, ReceiptStatus, SentMessage, SessionTarget,
+    IncomingReaction, MessageKind, OutgoingContent, OutgoingMessage, OutgoingReaction,
+    ReceiptStatus, SentMessage, SessionTarget,
 };
 
 struct LinkState {
@@ -127,12 +128,28 @@ impl SandboxLink {
         &self,
         message: IncomingMessage,
     ) -> Result<oneshot::Receiver<()>, EngineError> {
+        let id = message.message_id.clone();
+        self.deliver(id, EngineEvent::Message(message))
+    }
+
+    /// Hands a customer's reaction to wasl, confirmed like a message.
+    pub(super) fn deliver_reaction(
+        &self,
+        reaction: IncomingReaction,
+    ) -> Result<oneshot::Receiver<()>, EngineError> {
+        let id = reaction.reaction_id.clone();
+        self.deliver(id, EngineEvent::Reaction(reaction))
+    }
+
+    fn deliver(
+        &self,
+        id: String,
+        event: EngineEvent,
+    ) -> Result<oneshot::Receiver<()>, EngineError> {
         self.require_paired()?;
         let (stored, confirmed) = oneshot::channel();
-        self.state()
-            .unconfirmed
-            .insert(message.message_id.clone(), stored);
-        self.emit(EngineEvent::Message(message));
+        self.state().unconfirmed.insert(id, stored);
+        self.emit(event);
         Ok(confirmed)
     }
 
@@ -233,6 +250,14 @@ impl Connection for SandboxLink {
         };
         self.confirm_delivery_later(sent.message_id.clone());
         Ok(sent)
+    }
+
+    /// The simulated phone takes any reaction while linked; like WhatsApp, it does not check
+    /// that the message exists.
+    async fn react(&self, reaction: OutgoingReaction) -> Result<(), EngineError> {
+        self.require_paired()?;
+        tracing::debug!(session = %self.session, message = %reaction.message_id, "sandbox reaction sent");
+        Ok(())
     }
 
     async fn pairing_code(&self, _phone: &PhoneNumber) -> Result<String, EngineError> {

@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use wasl_domain::{EngineKind, PhoneNumber, SessionId};
 
 use crate::{
-    Capabilities, Connection, Engine, EngineError, EventSender, IncomingMessage, Linking,
-    MediaLimits, MessageIds, SessionTarget, WHATSAPP_MEDIA_BYTES,
+    Capabilities, Connection, Engine, EngineError, EventSender, IncomingMessage, IncomingReaction,
+    Linking, MediaLimits, MessageIds, SessionTarget, WHATSAPP_MEDIA_BYTES,
 };
 use link::SandboxLink;
 pub use log::{Transmission, TransmissionLog};
@@ -92,15 +92,17 @@ impl SandboxEngine {
         message: IncomingMessage,
     ) -> Result<(), EngineError> {
         let confirmed = self.link(session)?.deliver_incoming(message)?;
-        match tokio::time::timeout(STORE_TIMEOUT, confirmed).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(EngineError::Transient(
-                "the connection ended before wasl confirmed the message".into(),
-            )),
-            Err(_) => Err(EngineError::Transient(
-                "wasl did not confirm the message in time".into(),
-            )),
-        }
+        confirmation(confirmed).await
+    }
+
+    /// A customer reacts to a message; returns once wasl has stored the reaction.
+    pub async fn reaction(
+        &self,
+        session: &SessionId,
+        reaction: IncomingReaction,
+    ) -> Result<(), EngineError> {
+        let confirmed = self.link(session)?.deliver_reaction(reaction)?;
+        confirmation(confirmed).await
     }
 
     /// The customer reads a message the session sent.
@@ -115,6 +117,19 @@ impl SandboxEngine {
             "the sandbox connection was dropped".into(),
         ));
         Ok(())
+    }
+}
+
+/// What became of something handed to wasl: stored, or to be sent again with the same id.
+async fn confirmation(confirmed: tokio::sync::oneshot::Receiver<()>) -> Result<(), EngineError> {
+    match tokio::time::timeout(STORE_TIMEOUT, confirmed).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(EngineError::Transient(
+            "the connection ended before wasl confirmed the message".into(),
+        )),
+        Err(_) => Err(EngineError::Transient(
+            "wasl did not confirm the message in time".into(),
+        )),
     }
 }
 

@@ -110,6 +110,7 @@ on_both_databases! {
             "POST /api/v1/whatsapp/sessions/{sessionName}/pairing-code", "DELETE /api/v1/whatsapp/sessions/{sessionName}",
             "POST /api/v1/whatsapp/sandbox/{sessionName}/scan", "POST /api/v1/whatsapp/sandbox/{sessionName}/incoming",
             "POST /api/v1/whatsapp/sandbox/{sessionName}/read", "POST /api/v1/whatsapp/sandbox/{sessionName}/drop",
+            "POST /api/v1/whatsapp/sandbox/{sessionName}/reaction", "POST /api/v1/whatsapp/messages/{id}/reaction",
             "POST /api/v1/whatsapp/messages/send", "POST /api/v1/whatsapp/messages/send-image",
             "POST /api/v1/whatsapp/messages/send-document", "POST /api/v1/whatsapp/messages/send-video",
             "POST /api/v1/whatsapp/messages/send-audio", "GET /api/v1/whatsapp/messages", "GET /api/v1/whatsapp/messages/{id}/media",

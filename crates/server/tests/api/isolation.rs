@@ -618,6 +618,8 @@ fn query_value(name: &str) -> Option<&'static str> {
         "status" => "pending",
         "assignee" => "unassigned",
         "unread" => "true",
+        // A word of A's own message text.
+        "q" => "المؤسسة",
         // Before every row: the whole listing.
         "cursor" => "9999999999999.z",
         _ => return None,
@@ -661,6 +663,10 @@ fn json_body(key: &str, a: &OrgA, pass: &str, receiver: &Receiver) -> Option<Val
         }
         "POST /api/v1/whatsapp/sandbox/{sessionName}/read" => {
             json!({"messageId": a.outgoing_whatsapp_id})
+        }
+        "POST /api/v1/whatsapp/messages/{id}/reaction" => json!({"emoji": "😡"}),
+        "POST /api/v1/whatsapp/sandbox/{sessionName}/reaction" => {
+            json!({"from": CUSTOMER_OUT, "messageId": a.outgoing_whatsapp_id, "emoji": "😡"})
         }
         "POST /api/v1/whatsapp/sandbox/{sessionName}/scan" => {
             json!({"phoneNumber": "966559990002"})

@@ -20,6 +20,7 @@ mod messaging;
 mod paging;
 mod phones;
 mod private_data;
+mod replies;
 mod schemathesis;
 mod sessions;
 mod users;

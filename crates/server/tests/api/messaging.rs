@@ -114,7 +114,7 @@ pub async fn wait_for_message(
     }
 }
 
-async fn incoming(app: &TestApp, token: &str, body: Value) -> String {
+pub async fn incoming(app: &TestApp, token: &str, body: Value) -> String {
     let (status, res) = app
         .post("/api/v1/whatsapp/sandbox/default/incoming", token, body)
         .await;

@@ -6,7 +6,7 @@ use sqlx::{Any, Row, Transaction};
 use wasl_domain::Contact;
 
 use super::{contact_key, ContactChange, ContactKey, NewMessage};
-use crate::messages::MESSAGE_COLUMNS;
+use crate::messages::{quoted_json, MESSAGE_COLUMNS};
 use crate::sql::{rows_per_statement, Rows, Ty};
 use crate::StoreError;
 
@@ -46,7 +46,11 @@ pub(super) async fn insert_messages(
         ("attempts", Ty::Int),
         ("related_user", Ty::Text),
         ("created_at", Ty::Int),
+        ("quoted", Ty::Text),
+        ("customer_reaction", Ty::Text),
+        ("business_reaction", Ty::Text),
         ("idempotency_fingerprint", Ty::Text),
+        ("search_text", Ty::Text),
     ];
     let mut inserted = HashSet::with_capacity(candidates.len());
     for chunk in candidates.chunks(rows_per_statement(COLUMNS.len())) {
@@ -83,10 +87,18 @@ pub(super) async fn insert_messages(
                 .int(m.attempts)
                 .text(m.related_user.as_deref())
                 .int(m.created_at)
-                .text(batch[i].idempotency_fingerprint.as_deref());
+                .text(quoted_json(m.quoted.as_ref()))
+                .text(m.reactions.customer.as_deref())
+                .text(m.reactions.business.as_deref())
+                .text(batch[i].idempotency_fingerprint.as_deref())
+                .text(wasl_domain::search::document(&[
+                    m.text.as_deref(),
+                    m.caption.as_deref(),
+                    m.filename.as_deref(),
+                ]));
         }
         let sql = format!(
-            "INSERT INTO messages ({MESSAGE_COLUMNS}, idempotency_fingerprint) {} ON CONFLICT DO NOTHING RETURNING id",
+            "INSERT INTO messages ({MESSAGE_COLUMNS}, idempotency_fingerprint, search_text) {} ON CONFLICT DO NOTHING RETURNING id",
             rows.source().0
         );
         let query = rows.query(&sql);

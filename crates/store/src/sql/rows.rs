@@ -63,6 +63,12 @@ impl TextValue for Option<&str> {
     }
 }
 
+impl TextValue for Option<String> {
+    fn text(self) -> Option<String> {
+        self
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Cell {
     Text(Option<String>),

@@ -10,6 +10,7 @@ use crate::webdriver::Browser;
 
 mod chat;
 mod inbox;
+mod replies;
 
 /// How new messages reach the page: the live events WebSocket when the server offers it, or
 /// polling when the browser cannot open one.
@@ -102,6 +103,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.customer_writes().await;
     j.step("chat").await;
     j.chat().await;
+    j.step("replies, reactions and search").await;
+    j.replies().await;
     j.step("inbox").await;
     j.inbox().await;
     j.step("contacts").await;

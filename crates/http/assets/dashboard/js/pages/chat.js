@@ -230,8 +230,68 @@ export function mount(root, { navigate, params }) {
 
   const more = h('div', { class: 'list-more', 'aria-hidden': 'true' }, h('div', { class: 'spinner small' }));
 
+  // While searching, the messages that hold the words, below the conversations found.
+  const hitsEl = h('section', { class: 'message-hits', 'aria-label': t('searchMessages') });
+  let hits = [];
+  let hitsRun = 0;
+  // Names of the contacts seen in the list, for found messages whose chat the search hides.
+  const knownNames = new Map();
+  async function searchMessages() {
+    const q = state.search;
+    const run = ++hitsRun;
+    if (!q) {
+      hits = [];
+      renderList();
+      return;
+    }
+    try {
+      const data = await api('GET', '/whatsapp/messages', { query: { q, sessionName: state.session, limit: 20 } });
+      if (run !== hitsRun) return;
+      hits = data.messages;
+    } catch (err) {
+      // Words that are not a search (only punctuation) find nothing; anything else is said.
+      if (err.code !== 'VALIDATION_ERROR') toastError(err);
+      hits = [];
+    }
+    renderList();
+  }
+  function renderHits() {
+    if (!state.search || !hits.length) {
+      hitsEl.remove();
+      return;
+    }
+    hitsEl.replaceChildren(h('h2', { class: 'hits-title', text: t('searchMessages') }),
+      ...hits.map((m) => {
+        const number = m.direction === 'incoming' ? m.from : m.to;
+        const name = knownNames.get(m.contactId);
+        return h('button', { type: 'button', class: 'search-hit', 'data-id': m.id, onclick: () => openAt(m).catch(toastError) },
+          h('span', { class: 'search-hit-who' }, name ? h('bdi', { text: name }) : phone(number),
+            h('time', { datetime: m.createdAt, text: formatShort(m.createdAt) })),
+          h('span', { class: 'search-hit-text', dir: 'auto' },
+            m.direction === 'outgoing' ? `${t('you')}: ` : null,
+            m.type === 'document' && !m.content?.caption ? fileName(m.content?.filename || '') : preview(m)));
+      }));
+    listEl.append(hitsEl);
+  }
+
+  /** Opens the chat a found message belongs to, showing that message. */
+  async function openAt(m) {
+    const number = m.direction === 'incoming' ? m.from : m.to;
+    let conv = state.conversations.find((c) => c.sessionName === m.sessionName && c.contact.id === m.contactId);
+    if (!conv) {
+      const data = await api('GET', '/whatsapp/conversations', { query: { sessionName: m.sessionName, search: digitsOf(number), limit: 5 } });
+      conv = data.conversations.find((c) => c.contact.id === m.contactId);
+    }
+    conv ||= { id: null, sessionName: m.sessionName, status: 'open', unreadCount: 0, lastMessage: null,
+      contact: { id: m.contactId, phoneNumber: number, name: null, tags: [], isBlocked: false } };
+    show(conv);
+    if (conv.id) navigate('chat', { params: { conversationId: conv.id } });
+    state.thread?.show(m.id);
+  }
+
   function renderList() {
     if (!state.loaded) return;
+    for (const c of state.conversations) if (c.contact.name) knownNames.set(c.contact.id, c.contact.name);
     if (state.conversations.length === 0) {
       rows.clear();
       // Known sessions, none connected: linking a number is what comes first, whatever the
@@ -242,14 +302,16 @@ export function mount(root, { navigate, params }) {
         ? emptyState('inbox', t('noConversations'), t('noConversationsHint'),
           h('button', { type: 'button', class: 'btn btn-primary btn-sm', 'data-action': 'go-link', onclick: () => navigate('sessions') }, t('goToSessions')))
         : state.search
-          ? emptyState('search', t('noResults'), null)
+          ? hits.length ? h('p', { class: 'muted hits-none', text: t('noConversationsFound') }) : emptyState('search', t('noResults'), null)
           : state.status
             ? emptyState('inbox', t('noConversationsInFilter'), null)
             : emptyState('inbox', t('noConversations'), t('noConversationsLinkedHint')));
+      renderHits();
       return;
     }
     rows.update(state.conversations);
     if (state.next) listEl.append(more);
+    renderHits();
   }
 
   const listQuery = (extra) => ({
@@ -365,7 +427,9 @@ export function mount(root, { navigate, params }) {
 
   search.addEventListener('input', debounce(() => {
     state.search = search.value.trim();
+    hits = [];
     loadConversations(true).catch(toastError);
+    searchMessages();
   }, 300));
   sessionSelect.addEventListener('change', () => {
     state.session = sessionSelect.value;

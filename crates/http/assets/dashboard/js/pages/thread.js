@@ -126,6 +126,8 @@ function emojiPicker(insert, refocus) {
 }
 
 const KIND_ICON = { image: 'image', video: 'video', audio: 'mic', document: 'file' };
+// The reactions WhatsApp offers first; any other emoji can come from the customer.
+const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
 function mediaNode(m) {
   const box = h('div', { class: `media media-${m.type}` }, h('div', { class: 'media-loading' }, h('div', { class: 'spinner small' })));
@@ -161,6 +163,8 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
   const messages = new Map(); // id -> message, from the server and from this composer
   const mediaNodes = new Map();
   let loaded = false;
+  let markLoaded = () => {};
+  const firstLoad = new Promise((resolve) => { markLoaded = resolve; });
   let current = conv;
   // Where the older messages start (null once the first message is here).
   let older = null;
@@ -171,9 +175,10 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
   const banner = h('div', { class: 'thread-banner', hidden: true });
   const title = h('div', { class: 'thread-title' });
   const actions = h('div', { class: 'thread-actions' });
+  const searchBtn = iconButton('search', t('searchInChat'), { 'data-action': 'search-chat', 'aria-expanded': 'false', onclick: () => toggleSearch() });
   const head = h('header', { class: 'thread-head' },
     iconButton('back', t('back'), { class: 'icon-btn back-btn', 'data-action': 'back', onclick: onBack }),
-    title, actions);
+    title, actions, searchBtn);
 
   /** Resolve or reopen, once the conversation exists (a new chat has no id until its first
    *  message). */
@@ -223,8 +228,75 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
           ? h('button', { type: 'button', class: 'btn btn-primary btn-sm', 'data-action': 'panel-unblock', onclick: unblock }, t('unblockContact'))
           : h('button', { type: 'button', class: 'btn btn-danger-ghost btn-sm', 'data-action': 'panel-block', onclick: block }, icon('block', { size: 16 }), h('span', { text: t('blockContact') }))));
   }
+  // Search of this chat's messages, beside the thread; a result shows its message in place.
+  const searchInput = h('input', { type: 'search', class: 'search-input', id: 'chat-search', placeholder: t('searchInChat'), 'aria-label': t('searchInChat') });
+  const searchHits = h('div', { class: 'search-hits', role: 'list', 'aria-live': 'polite' });
+  const searchPanel = h('aside', { class: 'contact-panel search-panel', hidden: true, 'aria-label': t('searchInChat') },
+    h('header', { class: 'contact-panel-head' },
+      h('h2', { text: t('searchInChat') }),
+      iconButton('x', t('close'), { 'data-action': 'close-search', onclick: () => toggleSearch(false) })),
+    h('div', { class: 'search' }, icon('search', { size: 18 }), searchInput),
+    searchHits);
+  let searchRun = 0;
+  async function runSearch() {
+    const q = searchInput.value.trim();
+    const run = ++searchRun;
+    if (!q) {
+      searchHits.replaceChildren();
+      return;
+    }
+    try {
+      const data = await api('GET', '/whatsapp/messages', { query: query({ q, limit: 50 }) });
+      if (run !== searchRun) return;
+      const total = data.pagination.total ?? data.messages.length;
+      searchHits.replaceChildren(
+        h('p', { class: 'muted search-count', text: t('searchFound', { n: total }) }),
+        ...data.messages.map((m) => h('button', {
+          type: 'button', class: 'search-hit', role: 'listitem', 'data-id': m.id,
+          onclick: () => {
+            if (window.matchMedia('(max-width: 820px)').matches) toggleSearch(false);
+            jumpTo(m.id);
+          },
+        },
+        h('span', { class: 'search-hit-who' }, m.direction === 'outgoing' ? t('you') : current.contact.name ? h('bdi', { text: current.contact.name }) : phone(current.contact.phoneNumber),
+          h('time', { datetime: m.createdAt, text: `${formatDay(m.createdAt)} ${formatTime(m.createdAt)}` })),
+        h('span', { class: 'search-hit-text', dir: 'auto' },
+          m.type === 'document' && !m.content?.caption ? fileName(m.content?.filename || '') : preview(m)))));
+    } catch (err) {
+      if (run === searchRun) searchHits.replaceChildren(h('p', { class: 'field-error', role: 'alert', text: err.message }));
+    }
+  }
+  let searchTimer = null;
+  searchInput.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => runSearch(), 250);
+  });
+  searchInput.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      clearTimeout(searchTimer);
+      runSearch();
+    }
+  });
+  searchPanel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.stopPropagation();
+      toggleSearch(false);
+      searchBtn.focus();
+    }
+  });
+  function toggleSearch(open = searchPanel.hidden) {
+    searchPanel.hidden = !open;
+    searchBtn.setAttribute('aria-expanded', String(open));
+    if (open) {
+      panel.hidden = true;
+      searchInput.focus();
+    }
+  }
+
   function togglePanel(open = panel.hidden) {
     panel.hidden = !open;
+    if (open) searchPanel.hidden = true;
     if (open) {
       renderPanel();
       panel.querySelector('[data-action=close-contact]')?.focus();
@@ -308,6 +380,23 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
   const attachmentBar = h('div', { class: 'attachment', hidden: true });
   let attachment = null;
 
+  // The message being answered, quoted above the composer until it is sent or cancelled.
+  const replyBar = h('div', { class: 'reply-bar', hidden: true, 'data-reply': '' });
+  let replyTo = null;
+  function setReply(m) {
+    replyTo = m && !m.local ? m : null;
+    replyBar.hidden = !replyTo;
+    replyBar.dataset.reply = replyTo?.id || '';
+    if (!replyTo) {
+      replyBar.replaceChildren();
+      return;
+    }
+    replyBar.replaceChildren(
+      quoteNode(quoteOf(replyTo)),
+      iconButton('x', t('cancelReply'), { 'data-action': 'cancel-reply', onclick: () => { setReply(null); text.focus(); } }));
+    text.focus();
+  }
+
   function setAttachment(file) {
     attachment = file;
     attachmentBar.hidden = !file;
@@ -345,7 +434,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     if (file && attach(file)) e.preventDefault();
   });
 
-  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, attachmentBar, text), sendBtn);
+  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, replyBar, attachmentBar, text), sendBtn);
   /** Whether one may write and send; `why` is the banner's reason, also the placeholder. */
   function setComposer(writable, sendable, why) {
     const wasFocused = document.activeElement === text;
@@ -367,6 +456,9 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       form.requestSubmit();
+    } else if (e.key === 'Escape' && replyTo) {
+      e.stopPropagation();
+      setReply(null);
     }
   });
   form.addEventListener('submit', (e) => {
@@ -374,12 +466,14 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     const body = text.value.trim();
     // Nothing goes while the session is down or the contact blocked: the text stays typed.
     if (sendBtn.disabled || (!attachment && !body)) return;
-    if (attachment) sendFile(attachment, body);
-    else sendText(body);
+    const quoted = replyTo;
+    if (attachment) sendFile(attachment, body, quoted);
+    else sendText(body, quoted);
     text.value = '';
     redirect();
     grow();
     setAttachment(null);
+    setReply(null);
     text.focus();
   });
 
@@ -395,16 +489,17 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
   };
   const keepFailures = () => {
     const failed = [...messages.values()].filter((m) => m.local && m.status === 'failed' && m.type === 'text')
-      .map(({ id, type, content, createdAt, errorMessage }) => ({ id, type, content, createdAt, errorMessage }));
+      .map(({ id, type, content, createdAt, errorMessage, quoted }) => ({ id, type, content, createdAt, errorMessage, quoted }));
     if (failed.length) localStorage.setItem(failedKey, JSON.stringify(failed.slice(-50)));
     else localStorage.removeItem(failedKey);
   };
   for (const m of keptFailures()) messages.set(m.id, { ...m, local: true, direction: 'outgoing', status: 'failed' });
 
   let localSeq = 0;
-  function addLocal(type, content, file) {
+  function addLocal(type, content, file, quoted) {
     const id = `local-${Date.now()}-${localSeq++}`;
-    const m = { id, local: true, direction: 'outgoing', type, status: 'pending', content, createdAt: new Date().toISOString(), localUrl: file ? URL.createObjectURL(file) : null };
+    const m = { id, local: true, direction: 'outgoing', type, status: 'pending', content, createdAt: new Date().toISOString(), localUrl: file ? URL.createObjectURL(file) : null,
+      quoted: quoted ? quoteOf(quoted) : null, reactions: [] };
     messages.set(id, m);
     render(true);
     return m;
@@ -443,23 +538,25 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
 
   /** The send of a text, as first made and as retried (the same key: one message). */
   function textSend(m) {
-    return () => api('POST', '/whatsapp/messages/send', { json: { to: number, text: m.content.text, sessionName }, idempotencyKey: m.id });
+    const quotedMessageId = m.quoted?.id || undefined;
+    return () => api('POST', '/whatsapp/messages/send', { json: { to: number, text: m.content.text, sessionName, quotedMessageId }, idempotencyKey: m.id });
   }
 
-  function sendText(body) {
-    const local = addLocal('text', { text: body });
+  function sendText(body, quoted) {
+    const local = addLocal('text', { text: body }, null, quoted);
     local.send = textSend(local);
     deliver(local);
   }
 
-  function sendFile(file, caption) {
+  function sendFile(file, caption, quoted) {
     const kind = kindOf(file);
-    const local = addLocal(kind, { caption: kind === 'audio' ? null : caption || null, filename: file.name, mimeType: file.type }, file);
+    const local = addLocal(kind, { caption: kind === 'audio' ? null : caption || null, filename: file.name, mimeType: file.type }, file, quoted);
     local.file = file;
     local.send = () => {
       const fd = new FormData();
       fd.append('to', number);
       fd.append('sessionName', sessionName);
+      if (quoted) fd.append('quotedMessageId', quoted.id);
       if (caption && kind !== 'audio') fd.append('caption', caption);
       fd.append(kind, file, file.name);
       return api('POST', `/whatsapp/messages/send-${kind}`, { form: fd, idempotencyKey: local.id });
@@ -479,18 +576,45 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
   }
 
   // ---- messages ----
+  /** What a quote of `m` shows, in the API's shape. */
+  function quoteOf(m) {
+    return { id: m.id, messageId: m.messageId, direction: m.direction, type: m.type,
+      text: m.content?.text || m.content?.caption || m.content?.filename || null };
+  }
+
+  /** The quoted message above a reply (or above the composer): who wrote it and its start. */
+  function quoteNode(q) {
+    const who = q.direction === 'outgoing' ? t('you') : current.contact.name || null;
+    return h('span', { class: 'quote-body', 'data-quote-direction': q.direction },
+      h('b', { class: 'quote-who' }, who ? h('bdi', { text: who }) : phone(current.contact.phoneNumber)),
+      h('span', { class: 'quote-text', dir: 'auto' },
+        q.type !== 'text' ? icon(KIND_ICON[q.type] || 'file', { size: 14 }) : null,
+        q.text ? (q.type === 'document' ? fileName(q.text) : q.text) : t(`type_${q.type}`)));
+  }
+
   function bubble(m) {
     const out = m.direction === 'outgoing';
     const body = m.type === 'text' ? m.content?.text : m.content?.caption;
     if (m.type !== 'text' && !mediaNodes.has(m.id)) mediaNodes.set(m.id, mediaNode(m));
+    const q = m.quoted;
+    const mine = (m.reactions || []).find((r) => r.by === 'business')?.emoji;
     return h('div', { class: `msg-row ${out ? 'out' : 'in'}`, 'data-id': m.id },
       h('div', {
         class: 'bubble', 'data-direction': m.direction, 'data-status': m.status, 'data-type': m.type,
         'data-message-id': m.messageId || '',
       },
+      q ? h('button', { type: 'button', class: 'quote', 'data-action': 'open-quote', 'data-quoted': q.id || '',
+        'aria-label': t('goToQuoted'), disabled: !q.id, onclick: () => q.id && jumpTo(q.id) }, quoteNode(q)) : null,
       m.type !== 'text' ? mediaNodes.get(m.id) : null,
       body ? h('p', { class: 'msg-text', dir: 'auto', text: body }) : null,
-      h('span', { class: 'meta' }, h('time', { datetime: m.createdAt, text: formatTime(m.sentAt || m.createdAt) }), out ? tick(m.status) : null)),
+      h('span', { class: 'meta' }, h('time', { datetime: m.createdAt, text: formatTime(m.sentAt || m.createdAt) }), out ? tick(m.status) : null),
+      m.reactions?.length ? h('span', { class: 'reactions', role: 'group', 'aria-label': t('reactions') },
+        ...m.reactions.map((r) => h('span', { class: 'reaction', 'data-by': r.by, title: t(r.by === 'business' ? 'reactionByYou' : 'reactionByCustomer'), text: r.emoji })))
+        : null),
+      m.local ? null : h('div', { class: 'msg-actions' },
+        iconButton('reply', t('reply'), { 'data-action': 'reply', onclick: () => setReply(m) }),
+        sent(m) ? iconButton('smile', t('react'), { 'data-action': 'react', 'aria-haspopup': 'true', 'aria-expanded': 'false',
+          onclick: (e) => reactMenu(m, mine, e.currentTarget) }) : null),
       m.status === 'failed' && m.local ? h('div', { class: 'msg-error', role: 'alert' }, icon('alert', { size: 14 }),
         h('span', { text: m.errorMessage || t('msgFailed') }),
         m.send || m.type === 'text'
@@ -500,10 +624,90 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
         : m.status === 'failed' && m.errorMessage ? h('div', { class: 'msg-error' }, icon('alert', { size: 14 }), h('span', { text: m.errorMessage })) : null);
   }
 
+  /** Whether WhatsApp has the message, so that one can react to it. */
+  const sent = (m) => m.direction === 'incoming' || !['pending', 'failed'].includes(m.status);
+
+  // The quick reactions of a message, beside its bubble; the one chosen again takes it back.
+  let openMenu = null;
+  function closeMenu(refocus) {
+    if (!openMenu) return;
+    const { menu, button } = openMenu;
+    openMenu = null;
+    menu.remove();
+    button.closest('.msg-row')?.classList.remove('menu-open');
+    button.setAttribute('aria-expanded', 'false');
+    if (refocus && button.isConnected) button.focus();
+  }
+  function reactMenu(m, mine, button) {
+    const again = openMenu?.button === button;
+    closeMenu(false);
+    if (again) return;
+    const menu = h('div', { class: 'react-menu', role: 'menu', 'aria-label': t('react') },
+      ...QUICK_REACTIONS.map((e) => h('button', {
+        type: 'button', role: 'menuitemradio', class: 'emoji', 'data-emoji': e, 'aria-checked': String(e === mine),
+        'aria-label': EMOJI_NAMES[e] || e, title: EMOJI_NAMES[e] || e,
+        onclick: () => {
+          closeMenu(true);
+          react(m, e === mine ? '' : e);
+        },
+      }, e)));
+    menu.addEventListener('keydown', (e) => {
+      const items = [...menu.querySelectorAll('button')];
+      const at = items.indexOf(document.activeElement);
+      const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 1, ArrowUp: -1 }[e.key];
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        closeMenu(true);
+      } else if (step) {
+        e.preventDefault();
+        const rtl = document.documentElement.dir === 'rtl' && (e.key === 'ArrowRight' || e.key === 'ArrowLeft');
+        items[(at + (rtl ? -step : step) + items.length) % items.length].focus();
+      }
+    });
+    // In the row, not beside the button: it opens along the bubble, inside the screen.
+    const row = button.closest('.msg-row');
+    row.append(menu);
+    row.classList.add('menu-open');
+    button.setAttribute('aria-expanded', 'true');
+    openMenu = { menu, button };
+    (menu.querySelector('[aria-checked=true]') || menu.querySelector('button')).focus();
+  }
+  document.addEventListener('pointerdown', (e) => {
+    if (openMenu && !openMenu.menu.contains(e.target) && e.target !== openMenu.button) closeMenu(false);
+  });
+
+  async function react(m, emoji) {
+    try {
+      const data = await api('POST', `/whatsapp/messages/${encodeURIComponent(m.id)}/reaction`, { json: { emoji } });
+      messages.set(data.message.id, data.message);
+      render();
+    } catch (err) {
+      toastError(err);
+    }
+  }
+
+  /** Shows message `id` in the thread, reading older pages until it is there. */
+  async function jumpTo(id) {
+    for (let pages = 0; !messages.has(id) && older && pages < 200; pages += 1) {
+      await loadOlder({ fill: false });
+    }
+    const row = list.querySelector(`.msg-row[data-id="${CSS.escape(id)}"]`);
+    if (!row) {
+      toast(t('messageNotFound'), 'info');
+      return;
+    }
+    row.scrollIntoView({ block: 'center' });
+    row.classList.remove('flash');
+    void row.offsetWidth;
+    row.classList.add('flash');
+    row.querySelector('.bubble')?.setAttribute('tabindex', '-1');
+    row.querySelector('.bubble')?.focus({ preventScroll: true });
+  }
+
   // Bubbles by message id and day separators by day: a receipt rebuilds its one bubble.
   const rows = keyedList(list, {
     key: (item) => (item.day ? `day:${item.day}` : item.m.id),
-    sig: (item) => (item.day ? item.day : `${item.m.status}:${item.m.errorMessage || ''}`),
+    sig: (item) => (item.day ? item.day : `${item.m.status}:${item.m.errorMessage || ''}:${(item.m.reactions || []).map((r) => r.by + r.emoji).join()}`),
     row: (item) => (item.day ? h('div', { class: 'day-sep' }, h('span', { text: item.day })) : bubble(item.m)),
   });
 
@@ -573,11 +777,14 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     if (first) older = data.pagination.nextCursor || null;
     loaded = true;
     render(first);
-    if (first) fillUp();
+    if (first) {
+      markLoaded();
+      fillUp();
+    }
   }
 
   /** The page before the oldest message shown, keeping the view on the message being read. */
-  async function loadOlder() {
+  async function loadOlder({ fill = true } = {}) {
     if (!older || loadingOlder) return;
     loadingOlder = true;
     try {
@@ -592,7 +799,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     } finally {
       loadingOlder = false;
     }
-    fillUp();
+    if (fill) fillUp();
   }
 
   /** The first row in view (the thread's top rows are the ones in view while older pages load). */
@@ -611,7 +818,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
   scroller.addEventListener('scroll', fillUp, { passive: true });
 
   const dropHint = h('div', { class: 'drop-hint', 'aria-hidden': 'true' }, icon('clip', { size: 28 }), h('span', { text: t('dropToAttach') }));
-  const el = h('section', { class: 'thread', 'data-session': sessionName, 'data-phone': digitsOf(number) }, head, banner, scroller, jump, form, dropHint, panel);
+  const el = h('section', { class: 'thread', 'data-session': sessionName, 'data-phone': digitsOf(number) }, head, banner, scroller, jump, form, dropHint, panel, searchPanel);
   panel.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
       togglePanel(false);
@@ -675,6 +882,12 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
       return current;
     },
     refresh: () => refresh().catch(() => {}),
+    /** Shows a message of this chat (a search result from the chat list). */
+    show: (id) => {
+      const go = () => jumpTo(id).catch(toastError);
+      if (loaded) go();
+      else firstLoad.then(go, () => {});
+    },
     destroy() {
       stop();
       off();
