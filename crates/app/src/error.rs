@@ -87,6 +87,9 @@ pub enum Conflict {
     /// WhatsApp has not accepted the message (it is pending or failed): nobody can react to it.
     #[error("the message was not sent")]
     MessageNotSent,
+    /// A session is deleted for good only once it is logged out.
+    #[error("the session is still linked")]
+    SessionStillLinked,
     /// The session's engine has no such thing (a QR on an engine linked by credentials).
     #[error("the {engine:?} engine does not support {what}")]
     NotSupportedByEngine {

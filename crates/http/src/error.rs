@@ -46,6 +46,7 @@ pub mod code {
     pub const FILE_TOO_LARGE: &str = "FILE_TOO_LARGE";
     pub const CONTACT_BLOCKED: &str = "CONTACT_BLOCKED";
     pub const MESSAGE_NOT_SENT: &str = "MESSAGE_NOT_SENT";
+    pub const SESSION_STILL_LINKED: &str = "SESSION_STILL_LINKED";
     pub const WEBHOOK_URL_NOT_ALLOWED: &str = "WEBHOOK_URL_NOT_ALLOWED";
     pub const DELIVERY_PENDING: &str = "DELIVERY_PENDING";
     pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
@@ -286,6 +287,9 @@ fn conflict_error(conflict: Conflict) -> ApiError {
         }
         Conflict::ContactBlocked => conflict_with(code::CONTACT_BLOCKED, Msg::ContactBlocked),
         Conflict::MessageNotSent => conflict_with(code::MESSAGE_NOT_SENT, Msg::MessageNotSent),
+        Conflict::SessionStillLinked => {
+            conflict_with(code::SESSION_STILL_LINKED, Msg::SessionStillLinked)
+        }
         Conflict::PlanLimitReached {
             plan,
             limit,

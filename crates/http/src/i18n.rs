@@ -96,6 +96,8 @@ messages! {
     OrganizationUpdated => "تم حفظ إعدادات المؤسسة", "Organization settings saved";
     ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";
     MessageNotSent => "لم تُرسَل هذه الرسالة بعد، فلا يمكن التفاعل معها", "This message has not been sent, so it cannot be reacted to";
+    SessionStillLinked => "الجلسة ما زالت مرتبطة. سجّل خروجها أولاً ثم احذفها", "The session is still linked. Log it out first, then delete it";
+    SessionDeleted => "حُذفت الجلسة ورسائلها نهائياً", "The session and its messages were deleted for good";
     ReactionSet => "تم التفاعل مع الرسالة", "Reaction sent";
     ReactionRemoved => "أُزيل التفاعل", "Reaction removed";
     SandboxReaction => "تفاعل العميل مع الرسالة", "The customer reacted to the message";

@@ -2,11 +2,12 @@
 //! log out. The session manager decides; this module parses and renders.
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use wasl_app::sessions::Linking;
-use wasl_domain::{EngineKind, PhoneNumber, Session, SessionName};
+use wasl_domain::{EngineKind, ParseError, PhoneNumber, Session, SessionName};
 
 use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
@@ -183,20 +184,42 @@ async fn pairing_code(
     Ok(ApiOk::ok(Msg::PairingCodeCreated, PairingCodeData { code }))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// `true` deletes a logged-out session for good, with its messages, conversations and
+    /// media files (409 `SESSION_STILL_LINKED` while it is linked).
+    #[param(pattern = "^(true|false)?$")]
+    purge: Option<String>,
+}
+
 /// Logs the session out of WhatsApp and disconnects it. The record and its messages stay,
-/// with status `logged_out`; creating it again links a number anew.
+/// with status `logged_out`; creating it again links a number anew. With `purge=true`, a
+/// logged-out session is deleted for good instead (answered with `data: null`).
 #[utoipa::path(delete, path = "/api/v1/whatsapp/sessions/{sessionName}", tag = "sessions", security(("bearer" = [])),
-    params(("sessionName" = String, Path)), responses((status = 200, body = Envelope<SessionData>), (status = 404)))]
+    params(("sessionName" = String, Path), DeleteQuery), responses((status = 200, body = Envelope<SessionData>), (status = 400), (status = 404), (status = 409, description = "SESSION_STILL_LINKED")))]
 async fn logout_session(
     State(state): State<AppState>,
     auth: Auth,
     Path(name): Path<String>,
-) -> Result<ApiOk<SessionData>, ApiError> {
+    ApiQuery(query): ApiQuery<DeleteQuery>,
+) -> Result<Response, ApiError> {
+    let purge = match query.purge.as_deref() {
+        None | Some("" | "false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ParseError::new("purge", "must be true or false").into()),
+    };
+    if purge {
+        let paths = state.sessions.delete_for_good(&auth, &name).await?;
+        state.messaging.forget_media(&paths).await;
+        return Ok(ApiOk::ok(Msg::SessionDeleted, serde_json::Value::Null).into_response());
+    }
     let session = state.sessions.log_out(&auth, &name).await?;
     Ok(ApiOk::ok(
         Msg::SessionLoggedOut,
         SessionData {
             session: view(&state, &session),
         },
-    ))
+    )
+    .into_response())
 }

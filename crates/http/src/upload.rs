@@ -163,6 +163,23 @@ pub(super) async fn read_upload(
         }),
     )
         .validate()?;
+    // A voice note recorded in a browser (Opus in WebM) goes to WhatsApp as Opus in Ogg, the
+    // one form phones play as a voice note: the same sound, in another container.
+    let (bytes, filename) = match kind {
+        MessageKind::Audio if wasl_app::messaging::voice::is_webm(&bytes) => {
+            match wasl_app::messaging::voice::webm_opus_to_ogg(&bytes) {
+                Some(ogg) => (
+                    ogg,
+                    filename.map(|f| match f.rsplit_once('.') {
+                        Some((stem, _)) => format!("{stem}.ogg"),
+                        None => format!("{f}.ogg"),
+                    }),
+                ),
+                None => (bytes, filename),
+            }
+        }
+        _ => (bytes, filename),
+    };
     let mime = sniff(&bytes);
     if !fits(kind, mime) {
         return Err(ApiError::new(
@@ -172,7 +189,12 @@ pub(super) async fn read_upload(
         )
         .with_details(serde_json::json!({ "detected": mime, "endpoint": kind.as_str() })));
     }
-    let mime_type = mime.map_or_else(|| document_type(filename.as_deref()), str::to_owned);
+    let mime_type = match mime {
+        // Opus is always in Ogg here: named as WhatsApp names its voice notes.
+        Some("audio/opus") => "audio/ogg; codecs=opus".to_owned(),
+        Some(m) => m.to_owned(),
+        None => document_type(filename.as_deref()),
+    };
     Ok(SendRequest {
         to,
         session_name: session_name.filter(|s| !s.is_empty()),

@@ -134,6 +134,33 @@ impl Sessions<'_> {
             .transpose()
     }
 
+    /// Deletes the session with its messages and conversations (the contacts stay: they are
+    /// the organization's); the media files its messages kept, for the caller to remove.
+    pub async fn delete(&self, id: &SessionId) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.store.pool.begin().await?;
+        let paths = sqlx::query(
+            "SELECT media_path FROM messages WHERE session_id = $1 AND media_path IS NOT NULL",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String, _>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+        // Deleted explicitly, not left to the cascade: SQLite runs a cascade row by row, with
+        // the full-text index's trigger for each, inside this one statement either way.
+        sqlx::query("DELETE FROM messages WHERE session_id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(paths)
+    }
+
     pub async fn by_id(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1");
         sqlx::query(&sql)

@@ -8,6 +8,7 @@ mod outbox;
 mod reaction;
 mod recorder;
 mod send;
+pub mod voice;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -169,6 +170,13 @@ impl Messaging {
 
     pub fn media(&self) -> &MediaStore {
         &self.media
+    }
+
+    /// Removes the media files of messages deleted for good (a deleted session's).
+    pub async fn forget_media(&self, paths: &[String]) {
+        for path in paths {
+            self.media.remove(path).await;
+        }
     }
 
     /// The organization's events after `since` (oldest first, at most `limit`), for a live

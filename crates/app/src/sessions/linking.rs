@@ -188,6 +188,24 @@ impl SessionManager {
         Ok(connection.pairing_code(phone).await?)
     }
 
+    /// Deletes a logged-out session for good, with its messages and conversations; returns
+    /// the media files they kept, which the caller removes. A linked session must be logged
+    /// out first: deleting is never what ends a live link by accident.
+    pub async fn delete_for_good(&self, caller: &Caller, name: &str) -> AppResult<Vec<String>> {
+        caller.require_manager()?;
+        let session = self.find(caller, name).await?;
+        if session.is_active && session.status != SessionStatus::LoggedOut {
+            return Err(Conflict::SessionStillLinked.into());
+        }
+        self.stop(&session.id).await;
+        if let Some(engine) = self.engines.get(session.engine) {
+            engine.forget(&session.id).await?;
+        }
+        let paths = self.inner.store.sessions().delete(&session.id).await?;
+        tracing::info!(session = %session.id, media = paths.len(), "session deleted for good");
+        Ok(paths)
+    }
+
     /// Logs the session out of WhatsApp and disconnects it; the record and its messages stay.
     pub async fn log_out(&self, caller: &Caller, name: &str) -> AppResult<Session> {
         caller.require_manager()?;

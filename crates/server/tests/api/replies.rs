@@ -67,7 +67,57 @@ fn found(body: &Value) -> Vec<String> {
         .collect()
 }
 
+/// An EBML element with a known size.
+fn element(id: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = id.to_vec();
+    out.push(0x01);
+    out.extend_from_slice(&(data.len() as u64).to_be_bytes()[1..]);
+    out.extend_from_slice(data);
+    out
+}
+
+/// A voice note as Chromium's recorder writes it: Opus in a streamed WebM.
+fn recorded_voice_note() -> Vec<u8> {
+    let streamed = |id: &[u8]| [id, &[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]].concat();
+    let entry = [
+        element(&[0xD7], &[1]),
+        element(&[0x86], b"A_OPUS"),
+        element(&[0xE1], &element(&[0x9F], &[1])),
+    ]
+    .concat();
+    let mut webm = element(&[0x1A, 0x45, 0xDF, 0xA3], &element(&[0x42, 0x82], b"webm"));
+    webm.extend(streamed(&[0x18, 0x53, 0x80, 0x67]));
+    webm.extend(element(
+        &[0x16, 0x54, 0xAE, 0x6B],
+        &element(&[0xAE], &entry),
+    ));
+    webm.extend(streamed(&[0x1F, 0x43, 0xB6, 0x75]));
+    for i in 0..50u8 {
+        webm.extend(element(&[0xA3], &[0x81, 0, i, 0x80, 0xF8, i, 0xAA, 0x55]));
+    }
+    webm
+}
+
 on_both_databases! {
+    async fn a_voice_note_recorded_in_a_browser_goes_as_ogg_opus(app: TestApp) {
+        let owner = linked(&app, "voice@acme.sa", "966500000934").await;
+        let (status, body) = upload(&app, &owner.token, "send-audio", "audio", recorded_voice_note(), "voice-note.webm", &[("to", CUSTOMER), ("ptt", "true")]).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let message = &body["data"]["message"];
+        assert_eq!(message["content"]["mimeType"], "audio/ogg; codecs=opus", "{body}");
+        assert_eq!(message["content"]["filename"], "voice-note.ogg", "{body}");
+        let url = message["content"]["mediaUrl"].as_str().expect("media");
+        let file = reqwest::Client::new().get(app.url(url)).bearer_auth(&owner.token).send().await.expect("media");
+        assert_eq!(file.headers()["content-type"], "audio/ogg");
+        let bytes = file.bytes().await.expect("bytes");
+        assert!(bytes.starts_with(b"OggS") && bytes.windows(8).any(|w| w == b"OpusHead"), "an Ogg Opus file");
+
+        // WebM that holds no Opus (a video, another codec) is refused as the wrong type.
+        let (status, body) = upload(&app, &owner.token, "send-audio", "audio", recorded_voice_note()[..40].to_vec(), "broken.webm", &[("to", CUSTOMER)]).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    }
+
+
     async fn replies_quote_the_message_they_answer_both_ways(app: TestApp) {
         let owner = linked(&app, "replies@acme.sa", "966500000931").await;
         incoming(&app, &owner.token, json!({"from": CUSTOMER, "type": "text", "text": "كم سعر الباقة؟", "messageId": "CUST-Q1"})).await;

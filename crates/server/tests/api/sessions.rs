@@ -49,7 +49,63 @@ async fn link(app: &TestApp, owner: &Account, name: &str, phone: &str) -> Value 
     .await
 }
 
+/// Every file under a directory, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
 on_both_databases! {
+    async fn a_logged_out_session_is_deleted_for_good(app: TestApp) {
+        let owner = crate::messaging::linked(&app, "purge@acme.sa", "966500000951").await;
+        let photo = base64::engine::general_purpose::STANDARD.encode(crate::messaging::png_bytes());
+        crate::messaging::incoming(&app, &owner.token, json!({"from": "966551110009", "type": "image",
+            "mediaBase64": photo, "mimeType": "image/png"})).await;
+        crate::messaging::incoming(&app, &owner.token, json!({"from": "966551110009", "type": "text", "text": "مرحبا"})).await;
+        let media = app.data_dir().join("media");
+        assert!(!files_under(&media).is_empty(), "the photo is kept");
+
+        // While linked it cannot be deleted; a word other than true or false is a mistake.
+        let purge = "/api/v1/whatsapp/sessions/default?purge=true";
+        assert_error(&app.delete(purge, &owner.token).await, StatusCode::CONFLICT, "SESSION_STILL_LINKED");
+        assert_error(&app.delete("/api/v1/whatsapp/sessions/default?purge=yes", &owner.token).await, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+        let (status, _) = app.delete("/api/v1/whatsapp/sessions/default", &owner.token).await;
+        assert_eq!(status, StatusCode::OK);
+        // An agent may not delete it.
+        let agent = app.add_user(&owner, "purge-agent@acme.sa", "agent").await;
+        assert_error(&app.delete(purge, &agent.token).await, StatusCode::FORBIDDEN, "FORBIDDEN");
+
+        let (status, body) = app.delete(purge, &owner.token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"], Value::Null, "{body}");
+        let (_, list) = app.get("/api/v1/whatsapp/sessions", &owner.token).await;
+        assert_eq!(list["data"]["sessions"], json!([]), "{list}");
+        let (_, messages) = app.get("/api/v1/whatsapp/messages", &owner.token).await;
+        assert_eq!(messages["data"]["pagination"]["total"], 0, "{messages}");
+        assert_eq!(messages["data"]["messages"], json!([]), "{messages}");
+        let (_, conversations) = app.get("/api/v1/whatsapp/conversations?status=", &owner.token).await;
+        assert_eq!(conversations["data"]["conversations"], json!([]), "{conversations}");
+        assert!(files_under(&media).is_empty(), "the photo went with it: {:?}", files_under(&media));
+        // The contact stays (it is the organization's), and the name can be linked anew.
+        let (_, contacts) = app.get("/api/v1/whatsapp/contacts", &owner.token).await;
+        assert_eq!(contacts["data"]["contacts"].as_array().map(Vec::len), Some(1), "{contacts}");
+        assert_error(&app.delete(purge, &owner.token).await, StatusCode::NOT_FOUND, "NOT_FOUND");
+        let (status, body) = app.post("/api/v1/whatsapp/sessions", &owner.token, json!({"engine": "sandbox"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
     async fn a_sandbox_sessions_whole_life(app: TestApp) {
         let owner = app.register("life@acme.sa").await;
         let (status, body) = create_sandbox(&app, &owner, "default").await;

@@ -114,6 +114,10 @@ impl Browser {
             format!("--user-data-dir={}", profile.display()),
             "--hide-scrollbars".to_owned(),
             "--force-device-scale-factor=1".to_owned(),
+            // A microphone that plays a tone, allowed without the permission prompt: voice
+            // notes are recorded for real.
+            "--use-fake-device-for-media-stream".to_owned(),
+            "--use-fake-ui-for-media-stream".to_owned(),
         ];
         let mut options = json!({ "args": args });
         if phone {

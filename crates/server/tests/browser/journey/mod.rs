@@ -873,6 +873,26 @@ return { failures: [...new Set(out)], unseen };
         b.screenshot(&self.shot("chat-session-down")).await;
         b.click(".thread-banner [data-action=reconnect]").await;
         b.wait_for(&format!("{card} [data-action=relink]")).await;
+
+        // A logged-out session can be deleted for good, after saying what goes with it.
+        b.click(&format!("{card} [data-action=delete-session]"))
+            .await;
+        let warning = b.text("dialog .dialog-text").await;
+        assert!(
+            warning.contains(SESSION),
+            "the dialog names the session: {warning:?}"
+        );
+        b.click("dialog [data-action=confirm]").await;
+        b.wait_until(
+            "the deleted session's card to go",
+            "return !document.querySelector(arguments[0]);",
+            json!([card]),
+        )
+        .await;
+        let (_, body) = self
+            .api(Method::GET, "/api/v1/whatsapp/sessions", None)
+            .await;
+        assert_eq!(body["data"]["sessions"], json!([]), "{body}");
     }
 
     /// A new password from the dashboard: this page keeps working with the new token it gets,

@@ -100,6 +100,36 @@ impl Journey {
             .await;
         }
 
+        // A voice note recorded here (a fake microphone's tone) goes as an Ogg Opus voice note.
+        b.click("[data-action=record]").await;
+        b.wait_until(
+            "the recording to gather sound",
+            "const r = document.querySelector('.recording'); return !r.hidden && Number(r.dataset.chunks) >= 2;",
+            json!([]),
+        )
+        .await;
+        b.click("[data-action=send-recording]").await;
+        b.wait_until(
+            "the voice note to be sent",
+            "return !!document.querySelector('.bubble[data-direction=outgoing][data-type=audio]:not([data-status=pending]):not([data-status=failed])') \
+               && document.querySelector('.recording').hidden;",
+            json!([]),
+        )
+        .await;
+        let (_, list) = self
+            .api(
+                Method::GET,
+                "/api/v1/whatsapp/messages?limit=1&direction=outgoing",
+                None,
+            )
+            .await;
+        let voice = &list["data"]["messages"][0];
+        assert_eq!(voice["type"], "audio", "{list}");
+        assert_eq!(
+            voice["content"]["mimeType"], "audio/ogg; codecs=opus",
+            "{list}"
+        );
+
         // The customer reacts to the reply and answers quoting it: both arrive live.
         let wa_id = b
             .exec(

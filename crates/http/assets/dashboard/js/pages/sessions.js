@@ -129,6 +129,23 @@ function sessionCard(initial, { refresh, navigate }) {
     }
   }
 
+  async function remove() {
+    const ok = await confirmDialog({
+      title: t('deleteSessionTitle'),
+      text: t('deleteSessionText', { name: session.sessionName }),
+      action: t('deleteForGood'),
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await api('DELETE', `/whatsapp/sessions/${encodeURIComponent(session.sessionName)}`, { query: { purge: 'true' } });
+      toast(t('sessionDeleted', { name: session.sessionName }), 'success');
+      refresh();
+    } catch (err) {
+      toastError(err);
+    }
+  }
+
   function update(s) {
     session = s;
     el.dataset.status = s.status;
@@ -147,6 +164,7 @@ function sessionCard(initial, { refresh, navigate }) {
     if (s.status === 'connected') buttons.push(act('chat', t('openChats'), 'open-chats', () => navigate('chat'), 'btn btn-primary btn-sm'));
     if (s.status === 'logged_out' || s.status === 'failed' || s.status === 'disconnected') buttons.push(act('refresh', t('reconnect'), 'relink', relink, 'btn btn-primary btn-sm'));
     if (s.status !== 'logged_out') buttons.push(act('power', t('disconnect'), 'disconnect', disconnect, 'btn btn-danger-ghost btn-sm'));
+    else buttons.push(act('x', t('deleteForGood'), 'delete-session', remove, 'btn btn-danger-ghost btn-sm'));
     actions.replaceChildren(...buttons);
     if (sandbox) {
       sandbox.querySelector('.sandbox-scan').hidden = !(s.status === 'qr' || s.status === 'connecting');

@@ -434,12 +434,84 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     if (file && attach(file)) e.preventDefault();
   });
 
-  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, replyBar, attachmentBar, text), sendBtn);
+  // Voice notes, recorded here and sent as WhatsApp voice notes (the server turns the
+  // browser's WebM into the Ogg phones play). The microphone is asked for on the first press.
+  const canRecord = !!(navigator.mediaDevices?.getUserMedia && window.MediaRecorder);
+  const recordBtn = iconButton('mic', t('recordVoice'), { 'data-action': 'record', hidden: !canRecord, onclick: () => startRecording() });
+  const recordTime = h('time', { class: 'record-time', text: '0:00' });
+  const recordBar = h('div', { class: 'recording', hidden: true, role: 'status', 'data-chunks': '0' },
+    h('span', { class: 'record-dot', 'aria-hidden': 'true' }), h('span', { text: t('recording') }), recordTime,
+    iconButton('x', t('cancelRecording'), { 'data-action': 'cancel-recording', onclick: () => stopRecording(false) }),
+    h('button', { type: 'button', class: 'send-btn', 'data-action': 'send-recording', title: t('sendVoice'), 'aria-label': t('sendVoice'),
+      onclick: () => stopRecording(true) }, icon('send', { size: 20 })));
+  let recorder = null;
+  const MAX_RECORDING_MS = 15 * 60 * 1000;
+  async function startRecording() {
+    if (recorder || text.disabled) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    } catch {
+      toast(t('micDenied'), 'error');
+      return;
+    }
+    const type = ['audio/ogg;codecs=opus', 'audio/webm;codecs=opus'].find((m) => MediaRecorder.isTypeSupported(m)) || '';
+    const rec = new MediaRecorder(stream, type ? { mimeType: type } : {});
+    const chunks = [];
+    const started = Date.now();
+    const tick = setInterval(() => {
+      const s = Math.floor((Date.now() - started) / 1000);
+      recordTime.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+      if (Date.now() - started > MAX_RECORDING_MS) stopRecording(true);
+    }, 250);
+    recorder = { rec, stream, chunks, tick, send: false };
+    rec.addEventListener('dataavailable', (e) => {
+      if (e.data.size) chunks.push(e.data);
+      recordBar.dataset.chunks = String(chunks.length);
+    });
+    rec.addEventListener('stop', () => {
+      clearInterval(tick);
+      stream.getTracks().forEach((track) => track.stop());
+      const { send } = recorder;
+      recorder = null;
+      form.classList.remove('is-recording');
+      recordBar.hidden = true;
+      recordBar.dataset.chunks = '0';
+      recordTime.textContent = '0:00';
+      if (send && chunks.length) {
+        const mime = (rec.mimeType || type || 'audio/webm').split(';')[0];
+        const ext = mime.includes('ogg') ? 'ogg' : 'webm';
+        const file = new File(chunks, `voice-note.${ext}`, { type: mime });
+        sendFile(file, '', replyTo, { ptt: true });
+        setReply(null);
+      }
+      recordBtn.focus();
+    });
+    rec.start(250);
+    form.classList.add('is-recording');
+    recordBar.hidden = false;
+    recordBar.querySelector('[data-action=send-recording]').focus();
+  }
+  function stopRecording(send) {
+    if (!recorder) return;
+    recorder.send = send;
+    if (recorder.rec.state !== 'inactive') recorder.rec.stop();
+  }
+  recordBar.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.stopPropagation();
+      stopRecording(false);
+    }
+  });
+
+  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, replyBar, attachmentBar, text), recordBtn, sendBtn, recordBar);
   /** Whether one may write and send; `why` is the banner's reason, also the placeholder. */
   function setComposer(writable, sendable, why) {
     const wasFocused = document.activeElement === text;
     text.disabled = !writable;
     attachBtn.disabled = !writable;
+    recordBtn.disabled = !sendable;
+    if (!sendable) stopRecording(false);
     emoji.button.disabled = !writable;
     if (!writable) emoji.close();
     sendBtn.disabled = !sendable;
@@ -548,7 +620,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     deliver(local);
   }
 
-  function sendFile(file, caption, quoted) {
+  function sendFile(file, caption, quoted, { ptt = false } = {}) {
     const kind = kindOf(file);
     const local = addLocal(kind, { caption: kind === 'audio' ? null : caption || null, filename: file.name, mimeType: file.type }, file, quoted);
     local.file = file;
@@ -557,6 +629,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
       fd.append('to', number);
       fd.append('sessionName', sessionName);
       if (quoted) fd.append('quotedMessageId', quoted.id);
+      if (ptt) fd.append('ptt', 'true');
       if (caption && kind !== 'audio') fd.append('caption', caption);
       fd.append(kind, file, file.name);
       return api('POST', `/whatsapp/messages/send-${kind}`, { form: fd, idempotencyKey: local.id });
@@ -889,6 +962,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
       else firstLoad.then(go, () => {});
     },
     destroy() {
+      stopRecording(false);
       stop();
       off();
     },
