@@ -56,6 +56,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/pages/settings.js", JS),
     asset!("js/countries.js", JS),
     asset!("js/attention.js", JS),
+    asset!("js/theme.js", JS),
     asset!("js/emoji.js", JS),
 ];
 

@@ -3,6 +3,7 @@ import { applyLang, getLang, setLang, t } from './i18n.js';
 import { api, auth, live, onUnauthorized } from './api.js';
 import { sessions as sharedSessions } from './state.js';
 import { clearErrorToasts, h, icon, toastError } from './ui.js';
+import { applyTheme } from './theme.js';
 import * as authPages from './pages/auth.js';
 import * as sessions from './pages/sessions.js';
 import * as chat from './pages/chat.js';
@@ -139,6 +140,7 @@ let renderSeq = 0;
 async function render() {
   const seq = ++renderSeq;
   applyLang();
+  applyTheme();
   unmount();
   const app = document.getElementById('app');
   let route = routeOf(location.pathname);

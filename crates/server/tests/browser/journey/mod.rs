@@ -626,6 +626,64 @@ impl Journey {
             "a refused send stored nothing: {body}"
         );
         self.leave_thread().await;
+        self.dark_mode().await;
+    }
+
+    /// Dark mode, chosen in the settings: every page keeps AA contrast, and "follow the
+    /// system" brings back what the system prefers (light, in this browser).
+    async fn dark_mode(&self) {
+        let b = &self.browser;
+        let theme = || b.exec("return document.documentElement.dataset.theme;", json!([]));
+        assert_eq!(
+            theme().await,
+            json!("light"),
+            "the system's light theme by default"
+        );
+        b.click("a[data-nav=settings]").await;
+        b.click("#appearance-settings input[value=dark]").await;
+        assert_eq!(theme().await, json!("dark"));
+        self.check_contrast(
+            "the settings, dark",
+            &[".field-label", ".muted", ".choice-title", ".nav-item", "h2"],
+        )
+        .await;
+        b.click("a[data-nav=chat]").await;
+        self.check_contrast(
+            "the chat list, dark",
+            &[
+                ".unread-badge",
+                ".conv-time",
+                ".conv-text",
+                ".conv-name",
+                ".status-tab",
+            ],
+        )
+        .await;
+        b.click(&format!(".conv-item[data-phone='{CUSTOMER}']"))
+            .await;
+        b.wait_for(".bubble[data-direction=incoming]").await;
+        self.check_contrast(
+            "a thread, dark",
+            &[
+                ".meta time",
+                ".tick",
+                ".day-sep span",
+                ".msg-text",
+                ".quote-who",
+                ".quote-text",
+                ".thread-who small",
+            ],
+        )
+        .await;
+        b.screenshot(&self.shot("chat-dark")).await;
+        // Kept across a reload, in this browser.
+        b.goto(&self.server.url("/dashboard/whatsapp/chats")).await;
+        b.wait_for(".conv-item").await;
+        assert_eq!(theme().await, json!("dark"));
+        self.leave_thread().await;
+        b.click("a[data-nav=settings]").await;
+        b.click("#appearance-settings input[value=system]").await;
+        assert_eq!(theme().await, json!("light"));
     }
 
     /// Every visible text (and tick) of `selectors` meets WCAG AA contrast against what is

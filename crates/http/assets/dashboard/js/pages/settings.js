@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { COUNTRIES } from '../countries.js';
 import { askDesktopPermission, notifyPrefs, setNotifyPrefs } from '../attention.js';
 import { clearFieldErrors, h, showFieldErrors, spinner, toast, toastError } from '../ui.js';
+import { getTheme, setTheme } from '../theme.js';
 
 /** The countries by their names in the UI's language, with their calling codes. */
 function countryOptions(selected) {
@@ -26,7 +27,7 @@ export function mount(root, { me }) {
   root.append(
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', { text: t('settingsTitle') }), h('p', { class: 'muted', text: t('settingsSubtitle') }))),
-    body, notifications());
+    body, notifications(), appearance());
 
   let alive = true;
   (async () => {
@@ -104,4 +105,17 @@ function notifications() {
     row(sound, t('notifySound'), t('notifySoundHint')),
     row(desktop, t('notifyDesktop'), t('notifyDesktopHint')),
     state);
+}
+
+/** This browser's look: the system's light or dark, or one of them always. */
+function appearance() {
+  const current = getTheme();
+  const option = (value, label) => h('label', { class: 'choice' },
+    h('input', { type: 'radio', name: 'theme', value, checked: value === current, onchange: () => setTheme(value) }),
+    h('span', { class: 'choice-body' }, h('span', { class: 'choice-title', text: label })));
+  return h('div', { class: 'card settings-card', id: 'appearance-settings' },
+    h('h2', { text: t('appearanceTitle') }),
+    h('fieldset', { class: 'field' }, h('legend', { class: 'field-label', text: t('theme') }),
+      h('div', { class: 'choices choices-3' },
+        option('system', t('themeSystem')), option('light', t('themeLight')), option('dark', t('themeDark')))));
 }
