@@ -14,6 +14,7 @@ static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::Syste
 mod harness;
 mod ingest;
 mod listing;
+mod live_stream;
 mod load;
 mod memory;
 mod mixed_load;
@@ -29,17 +30,18 @@ use std::process::{Command, ExitCode, Stdio};
 use harness::Db;
 use report::Row;
 
-const BENCHES: [&str; 6] = [
+const BENCHES: [&str; 7] = [
     "sessions-memory",
     "send-throughput",
     "ingest",
     "list-messages",
     "webhook-delivery",
     "mixed-load",
+    "live-stream",
 ];
 const ROW_PREFIX: &str = "WASL-BENCH-ROW ";
 const USAGE: &str =
-    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load]";
+    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load|live-stream]";
 
 struct Args {
     quick: bool,
@@ -102,6 +104,7 @@ async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
         "list-messages" => listing::run(db, quick).await,
         "webhook-delivery" => webhook_delivery::run(db, quick).await,
         "mixed-load" => mixed_load::run(db, quick).await,
+        "live-stream" => live_stream::run(db, quick).await,
         _ => Err(format!("unknown benchmark {name}")),
     };
     let (rows, code) = match result {

@@ -195,7 +195,7 @@ pub struct DeleteQuery {
 
 /// Logs the session out of WhatsApp and disconnects it. The record and its messages stay,
 /// with status `logged_out`; creating it again links a number anew. With `purge=true`, a
-/// logged-out session is deleted for good instead (answered with `data: null`).
+/// logged-out session is deleted for good instead (answered with the session as it was).
 #[utoipa::path(delete, path = "/api/v1/whatsapp/sessions/{sessionName}", tag = "sessions", security(("bearer" = [])),
     params(("sessionName" = String, Path), DeleteQuery), responses((status = 200, body = Envelope<SessionData>), (status = 400), (status = 404), (status = 409, description = "SESSION_STILL_LINKED")))]
 async fn logout_session(
@@ -210,9 +210,15 @@ async fn logout_session(
         Some(_) => return Err(ParseError::new("purge", "must be true or false").into()),
     };
     if purge {
-        let paths = state.sessions.delete_for_good(&auth, &name).await?;
+        let (session, paths) = state.sessions.delete_for_good(&auth, &name).await?;
         state.messaging.forget_media(&paths).await;
-        return Ok(ApiOk::ok(Msg::SessionDeleted, serde_json::Value::Null).into_response());
+        return Ok(ApiOk::ok(
+            Msg::SessionDeleted,
+            SessionData {
+                session: view(&state, &session),
+            },
+        )
+        .into_response());
     }
     let session = state.sessions.log_out(&auth, &name).await?;
     Ok(ApiOk::ok(

@@ -45,6 +45,7 @@ macro_rules! migrations {
                 "replies_reactions_search",
                 "0014_replies_reactions_search.sql"
             ),
+            migration!($dialect, 15, "keyset_indexes", "0015_keyset_indexes.sql"),
         ]
     };
 }

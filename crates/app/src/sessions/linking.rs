@@ -191,7 +191,11 @@ impl SessionManager {
     /// Deletes a logged-out session for good, with its messages and conversations; returns
     /// the media files they kept, which the caller removes. A linked session must be logged
     /// out first: deleting is never what ends a live link by accident.
-    pub async fn delete_for_good(&self, caller: &Caller, name: &str) -> AppResult<Vec<String>> {
+    pub async fn delete_for_good(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> AppResult<(Session, Vec<String>)> {
         caller.require_manager()?;
         let session = self.find(caller, name).await?;
         if session.is_active && session.status != SessionStatus::LoggedOut {
@@ -203,7 +207,7 @@ impl SessionManager {
         }
         let paths = self.inner.store.sessions().delete(&session.id).await?;
         tracing::info!(session = %session.id, media = paths.len(), "session deleted for good");
-        Ok(paths)
+        Ok((session, paths))
     }
 
     /// Logs the session out of WhatsApp and disconnects it; the record and its messages stay.

@@ -620,6 +620,8 @@ fn query_value(name: &str) -> Option<&'static str> {
         "unread" => "true",
         // A word of A's own message text.
         "q" => "المؤسسة",
+        // B deleting A's session for good.
+        "purge" => "true",
         // Before every row: the whole listing.
         "cursor" => "9999999999999.z",
         _ => return None,

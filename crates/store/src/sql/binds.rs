@@ -101,10 +101,12 @@ impl Params {
 
     /// The condition of a keyset page sorted by `at` then `id`, both descending: the rows
     /// after the cursor. `at` may be an expression (the same one the listing sorts by).
+    /// Written as a row-value comparison, which both databases read as one range of an index
+    /// on (at, id), so a deep page is a seek, not a scan of every row before it.
     pub(crate) fn after(&mut self, at: &str, id: &str, cursor: &crate::Cursor) -> String {
-        let (first, again) = (self.int(cursor.at), self.int(cursor.at));
+        let last_at = self.int(cursor.at);
         let last_id = self.text(cursor.id.as_str());
-        format!("({at} < {first} OR ({at} = {again} AND {id} < {last_id}))")
+        format!("({at}, {id}) < ({last_at}, {last_id})")
     }
 
     /// The statement with its values bound.

@@ -9,6 +9,7 @@ use crate::server::{self, TestServer};
 use crate::webdriver::Browser;
 
 mod chat;
+mod history;
 mod inbox;
 mod replies;
 
@@ -115,6 +116,10 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.settings().await;
     j.step("keyboard only").await;
     j.keyboard_only().await;
+    if viewport == Viewport::Desktop {
+        j.step("a 10,000-message history").await;
+        j.long_history().await;
+    }
     j.step("disconnect").await;
     j.disconnect().await;
     j.step("change the password").await;
