@@ -59,9 +59,21 @@ async fn events(
     let token = parts.0.or(query.token).ok_or_else(ApiError::unauthorized)?;
     let auth = authenticate(&state, &token).await?;
     let since = query.since.filter(|s| !s.is_empty() && s.len() <= 64);
+    // Subscribed before the upgrade is answered: an event that happens once the client sees
+    // the socket open reaches it, however late the socket's own task starts.
+    let feeds = Feeds {
+        revoked: state.accounts.revocations().subscribe(),
+        live: state.messaging.bus().subscribe(),
+    };
     Ok(upgrade
         .0
-        .on_upgrade(move |socket| stream(state, auth, token, since, socket)))
+        .on_upgrade(move |socket| stream(state, auth, token, since, feeds, socket)))
+}
+
+/// What an open socket listens to: the ends of access, and the organization's events.
+struct Feeds {
+    revoked: tokio::sync::broadcast::Receiver<wasl_app::auth::revocation::Revoked>,
+    live: tokio::sync::broadcast::Receiver<wasl_app::records::StoredEvent>,
 }
 
 /// Where a browser says the page opening the socket comes from (`Origin`), and the host the
@@ -147,12 +159,16 @@ async fn stream(
     auth: Auth,
     token: String,
     since: Option<String>,
+    feeds: Feeds,
     mut socket: WebSocket,
 ) {
     let org = auth.org_id.clone();
-    let mut revoked = state.accounts.revocations().subscribe();
-    // Subscribe before replaying, so nothing falls between the replay and the live feed.
-    let mut live = state.messaging.bus().subscribe();
+    // Subscribed before replaying (in `events`), so nothing falls between the replay and the
+    // live feed.
+    let Feeds {
+        mut revoked,
+        mut live,
+    } = feeds;
     let mut last = since.clone().unwrap_or_default();
     if let Some(since) = since {
         loop {

@@ -61,7 +61,9 @@ async fn next_event(ws: &mut Socket, kind: &str) -> Value {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), read)
+    // Generous: on a busy machine (the whole suite at once) an event may take a while; it
+    // must still come.
+    tokio::time::timeout(Duration::from_secs(30), read)
         .await
         .unwrap_or_else(|_| panic!("no {kind} event"))
 }
