@@ -295,14 +295,17 @@ fn ogg_crc(page: &[u8]) -> u32 {
 mod tests {
     use super::*;
 
+    /// An element ID as written: its bytes without the leading zeros.
+    fn id_bytes(id: u32) -> Vec<u8> {
+        id.to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect()
+    }
+
     /// An element with a known size (sizes written on 8 bytes, as muxers may).
     fn element(id: u32, data: &[u8]) -> Vec<u8> {
-        let mut out: Vec<u8> = id
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
+        let mut out = id_bytes(id);
         out.push(0x01);
         out.extend_from_slice(&(data.len() as u64).to_be_bytes()[1..]);
         out.extend_from_slice(data);
@@ -311,12 +314,7 @@ mod tests {
 
     /// A container of unknown size, as a recorder streams it.
     fn streamed(id: u32) -> Vec<u8> {
-        let mut out: Vec<u8> = id
-            .to_be_bytes()
-            .iter()
-            .copied()
-            .skip_while(|b| *b == 0)
-            .collect();
+        let mut out = id_bytes(id);
         out.extend_from_slice(&[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
         out
     }

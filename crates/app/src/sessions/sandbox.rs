@@ -56,10 +56,7 @@ impl SessionManager {
         engine
             .incoming(&session.id, message)
             .await
-            .map_err(|e| match e {
-                EngineError::Transient(detail) => AppError::MessageNotConfirmed(detail),
-                other => other.into(),
-            })?;
+            .map_err(unconfirmed)?;
         Ok(session)
     }
 
@@ -75,10 +72,7 @@ impl SessionManager {
         engine
             .reaction(&session.id, reaction)
             .await
-            .map_err(|e| match e {
-                EngineError::Transient(detail) => AppError::MessageNotConfirmed(detail),
-                other => other.into(),
-            })?;
+            .map_err(unconfirmed)?;
         Ok(session)
     }
 
@@ -99,5 +93,14 @@ impl SessionManager {
         let (engine, session) = self.sandbox(caller, name).await?;
         engine.drop_connection(&session.id)?;
         Ok(session)
+    }
+}
+
+/// A customer's message or reaction not confirmed as stored in time: the phone sends it again,
+/// with the same id.
+fn unconfirmed(e: EngineError) -> AppError {
+    match e {
+        EngineError::Transient(detail) => AppError::MessageNotConfirmed(detail),
+        other => other.into(),
     }
 }
