@@ -83,22 +83,7 @@ async fn measure(db: Db, fresh: &Fresh, quick: bool) -> BenchResult<Vec<Row>> {
         }
     }
     let fill_secs = started.elapsed().as_secs_f64();
-    // The conversations with their counters, as wasl keeps them while storing messages (and as
-    // its migrations fill them for messages stored before them): listings take their totals there.
-    sqlx::query(
-        "INSERT INTO conversations (id, organization_id, session_id, contact_id, status, last_message_id,
-                                    last_message_at, unread_count, incoming_count, outgoing_count,
-                                    created_at, updated_at)
-         SELECT 'bench-' || session_id || '-' || contact_id, organization_id, session_id, contact_id,
-                'open', MAX(id), MAX(created_at), 0,
-                SUM(CASE WHEN direction = 'incoming' THEN 1 ELSE 0 END),
-                SUM(CASE WHEN direction = 'outgoing' THEN 1 ELSE 0 END),
-                MIN(created_at), MAX(created_at)
-         FROM messages GROUP BY organization_id, session_id, contact_id",
-    )
-    .execute(&pool)
-    .await
-    .map_err(|e| format!("conversations: {e}"))?;
+    raw::conversations_from_messages(&pool).await?;
     if db == Db::Postgres {
         // What autovacuum does shortly after a bulk load anyway: statistics and a visibility map.
         sqlx::query("VACUUM ANALYZE messages")

@@ -11,6 +11,8 @@
 #[global_allocator]
 static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 
+mod browser;
+mod dashboard_render;
 mod harness;
 mod ingest;
 mod listing;
@@ -30,7 +32,7 @@ use std::process::{Command, ExitCode, Stdio};
 use harness::Db;
 use report::Row;
 
-const BENCHES: [&str; 7] = [
+const BENCHES: [&str; 8] = [
     "sessions-memory",
     "send-throughput",
     "ingest",
@@ -38,10 +40,11 @@ const BENCHES: [&str; 7] = [
     "webhook-delivery",
     "mixed-load",
     "live-stream",
+    "dashboard-render",
 ];
 const ROW_PREFIX: &str = "WASL-BENCH-ROW ";
 const USAGE: &str =
-    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load|live-stream]";
+    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load|live-stream|dashboard-render]";
 
 struct Args {
     quick: bool,
@@ -105,6 +108,7 @@ async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
         "webhook-delivery" => webhook_delivery::run(db, quick).await,
         "mixed-load" => mixed_load::run(db, quick).await,
         "live-stream" => live_stream::run(db, quick).await,
+        "dashboard-render" => dashboard_render::run(db, quick).await,
         _ => Err(format!("unknown benchmark {name}")),
     };
     let (rows, code) = match result {

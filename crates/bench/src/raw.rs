@@ -125,6 +125,77 @@ pub async fn insert_contact(
     Ok(id)
 }
 
+/// Inserts contacts `(phone, name)` in batches, in one transaction each; returns their ids.
+pub async fn insert_contacts(
+    pool: &AnyPool,
+    org_id: &str,
+    contacts: &[(String, String)],
+    at: i64,
+) -> BenchResult<Vec<String>> {
+    const PER_CONTACT: usize = 8;
+    let sqlite = pool.connect_options().database_url.scheme() == "sqlite";
+    let mut ids = Vec::with_capacity(contacts.len());
+    for batch in contacts.chunks(500) {
+        let placeholders: Vec<String> = (0..batch.len())
+            .map(|r| {
+                let cells: Vec<String> = (1..=PER_CONTACT)
+                    .map(|c| {
+                        if sqlite {
+                            "?".to_owned()
+                        } else {
+                            format!("${}", r * PER_CONTACT + c)
+                        }
+                    })
+                    .collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO contacts (id, organization_id, phone_number, name, search_text, last_message_at, created_at, updated_at) VALUES {}",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (phone, name) in batch {
+            let id = uuid::Uuid::now_v7().to_string();
+            query = query
+                .bind(id.clone())
+                .bind(org_id)
+                .bind(phone.as_str())
+                .bind(name.as_str())
+                .bind(format!("{name} {phone}"))
+                .bind(at)
+                .bind(at)
+                .bind(at);
+            ids.push(id);
+        }
+        query
+            .execute(pool)
+            .await
+            .map_err(|e| format!("insert contacts: {e}"))?;
+    }
+    Ok(ids)
+}
+
+/// The conversations of the messages written raw, with their counters, as wasl keeps them while
+/// storing messages (and as its migrations fill them for messages stored before them).
+pub async fn conversations_from_messages(pool: &AnyPool) -> BenchResult<()> {
+    sqlx::query(
+        "INSERT INTO conversations (id, organization_id, session_id, contact_id, status, last_message_id,
+                                    last_message_at, unread_count, incoming_count, outgoing_count,
+                                    created_at, updated_at)
+         SELECT 'bench-' || session_id || '-' || contact_id, organization_id, session_id, contact_id,
+                'open', MAX(id), MAX(created_at), 0,
+                SUM(CASE WHEN direction = 'incoming' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN direction = 'outgoing' THEN 1 ELSE 0 END),
+                MIN(created_at), MAX(created_at)
+         FROM messages GROUP BY organization_id, session_id, contact_id",
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .map_err(|e| format!("conversations: {e}"))
+}
+
 pub async fn count(pool: &AnyPool, sql: &str) -> BenchResult<i64> {
     use sqlx::Row as _;
     sqlx::query(sql)

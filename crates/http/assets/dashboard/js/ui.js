@@ -389,3 +389,195 @@ export function keyedList(container, { key, sig, row }) {
     },
   };
 }
+
+/**
+ * A keyed list (as `keyedList`) of which only a window of rows is in the page: the rows around
+ * the one being read, between two spacers as tall as the rows outside it, so that 10,000 items
+ * cost the DOM of `size`. Heights are the ones last laid out (`estimate(item, average)` for
+ * rows never shown), and every move of the window puts the row being read back where it was
+ * on screen, whatever the estimates were. The window follows the reader as `scroller` scrolls.
+ *
+ * `update(items, { at })` shows `items` with the view at `'start'` or `'end'`, around the row
+ * of key `at`, or (by default) where the reader is. With `pinStart`, a reader at the very top
+ * stays there as rows arrive above (a list sorted newest first).
+ */
+export function windowedList(scroller, container, { key, sig, row, estimate, size = 150, above = 60, edge = 1000, pinStart = false }) {
+  const rows = keyedList(container, { key, sig, row });
+  const heights = new Map(); // key -> px, the row's own and the gap after it
+  const measured = { sum: 0, count: 0 };
+  let items = [];
+  let lo = 0; // the window is items[lo, hi)
+  let hi = 0;
+  const topPad = h('div', { class: 'list-spacer', 'aria-hidden': 'true' });
+  const bottomPad = h('div', { class: 'list-spacer', 'aria-hidden': 'true' });
+  container.before(topPad);
+  container.after(bottomPad);
+
+  const heightOf = (item) => heights.get(key(item)) ?? estimate(item, measured.count ? measured.sum / measured.count : null);
+  const span = (from, to) => {
+    let sum = 0;
+    for (let i = from; i < to; i += 1) sum += heightOf(items[i]);
+    return sum;
+  };
+
+  /** Remembers the height of every rendered row (one layout for all of them). */
+  function measure() {
+    const els = [...container.children].filter((el) => el.dataset.key !== undefined);
+    const boxes = els.map((el) => el.getBoundingClientRect());
+    const gap = parseFloat(getComputedStyle(container).rowGap) || 0;
+    els.forEach((el, i) => {
+      const height = i + 1 < els.length ? boxes[i + 1].top - boxes[i].top : boxes[i].height + gap;
+      const before = heights.get(el.dataset.key);
+      if (before === undefined) measured.count += 1;
+      measured.sum += height - (before ?? 0);
+      heights.set(el.dataset.key, height);
+    });
+  }
+
+  /** The row the reader is on: its key and its top, relative to the view's top. */
+  function anchorNow() {
+    const view = scroller.getBoundingClientRect();
+    for (const el of container.children) {
+      const box = el.getBoundingClientRect();
+      if (el.dataset.key !== undefined && box.bottom > view.top && box.top < view.bottom) return { key: el.dataset.key, top: box.top - view.top };
+    }
+    // The view is over a spacer (the scrollbar dragged far): the row the heights put there.
+    const offset = view.top - topPad.getBoundingClientRect().top;
+    let y = 0;
+    for (const item of items) {
+      const height = heightOf(item);
+      if (y + height > offset) return { key: key(item), top: y - offset };
+      y += height;
+    }
+    return null;
+  }
+
+  function place(at) {
+    const n = items.length;
+    const keep = at === null || at === undefined;
+    const anchor = keep && !(pinStart && lo === 0 && scroller.scrollTop <= 1) ? anchorNow() : null;
+    const target = keep ? anchor?.key : at;
+    const index = target === 'end' ? n - 1 : target === 'start' || target === undefined ? 0 : items.findIndex((item) => key(item) === target);
+    if (index >= 0) lo = Math.max(0, index - above);
+    hi = Math.min(n, lo + size);
+    lo = Math.max(0, Math.min(lo, hi - size));
+    rows.update(items.slice(lo, hi));
+    measure();
+    topPad.style.height = `${span(0, lo)}px`;
+    bottomPad.style.height = `${span(hi, n)}px`;
+    if (at === 'end') scroller.scrollTop = scroller.scrollHeight;
+    else if (at === 'start') scroller.scrollTop = 0;
+    else if (anchor) {
+      // Whatever the browser's own scroll anchoring did, the row being read ends where it was.
+      const el = rows.get(anchor.key);
+      if (el) scroller.scrollTop += el.getBoundingClientRect().top - scroller.getBoundingClientRect().top - anchor.top;
+    }
+  }
+
+  let moving = false;
+  scroller.addEventListener('scroll', () => {
+    if (moving) return;
+    moving = true;
+    requestAnimationFrame(() => {
+      moving = false;
+      if (!items.length || !container.isConnected) return;
+      const view = scroller.getBoundingClientRect();
+      const box = container.getBoundingClientRect();
+      if ((lo > 0 && box.top > view.top - edge) || (hi < items.length && box.bottom < view.bottom + edge)) place(null);
+    });
+  }, { passive: true });
+
+  return {
+    update(next, { at = null } = {}) {
+      items = next;
+      place(at);
+    },
+    /** The row of a key, when it is in the window. */
+    get: (k) => rows.get(k),
+    /** No rows (the container is the caller's, for an empty state). */
+    clear() {
+      rows.clear();
+      items = [];
+      lo = 0;
+      hi = 0;
+      topPad.style.height = bottomPad.style.height = '0px';
+    },
+    /** The first item is in the window. */
+    get atStart() {
+      return lo === 0;
+    },
+    /** The last item is in the window. */
+    get atEnd() {
+      return hi === items.length;
+    },
+  };
+}
+
+// ---- search highlighting ----
+
+/** One character as the server's search folds it (crates/domain/src/search.rs): '' when it
+ *  is dropped (diacritics, tatweel), else its folded form. */
+function foldChar(c) {
+  const code = c.codePointAt(0);
+  if ((code >= 0x064b && code <= 0x065f) || code === 0x0670 || code === 0x0640) return '';
+  if ('أإآٱ'.includes(c)) return 'ا';
+  if (c === 'ة') return 'ه';
+  if (c === 'ى' || c === 'ئ') return 'ي';
+  if (c === 'ؤ') return 'و';
+  if (code >= 0x0660 && code <= 0x0669) return String(code - 0x0660);
+  if (code >= 0x06f0 && code <= 0x06f9) return String(code - 0x06f0);
+  return c.toLowerCase();
+}
+
+const WORD_CHAR = /[\p{L}\p{N}]/u;
+
+/** The words of a search as the server matches them: folded, split on anything else. */
+function searchTerms(query) {
+  return [...new Set([...query].map(foldChar).join('').split(/[^\p{L}\p{N}]+/u).filter(Boolean))];
+}
+
+/**
+ * `text` with the words a search found marked (`<mark>`): each word of `query` matches the
+ * start of a word of the text, folded the way the server folds both, so "الاحمر" marks
+ * "الأحمر" and "شكرا" marks "شكراً" (its tanwin included).
+ */
+export function highlighted(text, query) {
+  const terms = searchTerms(query || '');
+  if (!text || !terms.length) return [text];
+  // The folded text, and for each folded character the original's [start, end).
+  const chars = [...text];
+  let folded = '';
+  const from = [];
+  const to = [];
+  let offset = 0;
+  for (const c of chars) {
+    const f = foldChar(c);
+    for (const x of f) {
+      folded += x;
+      from.push(offset);
+      to.push(offset + c.length);
+    }
+    // A dropped mark belongs to the letter before it.
+    if (!f && to.length) to[to.length - 1] = offset + c.length;
+    offset += c.length;
+  }
+  const marks = [];
+  const foldedChars = [...folded];
+  for (let i = 0; i < foldedChars.length; i += 1) {
+    if (!WORD_CHAR.test(foldedChars[i]) || (i > 0 && WORD_CHAR.test(foldedChars[i - 1]))) continue;
+    const rest = foldedChars.slice(i, i + 64).join('');
+    const term = terms.filter((w) => rest.startsWith(w)).sort((a, b) => b.length - a.length)[0];
+    if (term) marks.push([from[i], to[i + [...term].length - 1]]);
+  }
+  if (!marks.length) return [text];
+  const out = [];
+  let at = 0;
+  for (const [start, end] of marks) {
+    if (start < at) continue;
+    if (start > at) out.push(text.slice(at, start));
+    out.push(h('mark', { text: text.slice(start, end) }));
+    at = end;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}

@@ -120,6 +120,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
         j.step("a 10,000-message history").await;
         j.long_history().await;
     }
+    j.step("a chat list of 500 conversations").await;
+    j.long_chat_list().await;
     j.step("disconnect").await;
     j.disconnect().await;
     j.step("change the password").await;
@@ -653,6 +655,7 @@ impl Journey {
         )
         .await;
         b.click("a[data-nav=chat]").await;
+        b.wait_for(".conv-item").await;
         self.check_contrast(
             "the chat list, dark",
             &[

@@ -42,6 +42,12 @@ impl Journey {
         } else {
             ("Yes, the red bouquet is 150 SAR", "roses", "thank")
         };
+        // The words each search marks in its results, as the messages spell them.
+        let (in_chat_mark, across_mark) = if self.lang == "ar" {
+            ("الأحمر", "شكراً")
+        } else {
+            ("roses", "thank")
+        };
         self.leave_thread().await;
         b.click("a[data-nav=chat]").await;
         b.click(&format!(".conv-item[data-phone='{CUSTOMER}']"))
@@ -190,6 +196,13 @@ impl Journey {
             json!([first]),
         )
         .await;
+        let marked = b
+            .exec(
+                "return [...document.querySelectorAll(`.search-panel .search-hit[data-id='${arguments[0]}'] mark`)].map(m => m.textContent);",
+                json!([first]),
+            )
+            .await;
+        assert_eq!(marked, json!([in_chat_mark]), "the word found, marked");
         b.screenshot(&self.shot("search-chat")).await;
         b.click(&format!(".search-panel .search-hit[data-id='{first}']"))
             .await;
@@ -213,6 +226,13 @@ impl Journey {
             )
             .await;
         let hit = hit.as_str().expect("a hit").to_owned();
+        let marked = b
+            .exec(
+                "return [...document.querySelectorAll(`.message-hits .search-hit[data-id='${arguments[0]}'] mark`)].map(m => m.textContent);",
+                json!([hit]),
+            )
+            .await;
+        assert_eq!(marked, json!([across_mark]), "the word found, marked");
         b.screenshot(&self.shot("search")).await;
         b.click(&format!(".message-hits .search-hit[data-id='{hit}']"))
             .await;

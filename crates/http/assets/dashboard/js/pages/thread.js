@@ -4,7 +4,7 @@
 import { t } from '../i18n.js';
 import { EMOJI_GROUPS, EMOJI_NAMES } from '../emoji.js';
 import { api, live, MAX_MEDIA_BYTES, mediaUrl, rememberMedia, settleInterval } from '../api.js';
-import { avatar, bdi, digitsOf, every, fileName, followDirection, formatBytes, formatDay, formatTime, h, icon, iconButton, keyedList, openDialog, phone, spinner, toast, toastError } from '../ui.js';
+import { avatar, bdi, digitsOf, every, fileName, followDirection, formatBytes, formatDay, formatTime, h, highlighted, icon, iconButton, openDialog, phone, spinner, toast, toastError, windowedList } from '../ui.js';
 import { editDialog } from './contacts.js';
 
 const NS = 'http://www.w3.org/2000/svg';
@@ -261,7 +261,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
         h('span', { class: 'search-hit-who' }, m.direction === 'outgoing' ? t('you') : current.contact.name ? h('bdi', { text: current.contact.name }) : phone(current.contact.phoneNumber),
           h('time', { datetime: m.createdAt, text: `${formatDay(m.createdAt)} ${formatTime(m.createdAt)}` })),
         h('span', { class: 'search-hit-text', dir: 'auto' },
-          m.type === 'document' && !m.content?.caption ? fileName(m.content?.filename || '') : preview(m)))));
+          ...(m.type === 'document' && !m.content?.caption ? [fileName(m.content?.filename || '')] : highlighted(preview(m), q))))));
     } catch (err) {
       if (run === searchRun) searchHits.replaceChildren(h('p', { class: 'field-error', role: 'alert', text: err.message }));
     }
@@ -764,7 +764,8 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     for (let pages = 0; !messages.has(id) && older && pages < 200; pages += 1) {
       await loadOlder({ fill: false });
     }
-    const row = list.querySelector(`.msg-row[data-id="${CSS.escape(id)}"]`);
+    if (messages.has(id)) render(false, 0, id);
+    const row = rows.get(id);
     if (!row) {
       toast(t('messageNotFound'), 'info');
       return;
@@ -777,20 +778,26 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     row.querySelector('.bubble')?.focus({ preventScroll: true });
   }
 
-  // Bubbles by message id and day separators by day: a receipt rebuilds its one bubble.
-  const rows = keyedList(list, {
-    key: (item) => (item.day ? `day:${item.day}` : item.m.id),
+  // Bubbles by message id and day separators by day: a receipt rebuilds its one bubble. A long
+  // history is a window of rows around the one being read (10,000 messages cost the DOM of 150).
+  const rows = windowedList(scroller, list, {
+    key: (item) => (item.day ? `day:${item.dayStart}` : item.m.id),
     sig: (item) => (item.day ? item.day : `${item.m.status}:${item.m.errorMessage || ''}:${(item.m.reactions || []).map((r) => r.by + r.emoji).join()}`),
     row: (item) => (item.day ? h('div', { class: 'day-sep' }, h('span', { text: item.day })) : bubble(item.m)),
+    estimate: (item, average) => (item.day ? 44 : average ?? 52),
   });
 
   const olderMark = h('div', { class: 'list-more', 'aria-hidden': 'true' }, h('div', { class: 'spinner small' }));
 
   // Messages that arrive while one reads further up wait below a "new messages" button.
   let unseen = 0;
+  const atBottom = () => rows.atEnd && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
   const jump = h('button', { type: 'button', class: 'jump-new', hidden: true, 'data-action': 'jump-new',
-    onclick: () => { scroller.scrollTo({ top: scroller.scrollHeight, behavior: 'smooth' }); } });
-  const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 160;
+    onclick: () => {
+      unseen = 0;
+      showJump();
+      render(true);
+    } });
   function showJump() {
     jump.hidden = unseen === 0;
     jump.replaceChildren(h('span', { text: t('newMessages', { n: unseen }) }), icon('back', { size: 14, cls: 'jump-arrow' }));
@@ -802,48 +809,48 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     }
   }, { passive: true });
 
-  function render(forceBottom = false, arrived = 0) {
+  /** Renders the thread: at its newest message when `toBottom` (or when the reader was
+   *  there), around message `around` when given, else where the reader is. */
+  function render(toBottom = false, arrived = 0, around = null) {
     const started = performance.now();
     try {
-      renderRows(forceBottom, arrived);
+      renderRows(toBottom, arrived, around);
     } finally {
       // The browser's own timing of each render, read by the benchmarks and the tests.
       performance.measure('wasl:thread-render', { start: started });
     }
   }
 
-  function renderRows(forceBottom, arrived) {
-    const ordered = [...messages.values()].sort(byTime);
+  function renderRows(toBottom, arrived, around) {
     const nearBottom = atBottom();
-    if (arrived && !nearBottom && !forceBottom) {
+    if (arrived && !nearBottom && !toBottom) {
       unseen += arrived;
       showJump();
     }
-    if (ordered.length === 0) {
+    olderMark.remove();
+    if (messages.size === 0) {
       rows.clear();
       list.replaceChildren(h('div', { class: 'thread-empty' }, h('span', { text: t('noMessages') })));
       return;
     }
+    // A separator before each day's first message (the day's name made once per day).
     const items = [];
-    let day = '';
-    for (const m of ordered) {
-      const d = formatDay(m.createdAt);
-      if (d !== day) {
-        day = d;
-        items.push({ day: d });
+    let dayStart = null;
+    for (const m of [...messages.values()].sort(byTime)) {
+      const start = new Date(m.createdAt).setHours(0, 0, 0, 0);
+      if (start !== dayStart) {
+        dayStart = start;
+        items.push({ day: formatDay(m.createdAt), dayStart: start });
       }
       items.push({ m });
     }
-    // The mark goes first, where keyedList would otherwise move every row past it.
-    olderMark.remove();
-    rows.update(items);
-    if (older) list.prepend(olderMark);
-    if (nearBottom || forceBottom) scroller.scrollTop = scroller.scrollHeight;
+    rows.update(items, { at: around ?? (toBottom || nearBottom ? 'end' : null) });
+    if (older) scroller.prepend(olderMark);
   }
 
   // Media that finishes loading grows the thread: stay at the newest message.
   scroller.addEventListener('load', () => {
-    if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 400) scroller.scrollTop = scroller.scrollHeight;
+    if (rows.atEnd && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 400) scroller.scrollTop = scroller.scrollHeight;
   }, true);
 
   const query = (extra) => ({ sessionName, contact: digitsOf(number), ...extra });
@@ -866,37 +873,24 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     }
   }
 
-  /** The page before the oldest message shown, keeping the view on the message being read. */
+  /** The page before the oldest message shown; the view stays on the message being read. */
   async function loadOlder({ fill = true } = {}) {
     if (!older || loadingOlder) return;
     loadingOlder = true;
     try {
       const data = await api('GET', '/whatsapp/messages', { query: query({ limit: OLDER_PAGE, cursor: older }) });
-      const anchor = firstVisible();
-      const top = anchor?.getBoundingClientRect().top;
       for (const m of data.messages) messages.set(m.id, m);
       older = data.pagination.nextCursor || null;
       render();
-      // Whatever the browser's own anchoring did, the row being read ends where it was.
-      if (anchor?.isConnected) scroller.scrollTop += anchor.getBoundingClientRect().top - top;
     } finally {
       loadingOlder = false;
     }
     if (fill) fillUp();
   }
 
-  /** The first row in view (the thread's top rows are the ones in view while older pages load). */
-  function firstVisible() {
-    const top = scroller.getBoundingClientRect().top;
-    for (const row of list.children) {
-      if (row !== olderMark && row.getBoundingClientRect().bottom > top) return row;
-    }
-    return null;
-  }
-
   /** Reads older messages while the view is near the top (or too short to scroll). */
   function fillUp() {
-    if (older && !loadingOlder && scroller.scrollTop < 600) loadOlder().catch(toastError);
+    if (older && !loadingOlder && rows.atStart && scroller.scrollTop < 600) loadOlder().catch(toastError);
   }
   scroller.addEventListener('scroll', fillUp, { passive: true });
 
