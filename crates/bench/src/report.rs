@@ -162,13 +162,15 @@ fn output(program: &str, args: &[&str]) -> String {
 }
 
 /// What each benchmark measures, in the words of its issue.
-pub const DESCRIPTIONS: [(&str, &str); 6] = [
+pub const DESCRIPTIONS: [(&str, &str); 8] = [
     ("sessions-memory", "Resident memory (`/proc/self/statm` of the process that holds the sessions) per session: 1,000 sandbox sessions created through the API in an organization on plan enterprise, scanned through the sandbox API and all connected; and 100 web-engine sessions that keep connecting, once to a local port that refuses connections and once to a WebSocket server that accepts and never answers WhatsApp's handshake (every session then holds a live client). Baseline: the same process, server started, with zero sessions; ratio = RSS with the sessions ÷ baseline RSS."),
     ("send-throughput", "`POST /api/v1/whatsapp/messages/send` (JSON `{to, text}`, a different recipient each time) against one connected sandbox session, 64 concurrent keep-alive connections, closed loop, `WASL_SEND_INTERVAL_MS=0`. Baseline: `GET /health` on the same server, measured the same way in the same run; ratio = send ÷ baseline. The load generator runs in the server's process and shares its cores."),
     ("ingest", "Incoming messages persisted per second through the engine event path: `SessionObserver::message` on `wasl::messaging::Messaging` (contact upsert, message, conversation and events, stored by the group-commit recorder), 64 concurrent tasks (as many sessions receiving at once), 1,000 different customer numbers. Baseline: the same number of rows written straight into `messages` with sqlx as multi-row INSERTs, 500 rows per transaction; ratio = observer path ÷ raw insert."),
     ("list-messages", "`GET /api/v1/whatsapp/messages?contact=<phone>&limit=50`, 1,000 sequential requests after 50 warm-up ones, with 1,000,000 stored messages (100,000 with `--quick`) of one organization and session over 100 contacts, 20% of them the target contact's. Baseline: `GET /health` on the same server, measured the same way; ratio = listing ÷ baseline."),
     ("webhook-delivery", "Signed webhook deliveries per second from the real dispatcher to a local receiver that answers 200 at once: 20,000 `message.received` events (5,000 with `--quick`) stored through the engine event path, each fanned out to the organization's webhook in its own transaction, counted at the receiver from its first request to the last new event. Baseline: the same receiver hit directly with as many requests in flight as a webhook's lane keeps (16); ratio = deliveries ÷ direct requests. Then the same again in an organization whose second webhook points at a receiver that never answers (every attempt hangs for the 10 s timeout); ratio = rate beside the dead receiver ÷ rate alone."),
     ("mixed-load", "1,000 connected sandbox sessions in one organization, then 50 concurrent API clients for a 90-second warm-up and 3 measured minutes (10 s and 20 s with `--quick`), closed loop, each request a send (40%), a listing of one session's conversation with one customer (30%) or a customer's message arriving through the sandbox control API (30%), spread over every session and 20,000 customers. Baselines: `GET /health` from the same 50 clients just before (latency ratio = p99 ÷ /health p99), and for memory the highest RSS of the first measured minute (ratio = highest RSS of the last minute ÷ it), and the same for the live heap (bytes allocated and not freed, counted by the benchmark process's allocator; RSS also holds memory the allocator keeps after a free). The warm-up lets the in-process SQLite page caches (8 MB for the writer, 512 KB per reader) and the sandbox's bounded memory of its last 100,000 transmissions fill up. Latencies are counted in 1%-wide buckets, so the load generator in the same process keeps constant memory."),
+    ("live-stream", "What an open dashboard receives on its live socket (`/api/v1/events`) per incoming message while 20 customers write 100 messages at 5 a second through the sandbox: every frame's bytes counted, divided by the messages. The dashboard moves rows and bubbles in place from these events and makes no request of its own per message. Baseline: the message itself, as `GET /api/v1/whatsapp/messages` returns it; ratio = bytes per message ÷ the message's JSON."),
+    ("dashboard-render", "By headless Chromium's own timing (the User Timing measures the dashboard records around its renders, `wasl:chat-list-render` and `wasl:thread-render`), the benchmark driving the browser over WebDriver: the chat list of an organization with 10,000 conversations from navigation to its rows on screen, and a thread of 10,000 messages from the click on its conversation to its bubbles on screen; medians of 7 loads. Baseline: the same pages of an organization with 100 conversations and a 100-message thread, in the same server and browser, loaded alternately; ratio = 10,000 ÷ 100. Both lists render a window of rows around the view, so neither page grows with the history."),
 ];
 
 /// The whole of `docs/benchmarks.md`.
@@ -236,6 +238,17 @@ pub fn markdown(rows: &[Row], quick: bool, command: &str) -> String {
                 let _ = writeln!(md, "- {} / {}: {}", r.db, r.measure, r.note);
             }
         }
+    }
+    // A benchmark without a description still has its figures on the page.
+    for r in rows
+        .iter()
+        .filter(|r| DESCRIPTIONS.iter().all(|(b, _)| *b != r.bench))
+    {
+        let _ = writeln!(
+            md,
+            "\n- {} / {} / {}: {} (baseline {}, {}) {} {}",
+            r.bench, r.db, r.measure, r.figure, r.baseline, r.ratio, r.target, r.note
+        );
     }
     md
 }

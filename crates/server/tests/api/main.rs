@@ -25,4 +25,5 @@ mod schemathesis;
 mod sessions;
 mod users;
 mod web_engine;
+mod web_link;
 mod webhooks;

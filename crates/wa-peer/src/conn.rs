@@ -1,0 +1,475 @@
+//! One client connection: the WebSocket, the Noise handshake, then encrypted nodes both ways.
+//! A new device is sent pairing refs and waits for a phone to scan its QR code; a linked one
+//! logs in and has every IQ it asks answered.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::WebSocketStream;
+use whatsapp_rust::wacore::framing::{encode_frame, FrameDecoder};
+use whatsapp_rust::wacore::noise::NoiseCipher;
+use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+use whatsapp_rust::wacore_binary::consts::WA_CONN_HEADER;
+use whatsapp_rust::wacore_binary::node::Node;
+
+use crate::nodes::{self, attr, child, children, iq_error, iq_result, leaf};
+use crate::noise::{self, Established, Hello, XxResponder};
+use crate::{now, Command, Companion, Handshake, Shared, Unpaired};
+
+type Ws = WebSocketStream<TcpStream>;
+
+pub async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
+    if let Err(e) = run(tcp, shared).await {
+        tracing::debug!("peer connection ended: {e}");
+    }
+}
+
+/// Frames read off the WebSocket; the client's first frame comes after the connection header.
+struct Reader {
+    source: SplitStream<Ws>,
+    decoder: FrameDecoder,
+    header_seen: bool,
+    pending: Vec<u8>,
+}
+
+impl Reader {
+    async fn next(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            if self.header_seen {
+                if let Some(frame) = self.decoder.decode_frame() {
+                    return Ok(frame.to_vec());
+                }
+            }
+            let message = self
+                .source
+                .next()
+                .await
+                .ok_or("the client closed the connection")?
+                .map_err(|e| format!("websocket: {e}"))?;
+            let data = match message {
+                Frame::Binary(data) => data,
+                Frame::Close(_) => return Err("the client closed the connection".into()),
+                _ => continue,
+            };
+            if self.header_seen {
+                self.decoder.feed(&data);
+            } else {
+                self.pending.extend_from_slice(&data);
+                if let Some(rest) = strip_header(&self.pending)? {
+                    self.decoder.feed(&rest);
+                    self.header_seen = true;
+                    self.pending.clear();
+                }
+            }
+        }
+    }
+}
+
+/// The bytes after the connection header (`WA 6 3`, maybe after an `ED` routing preamble),
+/// or `None` while not all of it has arrived.
+fn strip_header(data: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut at = 0;
+    if data.starts_with(b"ED\x00\x01") {
+        if data.len() < 7 {
+            return Ok(None);
+        }
+        let len = (usize::from(data[4]) << 16) | (usize::from(data[5]) << 8) | usize::from(data[6]);
+        at = 7 + len;
+    }
+    if data.len() < at + WA_CONN_HEADER.len() {
+        return Ok(None);
+    }
+    if data[at..at + WA_CONN_HEADER.len()] != WA_CONN_HEADER {
+        return Err("the connection does not start with WhatsApp's header".into());
+    }
+    Ok(Some(data[at + WA_CONN_HEADER.len()..].to_vec()))
+}
+
+/// The encrypted half that sends.
+struct Writer {
+    sink: SplitSink<Ws, Frame>,
+    cipher: NoiseCipher,
+    counter: u32,
+}
+
+impl Writer {
+    async fn send(&mut self, node: &Node) -> Result<(), String> {
+        let plaintext = nodes::encode(node)?;
+        let sealed = self
+            .cipher
+            .encrypt_with_counter(self.counter, &plaintext)
+            .map_err(|e| format!("encrypt: {e}"))?;
+        self.counter = self
+            .counter
+            .checked_add(1)
+            .ok_or("frame counter exhausted")?;
+        raw_send(&mut self.sink, &sealed).await
+    }
+}
+
+async fn raw_send(sink: &mut SplitSink<Ws, Frame>, payload: &[u8]) -> Result<(), String> {
+    let frame = encode_frame(payload, None).map_err(|e| format!("frame: {e}"))?;
+    sink.send(Frame::Binary(frame.into()))
+        .await
+        .map_err(|e| format!("websocket: {e}"))
+}
+
+async fn handshake(
+    reader: &mut Reader,
+    sink: &mut SplitSink<Ws, Frame>,
+    shared: &Shared,
+) -> Result<Established, String> {
+    let hello = noise::parse_hello(&reader.next().await?)?;
+    let ephemeral = match hello {
+        Hello::Xx { ephemeral } => ephemeral,
+        Hello::Ik {
+            ephemeral,
+            encrypted_static,
+            encrypted_payload,
+        } => match noise::accept_ik(
+            &shared.identity,
+            &ephemeral,
+            &encrypted_static,
+            &encrypted_payload,
+        ) {
+            Ok((server_hello, established)) => {
+                raw_send(sink, &server_hello).await?;
+                return Ok(established);
+            }
+            Err(Some(e)) => return Err(e),
+            // Encrypted to a key we do not hold: the full handshake, from the same ephemeral.
+            Err(None) => {
+                let (server_hello, responder) =
+                    XxResponder::start(&shared.identity, &ephemeral, true)?;
+                raw_send(sink, &server_hello).await?;
+                return responder.finish(&reader.next().await?);
+            }
+        },
+    };
+    let (server_hello, responder) = XxResponder::start(&shared.identity, &ephemeral, false)?;
+    raw_send(sink, &server_hello).await?;
+    responder.finish(&reader.next().await?)
+}
+
+async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
+    let ws = tokio_tungstenite::accept_async(tcp)
+        .await
+        .map_err(|e| format!("websocket upgrade: {e}"))?;
+    let (mut sink, source) = ws.split();
+    let mut reader = Reader {
+        source,
+        decoder: FrameDecoder::new(),
+        header_seen: false,
+        pending: Vec::new(),
+    };
+    let established = handshake(&mut reader, &mut sink, &shared).await?;
+    let read = established.read;
+    let mut read_counter: u32 = 0;
+    let mut writer = Writer {
+        sink,
+        cipher: established.write,
+        counter: 0,
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<Command>();
+    let mut session = Session {
+        shared: shared.clone(),
+        companion: None,
+        waiting: HashMap::new(),
+        static_key: established.client_static,
+    };
+
+    match established.payload.username {
+        None => {
+            // A new device: pairing refs, and wait for a phone to scan.
+            let identity: [u8; 32] = established
+                .payload
+                .device_pairing_data
+                .as_option()
+                .and_then(|d| d.e_ident.clone())
+                .and_then(|k| k.try_into().ok())
+                .ok_or("a registration without an identity key")?;
+            let refs: Vec<String> = (0..6)
+                .map(|_| format!("2@{}", hex(&rand::random::<[u8; 18]>())))
+                .collect();
+            let id = {
+                let mut state = shared.state();
+                state.handshakes.push(Handshake {
+                    pattern: established.pattern,
+                    device: None,
+                });
+                state.unpaired.insert(
+                    established.client_static,
+                    Unpaired {
+                        refs: refs.clone(),
+                        identity,
+                        tx: tx.clone(),
+                    },
+                );
+                state.next_id()
+            };
+            let pair_device = NodeBuilder::new("iq")
+                .attr("from", "s.whatsapp.net")
+                .attr("type", "set")
+                .attr("id", id)
+                .attr("xmlns", "md")
+                .children([NodeBuilder::new("pair-device")
+                    .children(
+                        refs.into_iter()
+                            .map(|r| NodeBuilder::new("ref").bytes(r.into_bytes()).build()),
+                    )
+                    .build()])
+                .build();
+            writer.send(&pair_device).await?;
+        }
+        Some(username) => {
+            let (known, banned) = {
+                let state = shared.state();
+                (
+                    state.companions.get(&established.client_static).cloned(),
+                    state.banned.contains(&username.to_string()),
+                )
+            };
+            if banned {
+                // As WhatsApp answers a temporarily banned account: code and seconds left.
+                writer
+                    .send(
+                        &NodeBuilder::new("failure")
+                            .attr("reason", "402")
+                            .attr("code", "101")
+                            .attr("expire", "86400")
+                            .build(),
+                    )
+                    .await?;
+                return Ok(());
+            }
+            let device = established.payload.device.unwrap_or(0);
+            let companion = match known {
+                Some(c) if c.phone == username.to_string() && u32::from(c.device) == device => c,
+                _ => {
+                    // Not a device this server linked: logged out, as WhatsApp says it.
+                    writer
+                        .send(&NodeBuilder::new("failure").attr("reason", "401").build())
+                        .await?;
+                    return Ok(());
+                }
+            };
+            {
+                let mut state = shared.state();
+                state.handshakes.push(Handshake {
+                    pattern: established.pattern,
+                    device: Some(companion.jid()),
+                });
+                state.online.insert(companion.jid(), tx.clone());
+            }
+            writer
+                .send(
+                    &NodeBuilder::new("success")
+                        .attr("t", now().to_string())
+                        .attr("lid", format!("{}@lid", companion.lid))
+                        .build(),
+                )
+                .await?;
+            session.companion = Some(companion);
+            shared.changed.notify_waiters();
+        }
+    }
+
+    let mut silent = false;
+    let result = 'serve: loop {
+        tokio::select! {
+            frame = reader.next(), if !silent => {
+                let mut data = match frame {
+                    Ok(data) => data,
+                    Err(e) => break Err(e),
+                };
+                if let Err(e) = read.decrypt_in_place_with_counter(read_counter, &mut data) {
+                    break Err(format!("decrypt: {e}"));
+                }
+                read_counter = match read_counter.checked_add(1) {
+                    Some(c) => c,
+                    None => break Err("frame counter exhausted".into()),
+                };
+                let node = match nodes::decode(&data) {
+                    Ok(node) => node,
+                    Err(e) => break Err(e),
+                };
+                for answer in session.handle(node) {
+                    if let Err(e) = writer.send(&answer).await {
+                        break 'serve Err(e);
+                    }
+                }
+            }
+            command = rx.recv() => match command {
+                Some(Command::Request(node, reply)) => {
+                    if let Some(id) = attr(&node, "id") {
+                        session.waiting.insert(id, reply);
+                    }
+                    if let Err(e) = writer.send(&node).await {
+                        break 'serve Err(e);
+                    }
+                }
+                Some(Command::StreamError(node)) => {
+                    let sent = writer.send(&node).await;
+                    let _ = writer.sink.close().await;
+                    break 'serve sent;
+                }
+                // Dropping the socket halves closes the TCP connection with no close frame.
+                Some(Command::Drop) => break Ok(()),
+                Some(Command::Silence) => silent = true,
+                None => break Ok(()),
+            },
+        }
+    };
+    session.gone();
+    result
+}
+
+/// What the peer knows of one connection while it runs.
+struct Session {
+    shared: Arc<Shared>,
+    companion: Option<Companion>,
+    /// The peer's own IQs waiting for the client's answer, by id.
+    waiting: HashMap<String, oneshot::Sender<Node>>,
+    static_key: [u8; 32],
+}
+
+impl Session {
+    /// The answers to one node from the client.
+    fn handle(&mut self, node: Node) -> Vec<Node> {
+        match node.tag.as_ref() {
+            "iq" => self.iq(node),
+            _ => Vec::new(),
+        }
+    }
+
+    fn iq(&mut self, node: Node) -> Vec<Node> {
+        let kind = attr(&node, "type").unwrap_or_default();
+        if kind == "result" || kind == "error" {
+            if let Some(reply) = attr(&node, "id").and_then(|id| self.waiting.remove(&id)) {
+                let _ = reply.send(node);
+            }
+            return Vec::new();
+        }
+        let xmlns = attr(&node, "xmlns").unwrap_or_default();
+        match xmlns.as_str() {
+            // Leaving passive mode: then the offline queue is empty, which the client waits for.
+            "passive" => vec![
+                iq_result(&node, vec![]),
+                NodeBuilder::new("ib")
+                    .attr("from", "s.whatsapp.net")
+                    .children([NodeBuilder::new("offline").attr("count", "0").build()])
+                    .build(),
+            ],
+            "encrypt" => vec![self.encrypt(&node)],
+            "abt" => vec![iq_result(
+                &node,
+                vec![NodeBuilder::new("props").attr("protocol", "1").build()],
+            )],
+            "blocklist" => vec![iq_result(&node, vec![leaf("list")])],
+            "privacy" => vec![iq_result(&node, vec![leaf("privacy")])],
+            "usync" => vec![self.usync(&node)],
+            "w:sync:app:state" => vec![app_state(&node)],
+            _ => vec![iq_result(&node, vec![])],
+        }
+    }
+
+    fn encrypt(&self, node: &Node) -> Node {
+        if child(node, "count").is_some() {
+            return iq_result(
+                node,
+                vec![NodeBuilder::new("count").attr("value", "812").build()],
+            );
+        }
+        if child(node, "digest").is_some() {
+            // The server cannot vouch for the keys' digest: the client skips the check.
+            return iq_error(node, 503, "service-unavailable");
+        }
+        if child(node, "key").is_some() {
+            return iq_result(node, vec![leaf("list")]);
+        }
+        iq_result(node, vec![])
+    }
+
+    /// Devices and LIDs of the users asked about: each account has its phone (device 0).
+    fn usync(&self, node: &Node) -> Node {
+        let Some(usync) = child(node, "usync") else {
+            return iq_error(node, 400, "bad-request");
+        };
+        let query = child(usync, "query");
+        let wants_devices = query.and_then(|q| child(q, "devices")).is_some();
+        let wants_lid = query.and_then(|q| child(q, "lid")).is_some();
+        let state = self.shared.state();
+        let users: Vec<Node> = child(usync, "list")
+            .map(|list| {
+                children(list, "user")
+                    .filter_map(|user| attr(user, "jid"))
+                    .map(|jid| {
+                        let number = jid.split(['@', ':']).next().unwrap_or_default().to_owned();
+                        let mut parts = Vec::new();
+                        if wants_devices {
+                            parts.push(
+                                NodeBuilder::new("devices")
+                                    .children([NodeBuilder::new("device-list")
+                                        .children([NodeBuilder::new("device")
+                                            .attr("id", "0")
+                                            .build()])
+                                        .build()])
+                                    .build(),
+                            );
+                        }
+                        if wants_lid {
+                            parts.push(match state.accounts.get(&number) {
+                                Some(account) => NodeBuilder::new("lid")
+                                    .attr("val", format!("{}@lid", account.lid))
+                                    .build(),
+                                None => leaf("lid"),
+                            });
+                        }
+                        NodeBuilder::new("user")
+                            .attr("jid", jid)
+                            .children(parts)
+                            .build()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        iq_result(
+            node,
+            vec![NodeBuilder::new("usync")
+                .children([NodeBuilder::new("list").children(users).build()])
+                .build()],
+        )
+    }
+
+    fn gone(&mut self) {
+        let mut state = self.shared.state();
+        if let Some(c) = &self.companion {
+            state.online.remove(&c.jid());
+        }
+        state.unpaired.remove(&self.static_key);
+        drop(state);
+        self.shared.changed.notify_waiters();
+    }
+}
+
+/// The app-state collections asked for, each synced and empty.
+fn app_state(node: &Node) -> Node {
+    let asked: Vec<Node> = child(node, "sync")
+        .map(|sync| {
+            children(sync, "collection")
+                .filter_map(|c| attr(c, "name"))
+                .map(|name| NodeBuilder::new("collection").attr("name", name).build())
+                .collect()
+        })
+        .unwrap_or_default();
+    iq_result(node, vec![NodeBuilder::new("sync").children(asked).build()])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,325 @@
+//! A local WhatsApp Web server for wasl's tests, speaking the real wire protocol: WebSocket
+//! frames with 3-byte lengths, the `WA 6 3` connection header, Noise XX (new devices), IK
+//! (returning ones) and the XX fallback, with the peer's own certificate chain; binary XML
+//! nodes encrypted per frame with AES-GCM. Its simulated phones link companions by QR code
+//! with signed device identities, and it answers what a client asks after login so the client
+//! reaches "connected" and stays there.
+//!
+//! This is test support only: it is never a dependency of the wasl binary, and a wasl built
+//! for release refuses its certificate chain (it is not signed by WhatsApp's root).
+
+#![forbid(unsafe_code)]
+
+mod cert;
+mod conn;
+mod nodes;
+mod noise;
+mod phone;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, Notify};
+use whatsapp_rust::wacore_binary::builder::NodeBuilder;
+use whatsapp_rust::wacore_binary::node::Node;
+
+pub use noise::Pattern;
+pub use phone::Qr;
+
+use cert::ServerIdentity;
+use phone::Account;
+
+/// The running peer; it stops (and drops every connection) when dropped.
+pub struct Peer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// A handshake the peer completed, in order, for the tests to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    pub pattern: Pattern,
+    /// The companion's JID when it logged in as a known device, `None` for a new device.
+    pub device: Option<String>,
+}
+
+struct Shared {
+    identity: ServerIdentity,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// New devices waiting to be linked, by their static Noise key.
+    unpaired: HashMap<[u8; 32], Unpaired>,
+    /// Accounts by phone number.
+    accounts: HashMap<String, Account>,
+    /// Linked companions by their static Noise key.
+    companions: HashMap<[u8; 32], Companion>,
+    /// Logged-in connections by the companion's JID.
+    online: HashMap<String, mpsc::UnboundedSender<Command>>,
+    handshakes: Vec<Handshake>,
+    /// Accounts whose logins are refused as banned.
+    banned: std::collections::HashSet<String>,
+    next_id: u64,
+}
+
+impl State {
+    fn next_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("peer-{}", self.next_id)
+    }
+}
+
+struct Unpaired {
+    /// The pairing refs sent to it; its QR code shows one of them.
+    refs: Vec<String>,
+    /// Its identity key, from the registration payload (the QR code shows it too).
+    identity: [u8; 32],
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+#[derive(Debug, Clone)]
+struct Companion {
+    phone: String,
+    device: u16,
+    lid: String,
+}
+
+impl Companion {
+    fn jid(&self) -> String {
+        format!("{}:{}@s.whatsapp.net", self.phone, self.device)
+    }
+}
+
+/// What a connection is told to do by the peer's API.
+enum Command {
+    /// Sends an IQ and hands back the client's answer.
+    Request(Node, oneshot::Sender<Node>),
+    /// Ends the stream with this `<stream:error>` and closes.
+    StreamError(Node),
+    /// Closes the TCP connection without a word, as a network that drops does.
+    Drop,
+    /// Keeps the connection open but never reads nor answers again: a dead link that
+    /// looks alive.
+    Silence,
+}
+
+/// What the peer can do to a logged-in companion's connection, on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The connection drops (no stream end): the client should reconnect.
+    Drop,
+    /// `<stream:error><conflict type="replaced"/>`: another client took the session over.
+    Replaced,
+    /// `<stream:error code="401"/>`: the phone removed this device (logged out).
+    LoggedOut,
+    /// The connection stays open and goes silent.
+    Silence,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Peer {
+    /// Starts the peer on a free port of 127.0.0.1.
+    pub async fn start() -> Result<Peer, String> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("bind: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let shared = Arc::new(Shared {
+            identity: ServerIdentity::generate(),
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+        });
+        let accepting = shared.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(conn::serve(tcp, accepting.clone()));
+            }
+        });
+        Ok(Peer {
+            addr,
+            shared,
+            accept,
+        })
+    }
+
+    /// The URL for `WASL_WEB_SOCKET_URL`.
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws/chat", self.addr)
+    }
+
+    /// The public key of the peer's certificate root (not WhatsApp's).
+    pub fn root_public_key(&self) -> [u8; 32] {
+        self.shared.identity.root_public
+    }
+
+    /// The handshakes completed so far, in order.
+    pub fn handshakes(&self) -> Vec<Handshake> {
+        self.shared.state().handshakes.clone()
+    }
+
+    /// The phone of `phone` scans `qr` (the text of a companion's QR code): the peer checks
+    /// that it names a device waiting on this server with one of the refs it was sent, sends
+    /// `pair-success` with a device identity the phone signed, checks the companion's
+    /// `pair-device-sign`, and restarts the stream (515) so the companion logs in. Returns the
+    /// companion's JID (`phone:device@s.whatsapp.net`).
+    pub async fn scan(&self, qr: &str, phone: &str) -> Result<String, String> {
+        let qr = Qr::parse(qr)?;
+        let (request, tx, companion, account_key) = {
+            let mut state = self.shared.state();
+            let waiting = state
+                .unpaired
+                .get(&qr.noise_key)
+                .ok_or("no device with this QR code's key is waiting to be linked")?;
+            if !waiting.refs.contains(&qr.reference) {
+                return Err(format!("this server never sent the ref {:?}", qr.reference));
+            }
+            if waiting.identity != qr.identity_key {
+                return Err("the QR code's identity key is not the device's".into());
+            }
+            let tx = waiting.tx.clone();
+            let id = state.next_id();
+            let account = state
+                .accounts
+                .entry(phone.to_owned())
+                .or_insert_with(|| Account::new(phone));
+            let device = account.add_device();
+            let identity = account.vouch_for(&qr.identity_key, &qr.adv_secret, now());
+            let companion = Companion {
+                phone: phone.to_owned(),
+                device,
+                lid: account.lid.clone(),
+            };
+            let mut account_key = [0u8; 32];
+            account_key.copy_from_slice(account.identity.public_key.public_key_bytes());
+            let request = NodeBuilder::new("iq")
+                .attr("from", "s.whatsapp.net")
+                .attr("type", "set")
+                .attr("id", id)
+                .attr("xmlns", "md")
+                .attr("t", now().to_string())
+                .children([NodeBuilder::new("pair-success")
+                    .children([
+                        NodeBuilder::new("device-identity").bytes(identity).build(),
+                        NodeBuilder::new("device")
+                            .attr("jid", companion.jid())
+                            .attr("lid", format!("{}:{}@lid", companion.lid, device))
+                            .build(),
+                        // A name for the account, as a business account has: the companion
+                        // keeps it as its push name.
+                        NodeBuilder::new("biz")
+                            .attr("name", format!("+{phone}"))
+                            .build(),
+                        NodeBuilder::new("platform").attr("name", "android").build(),
+                    ])
+                    .build()])
+                .build();
+            (request, tx, companion, account_key)
+        };
+        let (reply_tx, reply_rx) = oneshot::channel();
+        tx.send(Command::Request(request, reply_tx))
+            .map_err(|_| "the device's connection is gone")?;
+        let reply = reply_rx
+            .await
+            .map_err(|_| "the device's connection closed before answering pair-success")?;
+        if nodes::attr(&reply, "type").as_deref() != Some("result") {
+            return Err(format!("the device refused pair-success: {reply:?}"));
+        }
+        let signed = nodes::child(&reply, "pair-device-sign")
+            .and_then(|n| nodes::child(n, "device-identity"))
+            .and_then(nodes::bytes)
+            .ok_or("pair-device-sign without a device identity")?;
+        phone::check_device_signature(signed, &qr.identity_key, &account_key)?;
+        let jid = companion.jid();
+        {
+            let mut state = self.shared.state();
+            state.unpaired.remove(&qr.noise_key);
+            state.companions.insert(qr.noise_key, companion);
+        }
+        // The companion reconnects and logs in with its new identity.
+        let restart = NodeBuilder::new("stream:error").attr("code", "515").build();
+        let _ = tx.send(Command::StreamError(restart));
+        self.shared.changed.notify_waiters();
+        Ok(jid)
+    }
+
+    /// Does `fault` to the live connection of companion `jid`.
+    pub fn inject(&self, jid: &str, fault: Fault) -> Result<(), String> {
+        let tx = self
+            .shared
+            .state()
+            .online
+            .get(jid)
+            .cloned()
+            .ok_or_else(|| format!("{jid} is not online"))?;
+        let command = match fault {
+            Fault::Drop => Command::Drop,
+            Fault::Silence => Command::Silence,
+            Fault::Replaced => Command::StreamError(
+                NodeBuilder::new("stream:error")
+                    .children([NodeBuilder::new("conflict")
+                        .attr("type", "replaced")
+                        .build()])
+                    .build(),
+            ),
+            Fault::LoggedOut => {
+                // The phone forgets the device, so it cannot log in again either.
+                self.shared.state().companions.retain(|_, c| c.jid() != jid);
+                Command::StreamError(NodeBuilder::new("stream:error").attr("code", "401").build())
+            }
+        };
+        tx.send(command)
+            .map_err(|_| format!("{jid}'s connection is gone"))
+    }
+
+    /// Bans the account of `phone`: its connections drop and every login is refused with a
+    /// temporary ban (`<failure reason="402">`).
+    pub fn ban(&self, phone: &str) {
+        let mut state = self.shared.state();
+        state.banned.insert(phone.to_owned());
+        let prefix = format!("{phone}:");
+        for (jid, tx) in &state.online {
+            if jid.starts_with(&prefix) {
+                let _ = tx.send(Command::Drop);
+            }
+        }
+    }
+
+    /// How many logins the peer has accepted for companion `jid`.
+    pub fn logins(&self, jid: &str) -> usize {
+        self.shared
+            .state()
+            .handshakes
+            .iter()
+            .filter(|h| h.device.as_deref() == Some(jid))
+            .count()
+    }
+
+    /// Whether the companion `jid` is logged in on a live connection now.
+    pub fn is_online(&self, jid: &str) -> bool {
+        self.shared.state().online.contains_key(jid)
+    }
+}
