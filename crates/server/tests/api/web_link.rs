@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use wasl_wa_peer::{Pattern, Peer};
+use wasl_wa_peer::{Fault, Pattern, Peer};
 
 use crate::helpers::{spawn_app_with, Account, Db, TestApp};
 
@@ -84,9 +84,20 @@ async fn wait_for_status(app: &TestApp, owner: &Account, name: &str, status: &st
     }
 }
 
-async fn linked_by_qr(db: Db) {
+/// A web session named "shop" linked by QR through the peer, connected as `PHONE`.
+struct Linked {
+    peer: Peer,
+    app: TestApp,
+    owner: Account,
+    jid: String,
+}
+
+async fn linked(db: Db, extra: &[(&str, &str)]) -> Linked {
     let peer = Peer::start().await.expect("the peer");
-    let app = spawn_app_with(db, &[("WASL_WEB_SOCKET_URL", &peer.url())]).await;
+    let url = peer.url();
+    let mut vars = vec![("WASL_WEB_SOCKET_URL", url.as_str())];
+    vars.extend_from_slice(extra);
+    let app = spawn_app_with(db, &vars).await;
     let owner = app.register("web-link@acme.sa").await;
     let (status, body) = app
         .post(
@@ -122,17 +133,174 @@ async fn linked_by_qr(db: Db) {
     );
     assert_eq!(
         handshakes.last().and_then(|h| h.device.clone()),
-        Some(jid),
+        Some(jid.clone()),
         "then the linked device logs in: {handshakes:?}"
+    );
+    Linked {
+        peer,
+        app,
+        owner,
+        jid,
+    }
+}
+
+/// Linked by QR, then wasl restarts: the session logs in again by itself, with the IK
+/// handshake of a device that kept the server's key, and no QR code is shown.
+async fn linked_and_resumed(db: Db) {
+    let Linked {
+        peer,
+        mut app,
+        owner,
+        jid,
+    } = linked(db, &[]).await;
+    app.restart().await;
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while peer.logins(&jid) < 2 {
+        let (_, body) = app
+            .get("/api/v1/whatsapp/sessions/shop/status", &owner.token)
+            .await;
+        assert_ne!(
+            body["data"]["session"]["status"],
+            json!("qr"),
+            "a linked session needs no new QR code"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the session never logged in again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let session = wait_for_status(&app, &owner, "shop", "connected").await;
+    assert_eq!(session["phoneNumber"], json!(PHONE), "{session}");
+    let last = peer.handshakes().pop().expect("a handshake");
+    assert_eq!(last.pattern, Pattern::Ik, "a returning device: {last:?}");
+    assert_eq!(last.device.as_deref(), Some(jid.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_session_links_by_qr_and_resumes_after_a_restart_on_sqlite() {
+    linked_and_resumed(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_session_links_by_qr_and_resumes_after_a_restart_on_postgres() {
+    linked_and_resumed(Db::Postgres).await;
+}
+
+/// Backoff small enough that a reconnection after a drop is quick.
+const FAST_RECONNECT: [(&str, &str); 2] = [
+    ("WASL_RECONNECT_BASE_MS", "100"),
+    ("WASL_RECONNECT_MAX_MS", "800"),
+];
+
+/// The connection drops: wasl says why and reconnects on its own, as the same device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_web_connection_reconnects() {
+    let l = linked(Db::Sqlite, &FAST_RECONNECT).await;
+    l.peer.inject(&l.jid, Fault::Drop).expect("drop");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while l.peer.logins(&l.jid) < 2 {
+        assert!(Instant::now() < deadline, "no reconnection after the drop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let session = wait_for_status(&l.app, &l.owner, "shop", "connected").await;
+    let reason = session["lastDisconnectReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("connection lost"), "{session}");
+    assert_eq!(session["phoneNumber"], json!(PHONE), "{session}");
+}
+
+/// Ends the linked session's connection with `fault` and returns the session once it has
+/// left `connected`.
+async fn after_fault(l: &Linked, fault: Fault) -> Value {
+    l.peer.inject(&l.jid, fault).expect("the fault");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = l
+            .app
+            .get("/api/v1/whatsapp/sessions/shop/status", &l.owner.token)
+            .await;
+        let session = body["data"]["session"].clone();
+        if session["status"] != json!("connected") {
+            return session;
+        }
+        assert!(Instant::now() < deadline, "still connected after {fault:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Another client took the number over: wasl stops, says so, and does not fight back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_web_session_stops_and_says_why() {
+    let l = linked(Db::Sqlite, &FAST_RECONNECT).await;
+    after_fault(&l, Fault::Replaced).await;
+    let session = wait_for_status(&l.app, &l.owner, "shop", "failed").await;
+    assert_eq!(
+        session["lastDisconnectCode"],
+        json!("replaced"),
+        "{session}"
+    );
+    let reason = session["lastDisconnectReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("replaced"), "{session}");
+    assert_eq!(
+        l.peer.logins(&l.jid),
+        1,
+        "no reconnection fights the other client"
     );
 }
 
+/// The phone removed the device: the session is logged out for good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_web_session_links_by_qr_through_the_protocol_peer_on_sqlite() {
-    linked_by_qr(Db::Sqlite).await;
+async fn a_web_session_removed_from_the_phone_is_logged_out() {
+    let l = linked(Db::Sqlite, &FAST_RECONNECT).await;
+    after_fault(&l, Fault::LoggedOut).await;
+    let session = wait_for_status(&l.app, &l.owner, "shop", "logged_out").await;
+    let reason = session["lastDisconnectReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("logged out"), "{session}");
 }
 
+/// The number is banned: the connection drops, the login is refused as a ban, wasl stops
+/// retrying and says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_web_session_links_by_qr_through_the_protocol_peer_on_postgres() {
-    linked_by_qr(Db::Postgres).await;
+async fn a_banned_number_stops_the_web_session_and_says_why() {
+    let l = linked(Db::Sqlite, &FAST_RECONNECT).await;
+    l.peer.ban(PHONE);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let session = loop {
+        let (_, body) = l
+            .app
+            .get("/api/v1/whatsapp/sessions/shop/status", &l.owner.token)
+            .await;
+        let session = body["data"]["session"].clone();
+        let reason = session["lastDisconnectReason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if reason.contains("banned") {
+            break session;
+        }
+        assert!(Instant::now() < deadline, "never said banned: {session}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(session["lastDisconnectCode"], json!("banned"), "{session}");
+    let session = wait_for_status(&l.app, &l.owner, "shop", "failed").await;
+    assert_eq!(session["lastDisconnectCode"], json!("banned"), "{session}");
+}
+
+/// The link goes silent without closing: the client's keep-alive notices and wasl
+/// reconnects instead of showing a dead session as connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_web_connection_is_detected_and_reconnected() {
+    let l = linked(Db::Sqlite, &FAST_RECONNECT).await;
+    l.peer.inject(&l.jid, Fault::Silence).expect("silence");
+    // The client pings every 15–30 s and gives a silent socket 20 s.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while l.peer.logins(&l.jid) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the silent connection was never replaced"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let session = wait_for_status(&l.app, &l.owner, "shop", "connected").await;
+    assert_eq!(session["phoneNumber"], json!(PHONE), "{session}");
 }
