@@ -170,6 +170,15 @@ fn delivery_and_read_receipts_map_per_message() {
             },
         ]
     );
+    // Delivered to a device in the background: delivered.
+    assert_eq!(
+        emitted(map_event(&receipt(ReceiptType::Inactive, &["3EB0EEEE"]))),
+        vec![EngineEvent::Receipt {
+            message_id: "3EB0EEEE".into(),
+            status: ReceiptStatus::Delivered,
+            at: 1_750_000_000_000
+        }]
+    );
     for read in [ReceiptType::Read, ReceiptType::Played] {
         let events = emitted(map_event(&receipt(read.clone(), &["3EB0CCCC"])));
         assert_eq!(

@@ -11,15 +11,17 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::WebSocketStream;
+use whatsapp_rust::buffa::Message as _;
 use whatsapp_rust::wacore::framing::{encode_frame, FrameDecoder};
 use whatsapp_rust::wacore::noise::NoiseCipher;
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
 use whatsapp_rust::wacore_binary::consts::WA_CONN_HEADER;
 use whatsapp_rust::wacore_binary::node::Node;
+use whatsapp_rust::waproto::whatsapp as wa;
 
 use crate::nodes::{self, attr, child, children, iq_error, iq_result, leaf};
 use crate::noise::{self, Established, Hello, XxResponder};
-use crate::{now, Command, Companion, Handshake, Shared, Unpaired};
+use crate::{now, Bundle, Command, Companion, Handshake, Shared, Unpaired};
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -274,6 +276,15 @@ async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                         .build(),
                 )
                 .await?;
+            // What arrived while it was away, now that it is back.
+            let queued = shared
+                .state()
+                .queued
+                .remove(&companion.jid())
+                .unwrap_or_default();
+            for node in &queued {
+                writer.send(node).await?;
+            }
             session.companion = Some(companion);
             shared.changed.notify_waiters();
         }
@@ -313,6 +324,11 @@ async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                         break 'serve Err(e);
                     }
                 }
+                Some(Command::Deliver(node)) => {
+                    if let Err(e) = writer.send(&node).await {
+                        break 'serve Err(e);
+                    }
+                }
                 Some(Command::StreamError(node)) => {
                     let sent = writer.send(&node).await;
                     let _ = writer.sink.close().await;
@@ -343,8 +359,88 @@ impl Session {
     fn handle(&mut self, node: Node) -> Vec<Node> {
         match node.tag.as_ref() {
             "iq" => self.iq(node),
+            "message" => self.route_message(&node),
+            "receipt" => self.route_receipt(&node),
             _ => Vec::new(),
         }
+    }
+
+    /// A message to a contact: each device's copy (`<participants><to jid>`), already
+    /// encrypted by the sender for that device, goes to that device as an incoming message;
+    /// the sender gets the server's ack.
+    fn route_message(&self, node: &Node) -> Vec<Node> {
+        let Some(sender) = self.companion.as_ref() else {
+            return Vec::new();
+        };
+        let id = attr(node, "id").unwrap_or_default();
+        let to = attr(node, "to").unwrap_or_default();
+        let kind = attr(node, "type").unwrap_or_else(|| "text".into());
+        let identity = child(node, "device-identity").cloned();
+        let copies: Vec<&Node> = child(node, "participants")
+            .map(|p| children(p, "to").collect())
+            .unwrap_or_default();
+        let mut state = self.shared.state();
+        for copy in copies {
+            let (Some(target), Some(enc)) = (attr(copy, "jid"), child(copy, "enc")) else {
+                continue;
+            };
+            let target = device_jid(&target);
+            if target == sender.jid() {
+                continue;
+            }
+            let mut parts = vec![enc.clone()];
+            parts.extend(identity.clone());
+            let incoming = NodeBuilder::new("message")
+                .attr("from", sender.jid())
+                .attr("id", id.clone())
+                .attr("t", now().to_string())
+                .attr("type", kind.clone())
+                .attr("notify", format!("+{}", sender.phone))
+                .children(parts)
+                .build();
+            state.deliver(&target, incoming);
+        }
+        vec![NodeBuilder::new("ack")
+            .attr("class", "message")
+            .attr("id", id)
+            .attr("from", to)
+            .attr("t", now().to_string())
+            .build()]
+    }
+
+    /// A receipt (delivered, read, played) for messages of another account: to that
+    /// account's devices, from this device; acked to this device.
+    fn route_receipt(&self, node: &Node) -> Vec<Node> {
+        let Some(sender) = self.companion.as_ref() else {
+            return Vec::new();
+        };
+        let id = attr(node, "id").unwrap_or_default();
+        let to = attr(node, "to").unwrap_or_default();
+        let phone = to.split(['@', ':']).next().unwrap_or_default().to_owned();
+        let kind = attr(node, "type");
+        let mut forwarded = NodeBuilder::new("receipt")
+            .attr("from", sender.jid())
+            .attr("id", id.clone())
+            .attr("t", now().to_string());
+        if let Some(kind) = &kind {
+            forwarded = forwarded.attr("type", kind.clone());
+        }
+        let forwarded = match node.children() {
+            Some(list) if !list.is_empty() => forwarded.children(list.to_vec()).build(),
+            _ => forwarded.build(),
+        };
+        let mut state = self.shared.state();
+        for device in state.devices_of(&phone) {
+            state.deliver(&device.jid(), forwarded.clone());
+        }
+        let mut ack = NodeBuilder::new("ack")
+            .attr("class", "receipt")
+            .attr("id", id)
+            .attr("from", to);
+        if let Some(kind) = kind {
+            ack = ack.attr("type", kind);
+        }
+        vec![ack.build()]
     }
 
     fn iq(&mut self, node: Node) -> Vec<Node> {
@@ -389,10 +485,100 @@ impl Session {
             // The server cannot vouch for the keys' digest: the client skips the check.
             return iq_error(node, 503, "service-unavailable");
         }
-        if child(node, "key").is_some() {
-            return iq_result(node, vec![leaf("list")]);
+        if let Some(keys) = child(node, "key") {
+            return self.fetch_keys(node, keys);
+        }
+        if child(node, "registration").is_some() {
+            self.store_keys(node);
         }
         iq_result(node, vec![])
+    }
+
+    /// Keeps the Signal keys a companion uploads after its login.
+    fn store_keys(&self, node: &Node) {
+        let Some(companion) = &self.companion else {
+            return;
+        };
+        let field = |n: &Node, tag: &str| {
+            child(n, tag)
+                .and_then(nodes::bytes)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        };
+        let skey = child(node, "skey");
+        let bundle = Bundle {
+            registration: field(node, "registration"),
+            identity: field(node, "identity"),
+            signed_pre_key: skey
+                .map(|k| (field(k, "id"), field(k, "value"), field(k, "signature")))
+                .unwrap_or_default(),
+            pre_keys: child(node, "list")
+                .map(|list| {
+                    children(list, "key")
+                        .map(|k| (field(k, "id"), field(k, "value")))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        self.shared.state().bundles.insert(companion.jid(), bundle);
+    }
+
+    /// The keys of each device asked for (a one-time pre-key each, while they last), with the
+    /// device identity its phone signed; a device without keys here is refused (406).
+    fn fetch_keys(&self, node: &Node, keys: &Node) -> Node {
+        let mut state = self.shared.state();
+        let mut users = Vec::new();
+        for jid in children(keys, "user").filter_map(|u| attr(u, "jid")) {
+            let device = device_jid(&jid);
+            let signed_identity = state
+                .companions
+                .values()
+                .find(|c| c.jid() == device)
+                .map(|c| c.signed_identity.clone());
+            let Some(bundle) = state.bundles.get_mut(&device) else {
+                users.push(
+                    NodeBuilder::new("user")
+                        .attr("jid", jid)
+                        .children([NodeBuilder::new("error")
+                            .attr("code", "406")
+                            .attr("text", "not-acceptable")
+                            .build()])
+                        .build(),
+                );
+                continue;
+            };
+            let bytes =
+                |tag: &'static str, b: &[u8]| NodeBuilder::new(tag).bytes(b.to_vec()).build();
+            let mut parts = vec![
+                bytes("registration", &bundle.registration),
+                bytes("type", &[5u8]),
+                bytes("identity", &bundle.identity),
+                NodeBuilder::new("skey")
+                    .children([
+                        bytes("id", &bundle.signed_pre_key.0),
+                        bytes("value", &bundle.signed_pre_key.1),
+                        bytes("signature", &bundle.signed_pre_key.2),
+                    ])
+                    .build(),
+            ];
+            if let Some((id, value)) = bundle.pre_keys.pop_front() {
+                parts.push(
+                    NodeBuilder::new("key")
+                        .children([bytes("id", &id), bytes("value", &value)])
+                        .build(),
+                );
+            }
+            if let Some(identity) = signed_identity.filter(|i| !i.is_empty()) {
+                parts.push(bytes("device-identity", &identity));
+            }
+            users.push(
+                NodeBuilder::new("user")
+                    .attr("jid", jid)
+                    .children(parts)
+                    .build(),
+            );
+        }
+        iq_result(node, vec![NodeBuilder::new("list").children(users).build()])
     }
 
     /// Devices and LIDs of the users asked about: each account has its phone (device 0).
@@ -412,23 +598,12 @@ impl Session {
                         let number = jid.split(['@', ':']).next().unwrap_or_default().to_owned();
                         let mut parts = Vec::new();
                         if wants_devices {
-                            parts.push(
-                                NodeBuilder::new("devices")
-                                    .children([NodeBuilder::new("device-list")
-                                        .children([NodeBuilder::new("device")
-                                            .attr("id", "0")
-                                            .build()])
-                                        .build()])
-                                    .build(),
-                            );
+                            parts.push(devices_node(&state.devices_of(&number)));
                         }
                         if wants_lid {
-                            parts.push(match state.accounts.get(&number) {
-                                Some(account) => NodeBuilder::new("lid")
-                                    .attr("val", format!("{}@lid", account.lid))
-                                    .build(),
-                                None => leaf("lid"),
-                            });
+                            // No LID for others: devices are addressed by phone number, as
+                            // an account that has not moved to LIDs is.
+                            parts.push(leaf("lid"));
                         }
                         NodeBuilder::new("user")
                             .attr("jid", jid)
@@ -472,4 +647,59 @@ fn app_state(node: &Node) -> Node {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A device's JID in the form the peer keys it by: `phone:device@s.whatsapp.net`, and
+/// `phone@s.whatsapp.net` for the phone itself (device 0).
+fn device_jid(jid: &str) -> String {
+    let (user, _) = jid.split_once('@').unwrap_or((jid, ""));
+    match user.split_once(':') {
+        Some((phone, "0")) => format!("{phone}@s.whatsapp.net"),
+        Some((phone, device)) => format!("{phone}:{device}@s.whatsapp.net"),
+        None => format!("{user}@s.whatsapp.net"),
+    }
+}
+
+/// A user's devices for usync: its companions with their key index, and the signed list of
+/// valid key indexes that the client requires beside companions (the phone, device 0, for an
+/// account with none).
+fn devices_node(companions: &[Companion]) -> Node {
+    let list: Vec<Node> = if companions.is_empty() {
+        vec![NodeBuilder::new("device").attr("id", "0").build()]
+    } else {
+        companions
+            .iter()
+            .map(|c| {
+                NodeBuilder::new("device")
+                    .attr("id", c.device.to_string())
+                    .attr("key-index", "1")
+                    .build()
+            })
+            .collect()
+    };
+    let mut parts = vec![NodeBuilder::new("device-list").children(list).build()];
+    if !companions.is_empty() {
+        let key_indexes = wa::ADVSignedKeyIndexList {
+            details: Some(
+                wa::ADVKeyIndexList {
+                    raw_id: Some(1),
+                    timestamp: Some(now()),
+                    current_index: Some(1),
+                    valid_indexes: vec![1],
+                    account_type: None,
+                }
+                .encode_to_vec(),
+            ),
+            account_signature: None,
+            account_signature_key: None,
+        }
+        .encode_to_vec();
+        parts.push(
+            NodeBuilder::new("key-index-list")
+                .attr("ts", now().to_string())
+                .bytes(key_indexes)
+                .build(),
+        );
+    }
+    NodeBuilder::new("devices").children(parts).build()
 }

@@ -76,6 +76,11 @@ struct State {
     /// Logged-in connections by the companion's JID.
     online: HashMap<String, mpsc::UnboundedSender<Command>>,
     handshakes: Vec<Handshake>,
+    /// The Signal keys each companion uploaded, by its JID: what others fetch to start a
+    /// session with it.
+    bundles: HashMap<String, Bundle>,
+    /// Stanzas for companions that are not online, delivered when they log in.
+    queued: HashMap<String, Vec<Node>>,
     /// Accounts whose logins are refused as banned.
     banned: std::collections::HashSet<String>,
     next_id: u64,
@@ -101,6 +106,9 @@ struct Companion {
     phone: String,
     device: u16,
     lid: String,
+    /// The device identity as the companion signed it (`pair-device-sign`): what the peer
+    /// hands out with its keys, so that others can check the phone vouched for it.
+    signed_identity: Vec<u8>,
 }
 
 impl Companion {
@@ -109,10 +117,50 @@ impl Companion {
     }
 }
 
+/// A companion's uploaded Signal keys, as their bytes travel on the wire.
+#[derive(Debug, Clone, Default)]
+struct Bundle {
+    registration: Vec<u8>,
+    identity: Vec<u8>,
+    signed_pre_key: (Vec<u8>, Vec<u8>, Vec<u8>),
+    /// One-time pre-keys, each handed out once.
+    pre_keys: std::collections::VecDeque<(Vec<u8>, Vec<u8>)>,
+}
+
+impl State {
+    /// The companions of an account.
+    fn devices_of(&self, phone: &str) -> Vec<Companion> {
+        let mut devices: Vec<Companion> = self
+            .companions
+            .values()
+            .filter(|c| c.phone == phone)
+            .cloned()
+            .collect();
+        devices.sort_by_key(|c| c.device);
+        devices
+    }
+
+    /// Hands `node` to the companion `jid`, now if it is online, else when it logs in.
+    fn deliver(&mut self, jid: &str, node: Node) {
+        match self.online.get(jid) {
+            Some(tx) => {
+                if let Err(mpsc::error::SendError(Command::Deliver(node))) =
+                    tx.send(Command::Deliver(node))
+                {
+                    self.queued.entry(jid.to_owned()).or_default().push(node);
+                }
+            }
+            None => self.queued.entry(jid.to_owned()).or_default().push(node),
+        }
+    }
+}
+
 /// What a connection is told to do by the peer's API.
 enum Command {
     /// Sends an IQ and hands back the client's answer.
     Request(Node, oneshot::Sender<Node>),
+    /// Sends a stanza routed from another device (a message, a receipt).
+    Deliver(Node),
     /// Ends the stream with this `<stream:error>` and closes.
     StreamError(Node),
     /// Closes the TCP connection without a word, as a network that drops does.
@@ -212,6 +260,7 @@ impl Peer {
                 phone: phone.to_owned(),
                 device,
                 lid: account.lid.clone(),
+                signed_identity: Vec::new(),
             };
             let mut account_key = [0u8; 32];
             account_key.copy_from_slice(account.identity.public_key.public_key_bytes());
@@ -253,6 +302,8 @@ impl Peer {
             .and_then(nodes::bytes)
             .ok_or("pair-device-sign without a device identity")?;
         phone::check_device_signature(signed, &qr.identity_key, &account_key)?;
+        let mut companion = companion;
+        companion.signed_identity = signed.to_vec();
         let jid = companion.jid();
         {
             let mut state = self.shared.state();

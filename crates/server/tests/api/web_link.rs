@@ -304,3 +304,114 @@ async fn a_silent_web_connection_is_detected_and_reconnected() {
     let session = wait_for_status(&l.app, &l.owner, "shop", "connected").await;
     assert_eq!(session["phoneNumber"], json!(PHONE), "{session}");
 }
+
+/// Two wasl web sessions on two numbers, linked through the peer, write to each other: the
+/// clients encrypt with Signal for each other's devices (keys fetched from the peer), the peer
+/// only routes; each message is stored once on the other side, and the sender's status moves
+/// to delivered with the receipt the other session sends once it has stored it.
+async fn two_sessions_talk(db: Db) {
+    const OTHER: &str = "966507778888";
+    let Linked {
+        peer,
+        app,
+        owner,
+        jid: _,
+    } = linked(db, &[]).await;
+    // The other number belongs to another organization on the same wasl.
+    let other = app.register("web-branch@acme.sa").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/sessions",
+            &other.token,
+            json!({"sessionName": "branch", "engine": "web"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let qr = wait_for_qr(&app, &other, "branch").await;
+    peer.scan(&qr, OTHER).await.expect("the second phone links");
+    wait_for_status(&app, &other, "branch", "connected").await;
+
+    for (from, from_owner, to, to_owner, to_number, text) in [
+        (
+            "shop",
+            &owner,
+            "branch",
+            &other,
+            OTHER,
+            "السلام عليكم، هل الطلب جاهز؟",
+        ),
+        ("branch", &other, "shop", &owner, PHONE, "نعم، جاهز للاستلام"),
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/v1/whatsapp/messages/send",
+                &from_owner.token,
+                json!({"sessionName": from, "to": to_number, "text": text}),
+            )
+            .await;
+        assert!(status.is_success(), "{status} {body}");
+        let id = body["data"]["message"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a message id in {body}"))
+            .to_owned();
+        let from_number = if from == "shop" { PHONE } else { OTHER };
+        // Received and stored once by the other session.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, body) = app
+                .get(
+                    &format!("/api/v1/whatsapp/messages?sessionName={to}&contact={from_number}"),
+                    &to_owner.token,
+                )
+                .await;
+            let found: Vec<&Value> = body["data"]["messages"]
+                .as_array()
+                .map(|m| {
+                    m.iter()
+                        .filter(|m| m["content"]["text"] == json!(text))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !found.is_empty() {
+                assert_eq!(found.len(), 1, "stored once: {body}");
+                assert_eq!(found[0]["direction"], json!("incoming"), "{body}");
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{to} never received {text:?}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The sender sees it delivered, from the other session's receipt.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, body) = app
+                .get(
+                    &format!("/api/v1/whatsapp/messages?sessionName={from}&contact={to_number}"),
+                    &from_owner.token,
+                )
+                .await;
+            let status = body["data"]["messages"]
+                .as_array()
+                .and_then(|m| m.iter().find(|m| m["id"] == json!(id)))
+                .map(|m| m["status"].clone())
+                .unwrap_or_default();
+            if status == json!("delivered") || status == json!("read") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never delivered: {body}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_web_sessions_message_each_other_through_the_peer_on_sqlite() {
+    two_sessions_talk(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_web_sessions_message_each_other_through_the_peer_on_postgres() {
+    two_sessions_talk(Db::Postgres).await;
+}
