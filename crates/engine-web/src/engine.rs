@@ -108,6 +108,16 @@ impl Engine for WebEngine {
         target: &SessionTarget,
         events: EventSender,
     ) -> Result<Arc<dyn Connection>, EngineError> {
+        // A build that trusts test servers' certificate chains (`trust-test-peer`, for the
+        // end-to-end suite's protocol peer) never talks to WhatsApp itself: there, a forged
+        // chain would pass.
+        if cfg!(feature = "trust-test-peer") && self.version.is_none() {
+            return Err(EngineError::Rejected(
+                "this build of wasl trusts test servers' certificates and connects only to \
+                 WASL_WEB_SOCKET_URL; build it without the trust-test-peer feature"
+                    .to_owned(),
+            ));
+        }
         self.retire(&target.id, DisconnectReason::Replaced).await;
         let store = Arc::new(WebStore::new(
             self.store.clone(),

@@ -415,3 +415,35 @@ async fn two_web_sessions_message_each_other_through_the_peer_on_sqlite() {
 async fn two_web_sessions_message_each_other_through_the_peer_on_postgres() {
     two_sessions_talk(Db::Postgres).await;
 }
+
+/// This test build trusts the peer's certificate chain, so it must never connect to WhatsApp
+/// itself (a forged chain would pass there): without `WASL_WEB_SOCKET_URL`, a web session
+/// fails at once and says why. A release build has no such trust (the feature is turned on by
+/// the test crates only) and checks WhatsApp's root signature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_that_trusts_test_servers_refuses_to_reach_whatsapp() {
+    let app = spawn_app_with(Db::Sqlite, &[]).await;
+    let owner = app.register("web-trust@acme.sa").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/sessions",
+            &owner.token,
+            json!({"sessionName": "real", "engine": "web"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, body) = app
+            .get("/api/v1/whatsapp/sessions/real/status", &owner.token)
+            .await;
+        let session = body["data"]["session"].clone();
+        let reason = session["lastDisconnectReason"].as_str().unwrap_or_default();
+        if reason.contains("trust-test-peer") {
+            assert_ne!(session["status"], json!("connected"), "{session}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no refusal: {session}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
