@@ -21,7 +21,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use crate::nodes::{self, attr, child, children, iq_error, iq_result, leaf};
 use crate::noise::{self, Established, Hello, XxResponder};
-use crate::{now, Bundle, Command, Companion, Handshake, Shared, Unpaired};
+use crate::{now, Bundle, CodeHello, Command, Companion, Handshake, Shared, Unpaired};
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -210,6 +210,8 @@ async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                         refs: refs.clone(),
                         identity,
                         tx: tx.clone(),
+                        code: None,
+                        finish: None,
                     },
                 );
                 state.next_id()
@@ -454,6 +456,7 @@ impl Session {
         let xmlns = attr(&node, "xmlns").unwrap_or_default();
         match xmlns.as_str() {
             // Leaving passive mode: then the offline queue is empty, which the client waits for.
+            "md" => self.md(&node),
             "passive" => vec![
                 iq_result(&node, vec![]),
                 NodeBuilder::new("ib")
@@ -471,6 +474,55 @@ impl Session {
             "usync" => vec![self.usync(&node)],
             "w:sync:app:state" => vec![app_state(&node)],
             _ => vec![iq_result(&node, vec![])],
+        }
+    }
+
+    /// Linking by pairing code: the companion's hello (answered with a ref) and its finish
+    /// (handed to the phone that entered the code).
+    fn md(&self, node: &Node) -> Vec<Node> {
+        let Some(reg) = child(node, "link_code_companion_reg") else {
+            return vec![iq_result(node, vec![])];
+        };
+        let stage = attr(reg, "stage").unwrap_or_default();
+        let mut state = self.shared.state();
+        let Some(waiting) = state.unpaired.get_mut(&self.static_key) else {
+            return vec![iq_error(node, 400, "bad-request")];
+        };
+        match stage.as_str() {
+            "companion_hello" => {
+                let phone = attr(reg, "jid")
+                    .unwrap_or_default()
+                    .split(['@', ':'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                let Some(wrapped) = child(reg, "link_code_pairing_wrapped_companion_ephemeral_pub")
+                    .and_then(nodes::bytes)
+                else {
+                    return vec![iq_error(node, 400, "bad-request")];
+                };
+                let reference = hex(&rand::random::<[u8; 16]>());
+                waiting.code = Some(CodeHello {
+                    phone,
+                    wrapped_ephemeral: wrapped.to_vec(),
+                    reference: reference.clone(),
+                });
+                vec![iq_result(
+                    node,
+                    vec![NodeBuilder::new("link_code_companion_reg")
+                        .children([NodeBuilder::new("link_code_pairing_ref")
+                            .bytes(reference.into_bytes())
+                            .build()])
+                        .build()],
+                )]
+            }
+            "companion_finish" => {
+                if let Some(finish) = waiting.finish.take() {
+                    let _ = finish.send(node.clone());
+                }
+                vec![iq_result(node, vec![])]
+            }
+            _ => vec![iq_result(node, vec![])],
         }
     }
 

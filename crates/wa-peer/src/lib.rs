@@ -99,6 +99,20 @@ struct Unpaired {
     /// Its identity key, from the registration payload (the QR code shows it too).
     identity: [u8; 32],
     tx: mpsc::UnboundedSender<Command>,
+    /// Its request to link by pairing code, once it made one.
+    code: Option<CodeHello>,
+    /// Where its `companion_finish` goes, once the phone entered the code.
+    finish: Option<oneshot::Sender<Node>>,
+}
+
+/// A companion's `companion_hello`: link with this number, by a code shown on the companion.
+#[derive(Debug, Clone)]
+struct CodeHello {
+    phone: String,
+    /// Its ephemeral key, wrapped with the code.
+    wrapped_ephemeral: Vec<u8>,
+    /// The ref the peer answered with.
+    reference: String,
 }
 
 #[derive(Debug, Clone)]
@@ -236,8 +250,8 @@ impl Peer {
     /// companion's JID (`phone:device@s.whatsapp.net`).
     pub async fn scan(&self, qr: &str, phone: &str) -> Result<String, String> {
         let qr = Qr::parse(qr)?;
-        let (request, tx, companion, account_key) = {
-            let mut state = self.shared.state();
+        {
+            let state = self.shared.state();
             let waiting = state
                 .unpaired
                 .get(&qr.noise_key)
@@ -248,14 +262,104 @@ impl Peer {
             if waiting.identity != qr.identity_key {
                 return Err("the QR code's identity key is not the device's".into());
             }
-            let tx = waiting.tx.clone();
+        }
+        self.link(qr.noise_key, qr.identity_key, qr.adv_secret, phone)
+            .await
+    }
+
+    /// The phone of `phone` enters `code`, the pairing code a companion showed after asking to
+    /// link with that number: the phone's half of "link with phone number" (the companion's
+    /// ephemeral key unwrapped with the code, the phone's own wrapped with it, the key bundle
+    /// of `companion_finish` opened, the secret both sides derive), then the same
+    /// `pair-success` as a scanned QR code, keyed by that secret.
+    pub async fn enter_code(&self, phone: &str, code: &str) -> Result<String, String> {
+        let code: String = code
+            .chars()
+            .filter(|c| *c != '-')
+            .collect::<String>()
+            .to_uppercase();
+        let (noise_key, identity_key, hello, tx, account_identity) = {
+            let mut state = self.shared.state();
+            let (noise_key, waiting) = state
+                .unpaired
+                .iter()
+                .find(|(_, w)| w.code.as_ref().is_some_and(|c| c.phone == phone))
+                .map(|(k, w)| (*k, w))
+                .ok_or_else(|| format!("no device asked for a pairing code for {phone}"))?;
+            let hello = waiting.code.clone().ok_or("no pairing code flow")?;
+            let (identity_key, tx) = (waiting.identity, waiting.tx.clone());
+            let account = state
+                .accounts
+                .entry(phone.to_owned())
+                .or_insert_with(|| Account::new(phone));
+            (noise_key, identity_key, hello, tx, account.identity.clone())
+        };
+        let pairing = phone::CodePairing::start(&code, &hello.wrapped_ephemeral)?;
+        let (finish_tx, finish_rx) = oneshot::channel();
+        {
+            let mut state = self.shared.state();
+            let id = state.next_id();
+            if let Some(waiting) = state.unpaired.get_mut(&noise_key) {
+                waiting.finish = Some(finish_tx);
+            }
+            let notification = NodeBuilder::new("notification")
+                .attr("from", "s.whatsapp.net")
+                .attr("id", id)
+                .attr("type", "link_code_companion_reg")
+                .attr("t", now().to_string())
+                .children([NodeBuilder::new("link_code_companion_reg")
+                    .attr("stage", "primary_hello")
+                    .children([
+                        NodeBuilder::new("link_code_pairing_wrapped_primary_ephemeral_pub")
+                            .bytes(pairing.wrapped_primary_ephemeral(&code).to_vec())
+                            .build(),
+                        NodeBuilder::new("primary_identity_pub")
+                            .bytes(account_identity.public_key.public_key_bytes().to_vec())
+                            .build(),
+                        NodeBuilder::new("link_code_pairing_ref")
+                            .bytes(hello.reference.clone().into_bytes())
+                            .build(),
+                    ])
+                    .build()])
+                .build();
+            tx.send(Command::Deliver(notification))
+                .map_err(|_| "the device's connection is gone")?;
+        }
+        let finish = finish_rx
+            .await
+            .map_err(|_| "the device never finished the pairing-code exchange")?;
+        let reg = nodes::child(&finish, "link_code_companion_reg")
+            .ok_or("companion_finish without link_code_companion_reg")?;
+        let bundle = nodes::child(reg, "link_code_pairing_wrapped_key_bundle")
+            .and_then(nodes::bytes)
+            .ok_or("companion_finish without a key bundle")?;
+        let adv_secret = pairing.open_bundle(bundle, &identity_key, &account_identity)?;
+        self.link(noise_key, identity_key, adv_secret, phone).await
+    }
+
+    /// Links the waiting device of `noise_key` to the account of `phone`: `pair-success`, the
+    /// companion's signature checked, the stream restarted.
+    async fn link(
+        &self,
+        noise_key: [u8; 32],
+        identity_key: [u8; 32],
+        adv_secret: [u8; 32],
+        phone: &str,
+    ) -> Result<String, String> {
+        let (request, tx, companion, account_key) = {
+            let mut state = self.shared.state();
+            let tx = state
+                .unpaired
+                .get(&noise_key)
+                .map(|w| w.tx.clone())
+                .ok_or("the device is no longer waiting to be linked")?;
             let id = state.next_id();
             let account = state
                 .accounts
                 .entry(phone.to_owned())
                 .or_insert_with(|| Account::new(phone));
             let device = account.add_device();
-            let identity = account.vouch_for(&qr.identity_key, &qr.adv_secret, now());
+            let identity = account.vouch_for(&identity_key, &adv_secret, now());
             let companion = Companion {
                 phone: phone.to_owned(),
                 device,
@@ -301,14 +405,14 @@ impl Peer {
             .and_then(|n| nodes::child(n, "device-identity"))
             .and_then(nodes::bytes)
             .ok_or("pair-device-sign without a device identity")?;
-        phone::check_device_signature(signed, &qr.identity_key, &account_key)?;
+        phone::check_device_signature(signed, &identity_key, &account_key)?;
         let mut companion = companion;
         companion.signed_identity = signed.to_vec();
         let jid = companion.jid();
         {
             let mut state = self.shared.state();
-            state.unpaired.remove(&qr.noise_key);
-            state.companions.insert(qr.noise_key, companion);
+            state.unpaired.remove(&noise_key);
+            state.companions.insert(noise_key, companion);
         }
         // The companion reconnects and logs in with its new identity.
         let restart = NodeBuilder::new("stream:error").attr("code", "515").build();

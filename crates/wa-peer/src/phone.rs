@@ -7,7 +7,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use whatsapp_rust::buffa::Message as _;
 use whatsapp_rust::wacore::adv::{validate_adv_with_identity_key, AdvValidation};
-use whatsapp_rust::wacore::libsignal::protocol::KeyPair;
+use whatsapp_rust::wacore::crypto::hkdf_sha256_into;
+use whatsapp_rust::wacore::libsignal::crypto::aes_256_gcm_decrypt;
+use whatsapp_rust::wacore::libsignal::protocol::{KeyPair, PublicKey};
+use whatsapp_rust::wacore::pair_code::PairCodeUtils;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 /// What a companion's QR code says: `ref,noise key,identity key,adv secret,client type`.
@@ -132,5 +135,79 @@ pub fn check_device_signature(
         other => Err(format!(
             "the companion's signed device identity does not verify: {other:?}"
         )),
+    }
+}
+
+/// The phone's half of linking by pairing code: its ephemeral key pair, and the companion's
+/// ephemeral key unwrapped with the code.
+pub struct CodePairing {
+    ephemeral: KeyPair,
+    companion_ephemeral: [u8; 32],
+}
+
+impl CodePairing {
+    pub fn start(code: &str, wrapped_companion_ephemeral: &[u8]) -> Result<CodePairing, String> {
+        let companion_ephemeral =
+            PairCodeUtils::decrypt_primary_ephemeral_pub(wrapped_companion_ephemeral, code)
+                .map_err(|e| format!("the companion's wrapped key: {e:?}"))?;
+        Ok(CodePairing {
+            ephemeral: KeyPair::generate(&mut rand::rng()),
+            companion_ephemeral,
+        })
+    }
+
+    /// The phone's ephemeral key, wrapped with the code for the companion.
+    pub fn wrapped_primary_ephemeral(&self, code: &str) -> [u8; 80] {
+        let mut public = [0u8; 32];
+        public.copy_from_slice(self.ephemeral.public_key.public_key_bytes());
+        PairCodeUtils::encrypt_ephemeral_pub(&public, code)
+    }
+
+    /// Opens the companion's key bundle (`salt ‖ iv ‖ AES-GCM(companion identity ‖ phone
+    /// identity ‖ random)`) and derives the secret both sides now share, which keys the
+    /// `pair-success` HMAC.
+    pub fn open_bundle(
+        &self,
+        wrapped: &[u8],
+        companion_identity: &[u8; 32],
+        account: &KeyPair,
+    ) -> Result<[u8; 32], String> {
+        if wrapped.len() < 32 + 12 + 16 {
+            return Err("a key bundle too short".into());
+        }
+        let agree = |private: &KeyPair, public: &[u8; 32]| {
+            PublicKey::from_djb_public_key_bytes(public)
+                .and_then(|p| private.private_key.calculate_agreement(&p))
+                .map_err(|e| format!("key agreement: {e:?}"))
+        };
+        let ephemeral_shared = agree(&self.ephemeral, &self.companion_ephemeral)?;
+        let mut key = [0u8; 32];
+        hkdf_sha256_into(
+            &ephemeral_shared,
+            Some(&wrapped[..32]),
+            b"link_code_pairing_key_bundle_encryption_key",
+            &mut key,
+        )
+        .map_err(|e| format!("bundle key: {e:?}"))?;
+        let mut iv = [0u8; 12];
+        iv.copy_from_slice(&wrapped[32..44]);
+        let mut bundle = Vec::new();
+        aes_256_gcm_decrypt(&key, &iv, b"", &wrapped[44..], &mut bundle)
+            .map_err(|e| format!("the key bundle does not open: {e:?}"))?;
+        if bundle.len() != 96 || bundle[..32] != companion_identity[..] {
+            return Err("the key bundle does not name the companion's identity".into());
+        }
+        if bundle[32..64] != *account.public_key.public_key_bytes() {
+            return Err("the key bundle does not name this phone's identity".into());
+        }
+        let identity_shared = agree(account, companion_identity)?;
+        let mut secret_input = Vec::with_capacity(96);
+        secret_input.extend_from_slice(&ephemeral_shared);
+        secret_input.extend_from_slice(&identity_shared);
+        secret_input.extend_from_slice(&bundle[64..96]);
+        let mut adv_secret = [0u8; 32];
+        hkdf_sha256_into(&secret_input, None, b"adv_secret", &mut adv_secret)
+            .map_err(|e| format!("the shared secret: {e:?}"))?;
+        Ok(adv_secret)
     }
 }

@@ -447,3 +447,53 @@ async fn a_build_that_trusts_test_servers_refuses_to_reach_whatsapp() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Linking by pairing code: the session asks WhatsApp for a code for the number, the phone's
+/// owner types it, and the session is connected as that number (the key exchange of "link with
+/// phone number", the peer playing the phone).
+async fn linked_by_code(db: Db) {
+    let peer = Peer::start().await.expect("the peer");
+    let app = spawn_app_with(db, &[("WASL_WEB_SOCKET_URL", &peer.url())]).await;
+    let owner = app.register("web-code@acme.sa").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/sessions",
+            &owner.token,
+            json!({"sessionName": "desk", "engine": "web"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    wait_for_status(&app, &owner, "desk", "qr").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/sessions/desk/pairing-code",
+            &owner.token,
+            json!({"phoneNumber": format!("+{PHONE}")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let code = body["data"]["code"].as_str().expect("a code").to_owned();
+    assert_eq!(
+        code.chars().filter(char::is_ascii_alphanumeric).count(),
+        8,
+        "{code}"
+    );
+
+    let jid = peer
+        .enter_code(PHONE, &code)
+        .await
+        .expect("the phone enters the code");
+    let session = wait_for_status(&app, &owner, "desk", "connected").await;
+    assert_eq!(session["phoneNumber"], json!(PHONE), "{session}");
+    assert!(peer.is_online(&jid));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_session_links_by_pairing_code_through_the_peer_on_sqlite() {
+    linked_by_code(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_session_links_by_pairing_code_through_the_peer_on_postgres() {
+    linked_by_code(Db::Postgres).await;
+}
