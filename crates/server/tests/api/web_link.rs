@@ -406,6 +406,126 @@ async fn two_sessions_talk(db: Db) {
     }
 }
 
+/// The messages of `session` with `contact`, newest first.
+async fn messages_with(app: &TestApp, owner: &Account, session: &str, contact: &str) -> Vec<Value> {
+    let (_, body) = app
+        .get(
+            &format!("/api/v1/whatsapp/messages?sessionName={session}&contact={contact}"),
+            &owner.token,
+        )
+        .await;
+    body["data"]["messages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Polls `session`'s messages with `contact` until `found` picks one.
+async fn wait_for_message(
+    app: &TestApp,
+    owner: &Account,
+    session: &str,
+    contact: &str,
+    what: &str,
+    found: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let messages = messages_with(app, owner, session, contact).await;
+        if let Some(m) = messages.iter().find(|m| found(m)) {
+            return m.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{session} never had {what}: {messages:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Replies and reactions between two web sessions: the branch reacts to the shop's message
+/// and answers it quoting it; the shop sees the reaction on its message and the quote on the
+/// answer, pointing at its own copy.
+async fn replies_and_reactions(db: Db) {
+    const OTHER: &str = "966507779999";
+    let Linked {
+        peer,
+        app,
+        owner,
+        jid: _,
+    } = linked(db, &[]).await;
+    let other = app.register("web-react@acme.sa").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/sessions",
+            &other.token,
+            json!({"sessionName": "branch", "engine": "web"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let qr = wait_for_qr(&app, &other, "branch").await;
+    peer.scan(&qr, OTHER).await.expect("the second phone links");
+    wait_for_status(&app, &other, "branch", "connected").await;
+
+    let text = "هل يتوفر التوصيل اليوم؟";
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/messages/send",
+            &owner.token,
+            json!({"sessionName": "shop", "to": OTHER, "text": text}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let sent_id = body["data"]["message"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let received = wait_for_message(&app, &other, "branch", PHONE, "the question", |m| {
+        m["content"]["text"] == json!(text)
+    })
+    .await;
+    let received_id = received["id"].as_str().expect("id").to_owned();
+
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/whatsapp/messages/{received_id}/reaction"),
+            &other.token,
+            json!({"emoji": "👍"}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    wait_for_message(&app, &owner, "shop", OTHER, "the reaction", |m| {
+        m["id"] == json!(sent_id) && m["reactions"] == json!([{"emoji": "👍", "by": "customer"}])
+    })
+    .await;
+
+    let answer = "نعم، خلال ساعتين";
+    let (status, body) = app
+        .post(
+            "/api/v1/whatsapp/messages/send",
+            &other.token,
+            json!({"sessionName": "branch", "to": PHONE, "text": answer, "quotedMessageId": received_id}),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    let reply = wait_for_message(&app, &owner, "shop", OTHER, "the answer", |m| {
+        m["content"]["text"] == json!(answer)
+    })
+    .await;
+    assert_eq!(reply["quoted"]["id"], json!(sent_id), "{reply}");
+    assert_eq!(reply["quoted"]["text"], json!(text), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_sessions_reply_and_react_through_the_peer_on_sqlite() {
+    replies_and_reactions(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_sessions_reply_and_react_through_the_peer_on_postgres() {
+    replies_and_reactions(Db::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_web_sessions_message_each_other_through_the_peer_on_sqlite() {
     two_sessions_talk(Db::Sqlite).await;
