@@ -305,21 +305,12 @@ async fn a_silent_web_connection_is_detected_and_reconnected() {
     assert_eq!(session["phoneNumber"], json!(PHONE), "{session}");
 }
 
-/// Two wasl web sessions on two numbers, linked through the peer, write to each other: the
-/// clients encrypt with Signal for each other's devices (keys fetched from the peer), the peer
-/// only routes; each message is stored once on the other side, and the sender's status moves
-/// to delivered with the receipt the other session sends once it has stored it.
-async fn two_sessions_talk(db: Db) {
-    const OTHER: &str = "966507778888";
-    let Linked {
-        peer,
-        app,
-        owner,
-        jid: _,
-    } = linked(db, &[]).await;
-    // The other number belongs to another organization on the same wasl.
-    let other = app.register("web-branch@acme.sa").await;
-    let (status, body) = app
+/// A second organization on the same wasl, with a web session "branch" linked through the
+/// same peer as `phone`.
+async fn second_linked(l: &Linked, email: &str, phone: &str) -> Account {
+    let other = l.app.register(email).await;
+    let (status, body) = l
+        .app
         .post(
             "/api/v1/whatsapp/sessions",
             &other.token,
@@ -327,20 +318,45 @@ async fn two_sessions_talk(db: Db) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let qr = wait_for_qr(&app, &other, "branch").await;
-    peer.scan(&qr, OTHER).await.expect("the second phone links");
-    wait_for_status(&app, &other, "branch", "connected").await;
+    let qr = wait_for_qr(&l.app, &other, "branch").await;
+    l.peer
+        .scan(&qr, phone)
+        .await
+        .expect("the second phone links");
+    wait_for_status(&l.app, &other, "branch", "connected").await;
+    other
+}
 
-    for (from, from_owner, to, to_owner, to_number, text) in [
+/// Two wasl web sessions on two numbers, linked through the peer, write to each other: the
+/// clients encrypt with Signal for each other's devices (keys fetched from the peer), the peer
+/// only routes; each message is stored once on the other side, and the sender's status moves
+/// to delivered with the receipt the other session sends once it has stored it.
+async fn two_sessions_talk(db: Db) {
+    const OTHER: &str = "966507778888";
+    let l = linked(db, &[]).await;
+    // The other number belongs to another organization on the same wasl.
+    let other = second_linked(&l, "web-branch@acme.sa", OTHER).await;
+    let (app, owner) = (&l.app, &l.owner);
+
+    for (from, from_owner, from_number, to, to_owner, to_number, text) in [
         (
             "shop",
-            &owner,
+            owner,
+            PHONE,
             "branch",
             &other,
             OTHER,
             "السلام عليكم، هل الطلب جاهز؟",
         ),
-        ("branch", &other, "shop", &owner, PHONE, "نعم، جاهز للاستلام"),
+        (
+            "branch",
+            &other,
+            OTHER,
+            "shop",
+            owner,
+            PHONE,
+            "نعم، جاهز للاستلام",
+        ),
     ] {
         let (status, body) = app
             .post(
@@ -354,55 +370,24 @@ async fn two_sessions_talk(db: Db) {
             .as_str()
             .unwrap_or_else(|| panic!("a message id in {body}"))
             .to_owned();
-        let from_number = if from == "shop" { PHONE } else { OTHER };
         // Received and stored once by the other session.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let (_, body) = app
-                .get(
-                    &format!("/api/v1/whatsapp/messages?sessionName={to}&contact={from_number}"),
-                    &to_owner.token,
-                )
-                .await;
-            let found: Vec<&Value> = body["data"]["messages"]
-                .as_array()
-                .map(|m| {
-                    m.iter()
-                        .filter(|m| m["content"]["text"] == json!(text))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !found.is_empty() {
-                assert_eq!(found.len(), 1, "stored once: {body}");
-                assert_eq!(found[0]["direction"], json!("incoming"), "{body}");
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{to} never received {text:?}: {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let received = wait_for_message(app, to_owner, to, from_number, "the message", |m| {
+            m["content"]["text"] == json!(text)
+        })
+        .await;
+        let copies: Vec<Value> = messages_with(app, to_owner, to, from_number)
+            .await
+            .into_iter()
+            .filter(|m| m["content"]["text"] == json!(text))
+            .collect();
+        assert_eq!(copies.len(), 1, "stored once: {copies:?}");
+        assert_eq!(received["direction"], json!("incoming"), "{received}");
         // The sender sees it delivered, from the other session's receipt.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let (_, body) = app
-                .get(
-                    &format!("/api/v1/whatsapp/messages?sessionName={from}&contact={to_number}"),
-                    &from_owner.token,
-                )
-                .await;
-            let status = body["data"]["messages"]
-                .as_array()
-                .and_then(|m| m.iter().find(|m| m["id"] == json!(id)))
-                .map(|m| m["status"].clone())
-                .unwrap_or_default();
-            if status == json!("delivered") || status == json!("read") {
-                break;
-            }
-            assert!(Instant::now() < deadline, "never delivered: {body}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_message(app, from_owner, from, to_number, "it delivered", |m| {
+            m["id"] == json!(id)
+                && (m["status"] == json!("delivered") || m["status"] == json!("read"))
+        })
+        .await;
     }
 }
 
@@ -448,24 +433,9 @@ async fn wait_for_message(
 /// answer, pointing at its own copy.
 async fn replies_and_reactions(db: Db) {
     const OTHER: &str = "966507779999";
-    let Linked {
-        peer,
-        app,
-        owner,
-        jid: _,
-    } = linked(db, &[]).await;
-    let other = app.register("web-react@acme.sa").await;
-    let (status, body) = app
-        .post(
-            "/api/v1/whatsapp/sessions",
-            &other.token,
-            json!({"sessionName": "branch", "engine": "web"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let qr = wait_for_qr(&app, &other, "branch").await;
-    peer.scan(&qr, OTHER).await.expect("the second phone links");
-    wait_for_status(&app, &other, "branch", "connected").await;
+    let l = linked(db, &[]).await;
+    let other = second_linked(&l, "web-react@acme.sa", OTHER).await;
+    let (app, owner) = (&l.app, &l.owner);
 
     let text = "هل يتوفر التوصيل اليوم؟";
     let (status, body) = app
@@ -480,7 +450,7 @@ async fn replies_and_reactions(db: Db) {
         .as_str()
         .expect("id")
         .to_owned();
-    let received = wait_for_message(&app, &other, "branch", PHONE, "the question", |m| {
+    let received = wait_for_message(app, &other, "branch", PHONE, "the question", |m| {
         m["content"]["text"] == json!(text)
     })
     .await;
@@ -494,7 +464,7 @@ async fn replies_and_reactions(db: Db) {
         )
         .await;
     assert!(status.is_success(), "{status} {body}");
-    wait_for_message(&app, &owner, "shop", OTHER, "the reaction", |m| {
+    wait_for_message(app, owner, "shop", OTHER, "the reaction", |m| {
         m["id"] == json!(sent_id) && m["reactions"] == json!([{"emoji": "👍", "by": "customer"}])
     })
     .await;
@@ -508,7 +478,7 @@ async fn replies_and_reactions(db: Db) {
         )
         .await;
     assert!(status.is_success(), "{status} {body}");
-    let reply = wait_for_message(&app, &owner, "shop", OTHER, "the answer", |m| {
+    let reply = wait_for_message(app, owner, "shop", OTHER, "the answer", |m| {
         m["content"]["text"] == json!(answer)
     })
     .await;

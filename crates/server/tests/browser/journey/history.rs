@@ -46,6 +46,41 @@ fn many_customer(i: usize) -> String {
 }
 
 impl Journey {
+    /// Customers' messages `message(i)` for every `i` of `range`, through the sandbox, from
+    /// `writers` concurrent clients; each must be taken.
+    async fn customers_write(
+        &self,
+        writers: usize,
+        range: std::ops::Range<usize>,
+        message: fn(usize) -> serde_json::Value,
+    ) {
+        let url = self
+            .server
+            .url(&format!("/api/v1/whatsapp/sandbox/{SESSION}/incoming"));
+        let mut tasks = tokio::task::JoinSet::new();
+        for w in 0..writers {
+            let (client, url, token) =
+                (self.server.client.clone(), url.clone(), self.token.clone());
+            let start = range.start + w;
+            let end = range.end;
+            tasks.spawn(async move {
+                for i in (start..end).step_by(writers) {
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&message(i))
+                        .send()
+                        .await
+                        .expect("sent");
+                    assert_eq!(res.status(), StatusCode::OK, "message {i}");
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("a writer");
+        }
+    }
+
     /// The customer writes `MESSAGES` messages, the first alone so that it is the oldest.
     async fn seed_history(&self, first: &str) {
         let path = format!("/api/v1/whatsapp/sandbox/{SESSION}/incoming");
@@ -57,30 +92,12 @@ impl Journey {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        let mut writers = tokio::task::JoinSet::new();
-        const WRITERS: usize = 32;
-        for w in 0..WRITERS {
-            let (client, url, token) = (
-                self.server.client.clone(),
-                self.server.url(&path),
-                self.token.clone(),
-            );
-            writers.spawn(async move {
-                for i in (1 + w..MESSAGES).step_by(WRITERS) {
-                    let res = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .json(&json!({"from": LONG_CUSTOMER, "type": "text", "text": format!("message {i}")}))
-                        .send()
-                        .await
-                        .expect("sent");
-                    assert_eq!(res.status(), StatusCode::OK, "message {i}");
-                }
-            });
-        }
-        while let Some(done) = writers.join_next().await {
-            done.expect("a writer");
-        }
+        self.customers_write(
+            32,
+            1..MESSAGES,
+            |i| json!({"from": LONG_CUSTOMER, "type": "text", "text": format!("message {i}")}),
+        )
+        .await;
     }
 
     pub(super) async fn long_history(&self) {
@@ -204,30 +221,10 @@ impl Journey {
     pub(super) async fn long_chat_list(&self) {
         let b = &self.browser;
         let path = format!("/api/v1/whatsapp/sandbox/{SESSION}/incoming");
-        let mut writers = tokio::task::JoinSet::new();
-        const WRITERS: usize = 16;
-        for w in 0..WRITERS {
-            let (client, url, token) = (
-                self.server.client.clone(),
-                self.server.url(&path),
-                self.token.clone(),
-            );
-            writers.spawn(async move {
-                for i in (w..CONVERSATIONS).step_by(WRITERS) {
-                    let res = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .json(&json!({"from": many_customer(i), "type": "text", "text": format!("طلب رقم {i}"), "pushName": format!("عميل {i}")}))
-                        .send()
-                        .await
-                        .expect("sent");
-                    assert_eq!(res.status(), StatusCode::OK, "customer {i}");
-                }
-            });
-        }
-        while let Some(done) = writers.join_next().await {
-            done.expect("a writer");
-        }
+        self.customers_write(16, 0..CONVERSATIONS, |i| {
+            json!({"from": many_customer(i), "type": "text", "text": format!("طلب رقم {i}"), "pushName": format!("عميل {i}")})
+        })
+        .await;
         self.leave_thread().await;
         b.click("a[data-nav=chat]").await;
         b.wait_for(".conv-item[data-phone^='9665077']").await;
