@@ -170,26 +170,36 @@ impl Conversations {
         caller: &Caller,
         id: &str,
         session_name: Option<&str>,
-    ) -> AppResult<()> {
-        if self.store.conversations().read(&caller.org_id, id).await? {
-            return Ok(());
-        }
-        let session = find_session(&self.store, caller, session_name.unwrap_or("default")).await?;
-        let conversation = self
-            .store
-            .conversations()
-            .of_contact(&caller.org_id, &session.id, id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    ) -> AppResult<ConversationOverview> {
+        let overview = match self.store.conversations().get(&caller.org_id, id).await? {
+            Some(overview) => overview,
+            None => {
+                let session =
+                    find_session(&self.store, caller, session_name.unwrap_or("default")).await?;
+                let conversation = self
+                    .store
+                    .conversations()
+                    .of_contact(&caller.org_id, &session.id, id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                self.store
+                    .conversations()
+                    .get(&caller.org_id, &conversation.id)
+                    .await?
+                    .ok_or(AppError::NotFound)?
+            }
+        };
         if !self
             .store
             .conversations()
-            .read(&caller.org_id, &conversation.id)
+            .read(&caller.org_id, &overview.conversation.id)
             .await?
         {
             return Err(AppError::NotFound);
         }
-        Ok(())
+        // As it was before it was read: its unread count says how many of the customer's
+        // messages the read covers.
+        Ok(overview)
     }
 }
 

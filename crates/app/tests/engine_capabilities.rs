@@ -94,6 +94,14 @@ impl Connection for AssigningConnection {
         Ok(())
     }
 
+    async fn mark_read(
+        &self,
+        _contact: &PhoneNumber,
+        _message_ids: &[String],
+    ) -> Result<(), EngineError> {
+        Ok(())
+    }
+
     async fn pairing_code(&self, _phone: &PhoneNumber) -> Result<String, EngineError> {
         Err(EngineError::InvalidState("no pairing codes here".into()))
     }

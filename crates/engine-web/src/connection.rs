@@ -106,6 +106,10 @@ impl State {
         DisconnectReason::Network(match opening {
             Opening::Failed(detail) => detail.clone(),
             Opening::Opened => "the connection to WhatsApp closed during the handshake".into(),
+            Opening::Refused => "the server did not prove it is WhatsApp: its certificate chain \
+                                 is not one WhatsApp signed (or its keys are not the server's), \
+                                 so wasl refused the handshake"
+                .into(),
             Opening::NotTried => "could not reach WhatsApp".into(),
         })
     }
@@ -465,6 +469,20 @@ impl Connection for WebConnection {
             .await
             .map_err(send_error)?;
         Ok(())
+    }
+
+    async fn mark_read(
+        &self,
+        contact: &PhoneNumber,
+        message_ids: &[String],
+    ) -> Result<(), EngineError> {
+        self.require_online()?;
+        let chat = Jid::pn(contact.as_str());
+        let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
+        self.client
+            .mark_as_read(&chat, None, &ids)
+            .await
+            .map_err(|e| EngineError::Transient(format!("read receipt not sent: {e}")))
     }
 
     async fn pairing_code(&self, phone: &PhoneNumber) -> Result<String, EngineError> {

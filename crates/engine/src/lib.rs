@@ -95,6 +95,15 @@ pub trait Connection: Send + Sync {
     /// (an empty emoji). Returns once WhatsApp has accepted it.
     async fn react(&self, reaction: OutgoingReaction) -> Result<(), EngineError>;
 
+    /// The business has read the customer's messages `message_ids` (WhatsApp's ids) in the
+    /// chat with `contact`: tells WhatsApp, which shows the customer that they were read.
+    /// Returns once WhatsApp has accepted it.
+    async fn mark_read(
+        &self,
+        contact: &PhoneNumber,
+        message_ids: &[String],
+    ) -> Result<(), EngineError>;
+
     /// Asks for a code to link by phone number instead of the QR (before pairing only).
     async fn pairing_code(&self, phone: &PhoneNumber) -> Result<String, EngineError>;
 

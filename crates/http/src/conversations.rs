@@ -223,8 +223,10 @@ async fn update_conversation(
     ))
 }
 
-/// Someone opened the conversation: its unread count goes to zero. The first release's
-/// clients name the contact here instead, with `sessionName` in the body; that still works.
+/// Someone opened the conversation: its unread count goes to zero, and the customer's messages
+/// it covered are marked read on WhatsApp (the customer sees them read) when the session is
+/// connected. The first release's clients name the contact here instead, with `sessionName`
+/// in the body; that still works.
 #[utoipa::path(post, path = "/api/v1/whatsapp/conversations/{conversationId}/read", tag = "conversations", security(("bearer" = [])),
     params(("conversationId" = String, Path)), request_body(content = Option<ReadConversationRequest>),
     responses((status = 200, body = Envelope<ReadData>), (status = 404)))]
@@ -238,10 +240,19 @@ async fn read_conversation(
     if let Some(name) = &body.session_name {
         SessionName::parse(name).map_err(|e| ApiError::validation(&[e]))?;
     }
-    state
+    let overview = state
         .conversations
         .read(&auth, &id, body.session_name.as_deref())
         .await?;
+    // The read itself is done; telling the customer is best effort (the session may be
+    // offline, and the next read sends what this one could not).
+    if let Err(error) = state
+        .messaging
+        .send_read_receipts(&state.sessions, &overview)
+        .await
+    {
+        tracing::warn!(conversation = %overview.conversation.id, %error, "read receipts not sent");
+    }
     Ok(ApiOk::ok(
         Msg::ConversationRead,
         ReadData { unread_count: 0 },

@@ -118,6 +118,33 @@ impl Messages<'_> {
             .transpose()
     }
 
+    /// The business has read the customer's messages `ids` (wasl's ids) and WhatsApp was told
+    /// so: those still `delivered` become `read`. Returns how many changed.
+    pub async fn mark_incoming_read(
+        &self,
+        org: &OrgId,
+        ids: &[String],
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let listed = (0..ids.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE messages SET status = 'read', read_at = $1
+             WHERE organization_id = $2 AND direction = 'incoming' AND status = 'delivered'
+               AND id IN ({listed})"
+        );
+        let mut query = sqlx::query(&sql).bind(at).bind(org.as_str());
+        for id in ids {
+            query = query.bind(id.as_str());
+        }
+        Ok(query.execute(&self.store.pool).await?.rows_affected())
+    }
+
     /// The message first sent with this `Idempotency-Key`, and the digest of the request that
     /// sent it (none for messages stored before digests were kept).
     pub async fn by_idempotency_key(

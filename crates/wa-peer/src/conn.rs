@@ -169,7 +169,13 @@ async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
         header_seen: false,
         pending: Vec::new(),
     };
-    let established = handshake(&mut reader, &mut sink, &shared).await?;
+    let established = match handshake(&mut reader, &mut sink, &shared).await {
+        Ok(established) => established,
+        Err(e) => {
+            shared.state().unfinished_handshakes += 1;
+            return Err(e);
+        }
+    };
     let read = established.read;
     let mut read_counter: u32 = 0;
     let mut writer = Writer {
@@ -262,14 +268,16 @@ async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                     return Ok(());
                 }
             };
-            {
+            let backlog = {
                 let mut state = shared.state();
                 state.handshakes.push(Handshake {
                     pattern: established.pattern,
                     device: Some(companion.jid()),
                 });
                 state.online.insert(companion.jid(), tx.clone());
-            }
+                // Taken with it marked online: whatever comes after goes down `tx`.
+                state.backlog(&companion.jid())
+            };
             writer
                 .send(
                     &NodeBuilder::new("success")
@@ -278,14 +286,10 @@ async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                         .build(),
                 )
                 .await?;
-            // What arrived while it was away, now that it is back.
-            let queued = shared
-                .state()
-                .queued
-                .remove(&companion.jid())
-                .unwrap_or_default();
-            for node in &queued {
+            // What arrived while it was away, and what it never confirmed.
+            for node in &backlog {
                 writer.send(node).await?;
+                shared.state().wrote(&companion.jid(), node);
             }
             session.companion = Some(companion);
             shared.changed.notify_waiters();
@@ -329,6 +333,9 @@ async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
                 Some(Command::Deliver(node)) => {
                     if let Err(e) = writer.send(&node).await {
                         break 'serve Err(e);
+                    }
+                    if let Some(companion) = &session.companion {
+                        shared.state().wrote(&companion.jid(), &node);
                     }
                 }
                 Some(Command::StreamError(node)) => {
@@ -400,7 +407,7 @@ impl Session {
                 .attr("notify", format!("+{}", sender.phone))
                 .children(parts)
                 .build();
-            state.deliver(&target, incoming);
+            state.deliver_message(&target, &id, incoming);
         }
         vec![NodeBuilder::new("ack")
             .attr("class", "message")
@@ -420,6 +427,16 @@ impl Session {
         let to = attr(node, "to").unwrap_or_default();
         let phone = to.split(['@', ':']).next().unwrap_or_default().to_owned();
         let kind = attr(node, "type");
+        let mut state = self.shared.state();
+        if state.receipts_lost.contains(&sender.jid()) {
+            return Vec::new();
+        }
+        // The receipt covers its own id and those listed in it.
+        let mut ids = vec![id.clone()];
+        if let Some(list) = child(node, "list") {
+            ids.extend(children(list, "item").filter_map(|item| attr(item, "id")));
+        }
+        state.confirmed(&sender.jid(), &ids);
         let mut forwarded = NodeBuilder::new("receipt")
             .attr("from", sender.jid())
             .attr("id", id.clone())
@@ -431,7 +448,6 @@ impl Session {
             Some(list) if !list.is_empty() => forwarded.children(list.to_vec()).build(),
             _ => forwarded.build(),
         };
-        let mut state = self.shared.state();
         for device in state.devices_of(&phone) {
             state.deliver(&device.jid(), forwarded.clone());
         }

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+mod camera;
 mod cert;
 mod conn;
 mod nodes;
@@ -26,6 +27,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use whatsapp_rust::wacore_binary::builder::NodeBuilder;
 use whatsapp_rust::wacore_binary::node::Node;
 
+pub use camera::read_qr;
 pub use noise::Pattern;
 pub use phone::Qr;
 
@@ -76,11 +78,20 @@ struct State {
     /// Logged-in connections by the companion's JID.
     online: HashMap<String, mpsc::UnboundedSender<Command>>,
     handshakes: Vec<Handshake>,
+    /// Handshakes a client began and never finished (it hung up, or sent nonsense).
+    unfinished_handshakes: usize,
     /// The Signal keys each companion uploaded, by its JID: what others fetch to start a
     /// session with it.
     bundles: HashMap<String, Bundle>,
-    /// Stanzas for companions that are not online, delivered when they log in.
+    /// Receipts for companions that are not online, delivered when they log in.
     queued: HashMap<String, Vec<Node>>,
+    /// Messages handed to each companion that it has not confirmed with a receipt yet: as
+    /// WhatsApp's offline store does, they are offered again at each login until it does.
+    unconfirmed: HashMap<String, Vec<(String, Node)>>,
+    /// How many message stanzas were written to each companion's connections.
+    written: HashMap<String, usize>,
+    /// Companions whose receipts are lost on the way (never reach the peer), on demand.
+    receipts_lost: std::collections::HashSet<String>,
     /// Accounts whose logins are refused as banned.
     banned: std::collections::HashSet<String>,
     next_id: u64,
@@ -154,7 +165,44 @@ impl State {
         devices
     }
 
-    /// Hands `node` to the companion `jid`, now if it is online, else when it logs in.
+    /// Hands the message `id` to the companion `jid`, now if it is online, and again at each
+    /// of its logins until it sends a receipt for it.
+    fn deliver_message(&mut self, jid: &str, id: &str, node: Node) {
+        self.unconfirmed
+            .entry(jid.to_owned())
+            .or_default()
+            .push((id.to_owned(), node.clone()));
+        if let Some(tx) = self.online.get(jid) {
+            let _ = tx.send(Command::Deliver(node));
+        }
+    }
+
+    /// A stanza went down the wire to companion `jid`.
+    fn wrote(&mut self, jid: &str, node: &Node) {
+        if node.tag == "message" {
+            *self.written.entry(jid.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// The companion `jid` confirmed messages `ids`: they are not offered again.
+    fn confirmed(&mut self, jid: &str, ids: &[String]) {
+        if let Some(list) = self.unconfirmed.get_mut(jid) {
+            list.retain(|(id, _)| !ids.contains(id));
+        }
+    }
+
+    /// What a companion logging in is handed first: receipts that came while it was away
+    /// and every message it has not confirmed.
+    fn backlog(&mut self, jid: &str) -> Vec<Node> {
+        let mut nodes = self.queued.remove(jid).unwrap_or_default();
+        if let Some(list) = self.unconfirmed.get(jid) {
+            nodes.extend(list.iter().map(|(_, node)| node.clone()));
+        }
+        nodes
+    }
+
+    /// Hands the receipt `node` to the companion `jid`, now if it is online, else when it
+    /// logs in.
     fn deliver(&mut self, jid: &str, node: Node) {
         match self.online.get(jid) {
             Some(tx) => {
@@ -463,6 +511,12 @@ impl Peer {
         }
     }
 
+    /// How many handshakes a client began and never finished: a client that refuses the
+    /// peer's certificate hangs up after the server's hello.
+    pub fn unfinished_handshakes(&self) -> usize {
+        self.shared.state().unfinished_handshakes
+    }
+
     /// How many logins the peer has accepted for companion `jid`.
     pub fn logins(&self, jid: &str) -> usize {
         self.shared
@@ -471,6 +525,28 @@ impl Peer {
             .iter()
             .filter(|h| h.device.as_deref() == Some(jid))
             .count()
+    }
+
+    /// How many messages the companion `jid` was handed and has not confirmed with a receipt.
+    pub fn unconfirmed(&self, jid: &str) -> usize {
+        self.shared.state().unconfirmed.get(jid).map_or(0, Vec::len)
+    }
+
+    /// How many message stanzas went down the wire to companion `jid`, redeliveries
+    /// included.
+    pub fn written(&self, jid: &str) -> usize {
+        self.shared.state().written.get(jid).copied().unwrap_or(0)
+    }
+
+    /// From now on the receipts the companion `jid` sends are lost on the way (`true`), as
+    /// when its process dies before they leave; or arrive again (`false`).
+    pub fn lose_receipts(&self, jid: &str, lost: bool) {
+        let mut state = self.shared.state();
+        if lost {
+            state.receipts_lost.insert(jid.to_owned());
+        } else {
+            state.receipts_lost.remove(jid);
+        }
     }
 
     /// Whether the companion `jid` is logged in on a live connection now.

@@ -6,6 +6,7 @@ mod bus;
 pub mod media;
 mod outbox;
 mod reaction;
+mod read;
 mod recorder;
 mod send;
 pub mod voice;

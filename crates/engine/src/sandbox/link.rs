@@ -260,6 +260,18 @@ impl Connection for SandboxLink {
         Ok(())
     }
 
+    async fn mark_read(
+        &self,
+        contact: &PhoneNumber,
+        message_ids: &[String],
+    ) -> Result<(), EngineError> {
+        self.require_paired()?;
+        // The simulated customer has no screen to show read ticks on; being paired is all
+        // the sandbox checks, as it does for reactions.
+        tracing::debug!(session = %self.session, contact = %contact, count = message_ids.len(), "sandbox read receipts sent");
+        Ok(())
+    }
+
     async fn pairing_code(&self, _phone: &PhoneNumber) -> Result<String, EngineError> {
         if self.state().phone.is_some() {
             return Err(EngineError::InvalidState(

@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wasl_wa_peer::{Fault, Pattern, Peer};
@@ -14,30 +13,6 @@ use wasl_wa_peer::{Fault, Pattern, Peer};
 use crate::helpers::{spawn_app_with, Account, Db, TestApp};
 
 const PHONE: &str = "966501112233";
-
-/// The text of the QR code in `GET …/qr`'s PNG, read back as a phone's camera would.
-fn read_qr(data_url: &str) -> String {
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(
-            data_url
-                .strip_prefix("data:image/png;base64,")
-                .expect("a PNG data URL"),
-        )
-        .expect("base64");
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().expect("a PNG");
-    let mut pixels = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut pixels).expect("a frame");
-    let channels = info.color_type.samples();
-    let (width, height) = (info.width as usize, info.height as usize);
-    let luma = |x: usize, y: usize| pixels[(y * width + x) * channels];
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, luma);
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the picture");
-    let (_, text) = grids[0].decode().expect("a readable QR code");
-    text
-}
 
 /// Waits for the session's QR code and returns its text.
 async fn wait_for_qr(app: &TestApp, owner: &Account, name: &str) -> String {
@@ -50,7 +25,8 @@ async fn wait_for_qr(app: &TestApp, owner: &Account, name: &str) -> String {
             )
             .await;
         if status == StatusCode::OK {
-            return read_qr(body["data"]["qrCode"].as_str().expect("qrCode"));
+            return wasl_wa_peer::read_qr(body["data"]["qrCode"].as_str().expect("qrCode"))
+                .expect("a readable QR code");
         }
         assert!(
             Instant::now() < deadline,
@@ -382,13 +358,53 @@ async fn two_sessions_talk(db: Db) {
             .collect();
         assert_eq!(copies.len(), 1, "stored once: {copies:?}");
         assert_eq!(received["direction"], json!("incoming"), "{received}");
-        // The sender sees it delivered, from the other session's receipt.
+        // The sender sees it delivered, from the other session's receipt; not read, as
+        // nobody has opened the conversation.
         wait_for_message(app, from_owner, from, to_number, "it delivered", |m| {
-            m["id"] == json!(id)
-                && (m["status"] == json!("delivered") || m["status"] == json!("read"))
+            m["id"] == json!(id) && m["status"] == json!("delivered")
         })
         .await;
+        // Someone opens the conversation on the other side: WhatsApp is told, and the
+        // sender's tick turns to read; the reader's copy is read too.
+        let conversation = conversation_with(app, to_owner, to, from_number).await;
+        assert_eq!(conversation["unreadCount"], json!(1), "{conversation}");
+        let (status, body) = app
+            .post(
+                &format!(
+                    "/api/v1/whatsapp/conversations/{}/read",
+                    conversation["id"].as_str().expect("an id")
+                ),
+                &to_owner.token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        wait_for_message(app, from_owner, from, to_number, "it read", |m| {
+            m["id"] == json!(id) && m["status"] == json!("read") && m["readAt"].is_string()
+        })
+        .await;
+        let copy = &messages_with(app, to_owner, to, from_number).await[0];
+        assert_eq!(copy["status"], json!("read"), "{copy}");
     }
+}
+
+/// The conversation of `session` with `contact`.
+async fn conversation_with(app: &TestApp, owner: &Account, session: &str, contact: &str) -> Value {
+    let (status, body) = app
+        .get(
+            &format!("/api/v1/whatsapp/conversations?sessionName={session}"),
+            &owner.token,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"]["conversations"]
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|c| c["contact"]["phoneNumber"] == json!(contact))
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("no conversation with {contact} in {body}"))
 }
 
 /// The messages of `session` with `contact`, newest first.

@@ -9,6 +9,7 @@ mod crash;
 mod disk_full;
 mod secrets;
 mod server;
+mod web_redelivery;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_server_loses_nothing_and_sends_nothing_twice_on_sqlite() {
@@ -38,4 +39,14 @@ async fn a_full_disk_is_refused_cleanly_and_writes_recover_when_freed_on_sqlite(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_disk_is_refused_cleanly_and_writes_recover_when_freed_on_postgres() {
     disk_full::story(server::Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_web_session_killed_before_storing_a_message_gets_it_again_on_sqlite() {
+    web_redelivery::story(server::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_web_session_killed_before_storing_a_message_gets_it_again_on_postgres() {
+    web_redelivery::story(server::Db::Postgres).await;
 }
