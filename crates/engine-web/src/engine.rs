@@ -18,6 +18,7 @@ use whatsapp_rust::transport::{default_tls_connector, TokioWebSocketTransportFac
 
 use crate::connection::{Start, WebConnection, MAX_INCOMING_MEDIA};
 use crate::durability::{Confirmations, StoreFirst};
+use crate::media_http::MediaHttp;
 use crate::transport::RecordingTransport;
 use crate::WebStore;
 
@@ -38,7 +39,7 @@ pub struct WebEngine {
     transport: Arc<TokioWebSocketTransportFactory>,
     /// Shared too (it is a handle on one connection pool); downloads are capped so one
     /// message cannot fill memory.
-    http: UreqHttpClient,
+    http: MediaHttp,
     version: Option<(u32, u32, u32)>,
     /// Each session's current connection, so a new attempt or a `forget` can end it first:
     /// two clients must never write one session's keys at once.
@@ -60,7 +61,7 @@ impl WebEngine {
             store,
             cipher,
             transport: Arc::new(transport),
-            http: UreqHttpClient::new().with_max_body_bytes(MAX_INCOMING_MEDIA),
+            http: MediaHttp::new(UreqHttpClient::new().with_max_body_bytes(MAX_INCOMING_MEDIA)),
             version,
             live: Mutex::default(),
         }

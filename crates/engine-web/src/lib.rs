@@ -10,6 +10,7 @@ mod durability;
 mod engine;
 pub mod events;
 pub mod incoming;
+mod media_http;
 mod outgoing;
 pub mod store;
 mod transport;

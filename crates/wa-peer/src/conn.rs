@@ -19,7 +19,7 @@ use whatsapp_rust::wacore_binary::consts::WA_CONN_HEADER;
 use whatsapp_rust::wacore_binary::node::Node;
 use whatsapp_rust::waproto::whatsapp as wa;
 
-use crate::nodes::{self, attr, child, children, iq_error, iq_result, leaf};
+use crate::nodes::{self, attr, child, children, hex, iq_error, iq_result, leaf};
 use crate::noise::{self, Established, Hello, XxResponder};
 use crate::{now, Bundle, CodeHello, Command, Companion, Handshake, Shared, Unpaired};
 
@@ -489,6 +489,23 @@ impl Session {
             "privacy" => vec![iq_result(&node, vec![leaf("privacy")])],
             "usync" => vec![self.usync(&node)],
             "w:sync:app:state" => vec![app_state(&node)],
+            // Where to upload and download media: the peer's media host, with the auth it
+            // requires (WhatsApp names its CDN hosts here the same way).
+            "w:m" if child(&node, "media_conn").is_some() => {
+                let state = self.shared.state();
+                vec![iq_result(
+                    &node,
+                    vec![NodeBuilder::new("media_conn")
+                        .attr("auth", state.media_auth.clone())
+                        .attr("ttl", "3600")
+                        .attr("auth_ttl", "3600")
+                        .attr("max_buckets", "12")
+                        .children([NodeBuilder::new("host")
+                            .attr("hostname", state.media_host.clone())
+                            .build()])
+                        .build()],
+                )]
+            }
             _ => vec![iq_result(&node, vec![])],
         }
     }
@@ -711,10 +728,6 @@ fn app_state(node: &Node) -> Node {
         })
         .unwrap_or_default();
     iq_result(node, vec![NodeBuilder::new("sync").children(asked).build()])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A device's JID in the form the peer keys it by: `phone:device@s.whatsapp.net`, and

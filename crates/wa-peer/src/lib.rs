@@ -13,6 +13,7 @@
 mod camera;
 mod cert;
 mod conn;
+mod media;
 mod nodes;
 mod noise;
 mod phone;
@@ -32,6 +33,7 @@ pub use noise::Pattern;
 pub use phone::Qr;
 
 use cert::ServerIdentity;
+use nodes::hex;
 use phone::Account;
 
 /// The running peer; it stops (and drops every connection) when dropped.
@@ -39,11 +41,13 @@ pub struct Peer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     accept: tokio::task::JoinHandle<()>,
+    media: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Peer {
     fn drop(&mut self) {
         self.accept.abort();
+        self.media.abort();
     }
 }
 
@@ -94,6 +98,13 @@ struct State {
     receipts_lost: std::collections::HashSet<String>,
     /// Accounts whose logins are refused as banned.
     banned: std::collections::HashSet<String>,
+    /// The media host's `host:port`, as the `media_conn` answer names it.
+    media_host: String,
+    /// What the media host requires in `auth`: handed out in the `media_conn` answer.
+    media_auth: String,
+    /// Encrypted media uploaded to the media host, by direct path.
+    media: HashMap<String, Vec<u8>>,
+    uploads: usize,
     next_id: u64,
 }
 
@@ -258,9 +269,18 @@ impl Peer {
             .await
             .map_err(|e| format!("bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let media_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("bind the media host: {e}"))?;
+        let media_addr = media_listener.local_addr().map_err(|e| e.to_string())?;
+        let state = State {
+            media_host: media_addr.to_string(),
+            media_auth: hex(&rand::random::<[u8; 16]>()),
+            ..State::default()
+        };
         let shared = Arc::new(Shared {
             identity: ServerIdentity::generate(),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             changed: Notify::new(),
         });
         let accepting = shared.clone();
@@ -269,10 +289,12 @@ impl Peer {
                 tokio::spawn(conn::serve(tcp, accepting.clone()));
             }
         });
+        let media = tokio::spawn(media::accept(media_listener, shared.clone()));
         Ok(Peer {
             addr,
             shared,
             accept,
+            media,
         })
     }
 
@@ -509,6 +531,11 @@ impl Peer {
                 let _ = tx.send(Command::Drop);
             }
         }
+    }
+
+    /// How many files clients uploaded to the peer's media host.
+    pub fn media_uploads(&self) -> usize {
+        self.shared.state().uploads
     }
 
     /// How many handshakes a client began and never finished: a client that refuses the

@@ -77,3 +77,8 @@ pub fn iq_error(request: &Node, code: u16, text: &str) -> Node {
 pub fn leaf(tag: &'static str) -> Node {
     NodeBuilder::new(tag).build()
 }
+
+/// Lower-case hex, for refs and tokens.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -19,15 +19,15 @@ pub fn png_bytes() -> Vec<u8> {
     writer.finish().expect("finish");
     out
 }
-const PDF: &[u8] =
+pub const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
-fn mp4_bytes() -> Vec<u8> {
+pub fn mp4_bytes() -> Vec<u8> {
     let mut v = vec![0, 0, 0, 0x18];
     v.extend_from_slice(b"ftypmp42\0\0\0\0mp42isom");
     v.extend_from_slice(&[0; 64]);
     v
 }
-fn ogg_bytes() -> Vec<u8> {
+pub fn ogg_bytes() -> Vec<u8> {
     let mut v = b"OggS\0\x02".to_vec();
     v.extend_from_slice(&[0; 64]);
     v

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use wasl_wa_peer::{Fault, Pattern, Peer};
 
 use crate::helpers::{spawn_app_with, Account, Db, TestApp};
+use crate::messaging::{mp4_bytes, ogg_bytes, png_bytes, upload, PDF};
 
 const PHONE: &str = "966501112233";
 
@@ -442,6 +443,121 @@ async fn wait_for_message(
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Media between two web sessions: the sender's client encrypts each file and uploads it to
+/// the peer's media host (named in the peer's `media_conn` answer), the message carries its
+/// keys and path, and the other session's client downloads and decrypts it; wasl stores the
+/// file, and it reads back byte for byte, with its caption, type and name.
+async fn media_between_sessions(db: Db) {
+    const OTHER: &str = "966507776666";
+    let l = linked(db, &[]).await;
+    let other = second_linked(&l, "web-media@acme.sa", OTHER).await;
+    let (app, owner) = (&l.app, &l.owner);
+    let files = [
+        (
+            "send-image",
+            "image",
+            png_bytes(),
+            "photo.png",
+            "image/png",
+            Some("صورة المنتج"),
+        ),
+        (
+            "send-video",
+            "video",
+            mp4_bytes(),
+            "clip.mp4",
+            "video/mp4",
+            Some("طريقة الاستخدام"),
+        ),
+        (
+            "send-audio",
+            "audio",
+            ogg_bytes(),
+            "note.ogg",
+            "audio/ogg",
+            None,
+        ),
+        (
+            "send-document",
+            "document",
+            PDF.to_vec(),
+            "فاتورة.pdf",
+            "application/pdf",
+            Some("الفاتورة"),
+        ),
+    ];
+    for (endpoint, kind, bytes, name, mime, caption) in files {
+        let mut fields = vec![("to", OTHER), ("sessionName", "shop")];
+        if let Some(caption) = caption {
+            fields.push(("caption", caption));
+        }
+        if kind == "audio" {
+            fields.push(("ptt", "true"));
+        }
+        let (status, body) = upload(
+            app,
+            &owner.token,
+            endpoint,
+            kind,
+            bytes.clone(),
+            name,
+            &fields,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{endpoint}: {body}");
+        let id = body["data"]["message"]["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+
+        let received = wait_for_message(app, &other, "branch", PHONE, kind, |m| {
+            m["type"] == json!(kind)
+        })
+        .await;
+        assert_eq!(received["direction"], json!("incoming"), "{received}");
+        assert_eq!(received["content"]["mimeType"], json!(mime), "{received}");
+        assert_eq!(received["content"]["caption"], json!(caption), "{received}");
+        if kind == "document" {
+            assert_eq!(received["content"]["filename"], json!(name), "{received}");
+        }
+        let url = received["content"]["mediaUrl"]
+            .as_str()
+            .expect("a media URL");
+        let file = app
+            .client
+            .get(app.url(url))
+            .bearer_auth(&other.token)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(file.status(), StatusCode::OK, "{kind}");
+        assert_eq!(
+            file.bytes().await.expect("bytes").to_vec(),
+            bytes,
+            "{kind} byte for byte"
+        );
+        wait_for_message(app, owner, "shop", OTHER, "it delivered", |m| {
+            m["id"] == json!(id) && m["status"] == json!("delivered")
+        })
+        .await;
+    }
+    assert_eq!(
+        l.peer.media_uploads(),
+        4,
+        "each file went through the media host once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_sessions_send_each_other_media_through_the_peer_on_sqlite() {
+    media_between_sessions(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_sessions_send_each_other_media_through_the_peer_on_postgres() {
+    media_between_sessions(Db::Postgres).await;
 }
 
 /// Replies and reactions between two web sessions: the branch reacts to the shop's message
