@@ -23,6 +23,7 @@ mod mixed_load;
 mod raw;
 mod report;
 mod send;
+mod web_peer;
 mod webhook_delivery;
 
 use std::io::{BufRead, BufReader};
@@ -50,6 +51,8 @@ struct Args {
     quick: bool,
     only: Option<String>,
     child: Option<(String, Db)>,
+    /// Serve the WhatsApp Web peer for a benchmark process (see `web_peer`).
+    peer: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -57,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
         quick: false,
         only: None,
         child: None,
+        peer: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -74,6 +78,7 @@ fn parse_args() -> Result<Args, String> {
                 let db = it.next().and_then(|d| Db::parse(&d)).ok_or(USAGE)?;
                 args.child = Some((name, db));
             }
+            "--peer" => args.peer = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -90,6 +95,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.peer {
+        return web_peer::serve().await;
+    }
     match &args.child {
         Some((name, db)) => run_child(name, *db, args.quick).await,
         None => run_parent(&args).await,
@@ -102,6 +110,8 @@ async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
         "sessions-memory" => memory::run(db, quick).await,
         "sessions-memory-web" => memory::run_web(db, memory::WebStandIn::Refusing).await,
         "sessions-memory-web-silent" => memory::run_web(db, memory::WebStandIn::Silent).await,
+        "sessions-memory-web-linked" => memory::run_web_linked(db).await,
+        "send-throughput-web" => send::run_web(db, quick).await,
         "send-throughput" => send::run(db, quick).await,
         "ingest" => ingest::run(db, quick).await,
         "list-messages" => listing::run(db, quick).await,
@@ -220,7 +230,9 @@ fn parts(bench: &str) -> Vec<&str> {
             "sessions-memory",
             "sessions-memory-web",
             "sessions-memory-web-silent",
+            "sessions-memory-web-linked",
         ],
+        "send-throughput" => vec!["send-throughput", "send-throughput-web"],
         other => vec![other],
     }
 }

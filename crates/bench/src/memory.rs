@@ -1,7 +1,7 @@
 //! sessions-memory: what one session costs in resident memory. 1,000 connected sandbox
-//! sessions (target ≤ 100 KB each), and 100 web-engine sessions that keep trying to connect
-//! (target ≤ 1 MB each), each measured in its own process against that process with zero
-//! sessions.
+//! sessions (target ≤ 100 KB each); 100 web-engine sessions that keep trying to connect, and
+//! 100 web sessions linked through the local WhatsApp Web peer and idle (target ≤ 1 MB
+//! each); each measured in its own process against that process with zero sessions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::harness::{rss_bytes, Account, BenchResult, Db, Fresh, Server};
 use crate::report::Row;
+use crate::web_peer::{self, PeerProcess};
 
 const BENCH: &str = "sessions-memory";
 const SANDBOX_SESSIONS: usize = 1_000;
@@ -138,6 +139,84 @@ async fn web(db: Db, fresh: &Fresh, stand_in: WebStandIn) -> BenchResult<Vec<Row
     let server = Arc::into_inner(server).ok_or("the server is still shared")?;
     server.stop().await?;
     Ok(rows)
+}
+
+/// 100 web sessions linked by QR through the peer (in a process of its own), connected and
+/// idle: each holds a logged-in client with its Signal and app-state keys loaded, a Noise
+/// socket and its keep-alive.
+pub async fn run_web_linked(db: Db) -> BenchResult<Vec<Row>> {
+    let fresh = Fresh::create(db).await?;
+    let result = web_linked(db, &fresh).await;
+    fresh.remove().await;
+    result
+}
+
+async fn web_linked(db: Db, fresh: &Fresh) -> BenchResult<Vec<Row>> {
+    const MEASURE: &str = "RSS per connected web session (linked, idle)";
+    let peer = Arc::new(PeerProcess::start().await?);
+    let server =
+        Arc::new(Server::start(fresh, &[("WASL_WEB_SOCKET_URL", peer.url.clone())]).await?);
+    let account = Arc::new(server.enterprise_org("linked@bench.sa").await?);
+    server.session_statuses(&account).await?;
+    let before = rss_bytes()?;
+    let started = std::time::Instant::now();
+    let permits = Arc::new(Semaphore::new(SETUP_CONCURRENCY));
+    let mut tasks = Vec::with_capacity(WEB_SESSIONS);
+    for i in 0..WEB_SESSIONS {
+        let (server, account, peer, permits) = (
+            server.clone(),
+            account.clone(),
+            peer.clone(),
+            permits.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
+            web_peer::link(&server, &account, &peer, &name(i), &format!("96651{i:07}")).await
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|e| e.to_string())??;
+    }
+    server
+        .wait_for_sessions(
+            &account,
+            "connected",
+            WEB_SESSIONS,
+            Duration::from_secs(300),
+        )
+        .await?;
+    let linked_in = started.elapsed();
+    eprintln!(
+        "  {}: {WEB_SESSIONS} web sessions linked and connected in {:.1} s",
+        db.name(),
+        linked_in.as_secs_f64()
+    );
+    // Idle for a few keep-alive rounds, so what is measured is a session's steady life.
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let statuses = server.session_statuses(&account).await?;
+    let connected = statuses.values().filter(|s| *s == "connected").count();
+    let after = rss_bytes()?;
+    let per_session = after.saturating_sub(before) as f64 / WEB_SESSIONS as f64;
+    let peer_rss = peer
+        .rss_bytes()
+        .map_or("unknown".to_owned(), |b| format!("{:.1} MB", mb(b)));
+    let row = Row::new(BENCH, db.name(), MEASURE)
+        .figure(
+            format!("{:.1} KB", per_session / 1024.0),
+            format!("{:.1} MB (0 sessions)", mb(before)),
+            after as f64 / before as f64,
+        )
+        .target("≤ 1 MB", per_session <= 1024.0 * 1024.0 && connected == WEB_SESSIONS)
+        .note(format!(
+            "RSS {:.1} MB → {:.1} MB with {WEB_SESSIONS} web sessions linked by QR through the local WhatsApp Web peer (its own process, {peer_rss}) and idle 20 s; {connected} connected at the measure; linking all took {:.1} s",
+            mb(before),
+            mb(after),
+            linked_in.as_secs_f64()
+        ));
+    drop(account);
+    let server = Arc::into_inner(server).ok_or("the server is still shared")?;
+    server.stop().await?;
+    Ok(vec![row])
 }
 
 /// A port that was just free and is closed again: every connection attempt is refused.

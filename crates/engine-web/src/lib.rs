@@ -16,6 +16,10 @@ pub mod store;
 mod transport;
 
 pub use connection::{WebConnection, MAX_INCOMING_MEDIA};
+
+/// Whether this build trusts test servers' certificate chains (`trust-test-peer`): then its
+/// web sessions connect only to a configured stand-in, never to WhatsApp.
+pub const TRUSTS_TEST_PEER: bool = cfg!(feature = "trust-test-peer");
 pub use engine::{WebConfig, WebEngine};
 pub use store::WebStore;
 /// Sealing at rest lives in the store, shared with webhook secrets.

@@ -210,6 +210,15 @@ fn keep_data_private(settings: &Settings) -> Result<(), LaunchError> {
 /// engine keeps its protocol state in wasl's database, sealed with the master key.
 fn engines(settings: &Settings, store: &Store, cipher: &Arc<Cipher>) -> EngineRegistry {
     let mut engines = EngineRegistry::new();
+    if wasl_engine_web::TRUSTS_TEST_PEER {
+        // Only test and benchmark builds are like this (a `--workspace` build unifies their
+        // features into the binary); say it where an operator looks first.
+        tracing::warn!(
+            "this build of wasl trusts test servers' certificate chains (trust-test-peer): web \
+             sessions connect only to WASL_WEB_SOCKET_URL, never to WhatsApp; build the product \
+             with `cargo build --release` at the repository root"
+        );
+    }
     engines.register(Arc::new(WebEngine::new(
         store.clone(),
         cipher.clone(),
