@@ -192,6 +192,8 @@ async fn world(db: Db) -> World {
                 name: PersonName::from_trusted("متجر"),
                 plan: Plan::Free,
                 default_country: None,
+                timezone: wasl_domain::TimeZone::DEFAULT,
+                default_language: wasl_domain::Lang::Ar,
                 created_at: 1,
             },
             &NewUser {

@@ -11,6 +11,13 @@ pub enum Lang {
 }
 
 impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Ar => "ar",
+            Lang::En => "en",
+        }
+    }
+
     pub fn parse(value: &str) -> Option<Self> {
         match value.trim().to_ascii_lowercase().as_str() {
             "ar" => Some(Lang::Ar),

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+pub mod calendar;
 mod conversation;
 mod ids;
 mod lang;
@@ -12,10 +13,12 @@ mod phone;
 mod plan;
 pub mod search;
 mod session;
+pub mod template;
 pub mod text;
 pub mod time;
 
 pub use account::{Email, Password, PersonName, Role};
+pub use calendar::{BusinessHours, TimeZone, Weekday};
 pub use conversation::{Conversation, ConversationOverview, ConversationStatus};
 pub use ids::{ApiKeyId, OrgId, UserId};
 pub use lang::Lang;

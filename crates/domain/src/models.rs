@@ -1,7 +1,7 @@
 //! What the store keeps and returns. Timestamps are Unix milliseconds (UTC) so that both
 //! databases store them the same way; the HTTP layer renders them as RFC 3339.
 
-use crate::{ApiKeyId, Country, Email, OrgId, PersonName, Plan, Role, UserId};
+use crate::{ApiKeyId, Country, Email, Lang, OrgId, PersonName, Plan, Role, TimeZone, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Organization {
@@ -10,6 +10,10 @@ pub struct Organization {
     pub plan: Plan,
     /// The country its people mean when they write a phone number without its country code.
     pub default_country: Option<Country>,
+    /// Where its calendar rules (business hours, schedules, hours of analytics) are read.
+    pub timezone: TimeZone,
+    /// The language its automated messages and the dashboard default to.
+    pub default_language: Lang,
     pub created_at: i64,
 }
 

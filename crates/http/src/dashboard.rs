@@ -54,6 +54,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/pages/contacts.js", JS),
     asset!("js/pages/stats.js", JS),
     asset!("js/pages/settings.js", JS),
+    asset!("js/pages/hours.js", JS),
     asset!("js/countries.js", JS),
     asset!("js/attention.js", JS),
     asset!("js/theme.js", JS),

@@ -71,7 +71,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+            Err(rejection) => {
+                // A type that refuses unknown fields can stop at one before serde reaches the
+                // place where the JSON breaks; broken JSON is `INVALID_JSON` whatever the type.
+                if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        code::INVALID_JSON,
+                        Msg::InvalidJson,
+                    )
+                    .with_details(json!({ "reason": e.to_string() })));
+                }
+                Err(json_rejection(rejection))
+            }
         }
     }
 }

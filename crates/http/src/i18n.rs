@@ -94,6 +94,7 @@ messages! {
     MessageSent => "تم إرسال الرسالة بنجاح", "Message sent successfully";
     ContactUpdated => "تم تحديث جهة الاتصال بنجاح", "Contact updated successfully";
     OrganizationUpdated => "تم حفظ إعدادات المؤسسة", "Organization settings saved";
+    BusinessHoursUpdated => "تم حفظ ساعات العمل", "Business hours saved";
     ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";
     MessageNotSent => "لم تُرسَل هذه الرسالة بعد، فلا يمكن التفاعل معها", "This message has not been sent, so it cannot be reacted to";
     SessionStillLinked => "الجلسة ما زالت مرتبطة. سجّل خروجها أولاً ثم احذفها", "The session is still linked. Log it out first, then delete it";

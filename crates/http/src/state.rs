@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use crate::metrics::Metrics;
 use wasl_app::accounts::Accounts;
+use wasl_app::calendar::Calendar;
 use wasl_app::contacts::Contacts;
 use wasl_app::conversations::Conversations;
 use wasl_app::health::Readiness;
@@ -20,6 +21,7 @@ pub struct AppState {
     pub messaging: Arc<Messaging>,
     pub contacts: Arc<Contacts>,
     pub conversations: Arc<Conversations>,
+    pub calendar: Arc<Calendar>,
     pub webhooks: Arc<Subscriptions>,
     pub readiness: Arc<Readiness>,
     pub metrics: Arc<Metrics>,

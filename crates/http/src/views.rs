@@ -18,6 +18,10 @@ pub struct OrganizationView {
     /// The country (ISO 3166-1 alpha-2) whose local form numbers without a country code are
     /// read in; null when numbers must carry their country code.
     pub default_country: Option<String>,
+    /// The IANA time zone its calendar rules are read in (`Asia/Riyadh`).
+    pub timezone: String,
+    /// ar or en: the language of its automated messages.
+    pub default_language: String,
     pub created_at: String,
 }
 
@@ -29,6 +33,8 @@ impl From<&Organization> for OrganizationView {
             plan: o.plan.as_str().to_owned(),
             session_limit: o.plan.session_limit(),
             default_country: o.default_country.map(|c| c.to_string()),
+            timezone: o.timezone.name().to_owned(),
+            default_language: o.default_language.as_str().to_owned(),
             created_at: rfc3339(o.created_at),
         }
     }

@@ -21,6 +21,7 @@ use crate::messaging::{media::MediaStore, EventBus, Messaging, SendPace};
 use crate::sessions::{BackoffPolicy, SessionManager};
 use crate::settings::Settings;
 use wasl_app::accounts::{Accounts, TokenSettings};
+use wasl_app::calendar::Calendar;
 use wasl_app::contacts::Contacts;
 use wasl_app::conversations::Conversations;
 use wasl_app::health::Readiness;
@@ -138,6 +139,7 @@ pub async fn launch_with_options(
             bus.clone(),
             options.clock.clone(),
         )),
+        calendar: Arc::new(Calendar::new(store.clone(), options.clock.clone())),
         conversations: Arc::new(Conversations::new(
             store.clone(),
             renderer,

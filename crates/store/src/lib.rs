@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod api_keys;
+mod business_hours;
 pub mod cipher;
 mod contacts;
 mod conversations;
@@ -32,13 +33,14 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection as _, Executor, Row};
 
 pub use api_keys::{ApiKeys, KeyHolder};
+pub use business_hours::Calendars;
 pub use contacts::{ContactUpdate, Contacts};
 pub use conversations::{AssigneeFilter, ConversationChange, ConversationFilter, Conversations};
 pub use deliveries::{AttemptRecord, Deliveries};
 pub use error::{Conflict, StoreError};
 pub use events::{webhook_body, EventRenderer, Events, StoredEvent};
 pub use messages::{MessageFilter, Messages, ReactionSide, Recorded};
-pub use organizations::Organizations;
+pub use organizations::{OrganizationUpdate, Organizations};
 pub use outbox::Outbox;
 pub use page::{Cursor, Page, PageRequest};
 pub use record::{BatchOutcome, MessageRef, Moved, NewMessage, RecordOutcome, StatusMove};

@@ -46,6 +46,12 @@ macro_rules! migrations {
                 "0014_replies_reactions_search.sql"
             ),
             migration!($dialect, 15, "keyset_indexes", "0015_keyset_indexes.sql"),
+            migration!(
+                $dialect,
+                16,
+                "organization_calendar",
+                "0016_organization_calendar.sql"
+            ),
         ]
     };
 }

@@ -1,7 +1,20 @@
 use sqlx::Row;
-use wasl_domain::{Country, NewUser, OrgId, Organization, PersonName, Plan};
+use wasl_domain::{Country, Lang, NewUser, OrgId, Organization, PersonName, Plan, TimeZone};
 
 use crate::{rows, Page, PageRequest, Store, StoreError};
+
+const ORGANIZATION_COLUMNS: &str =
+    "id, name, plan, default_country, timezone, default_language, created_at";
+
+/// What a change of an organization's settings changes; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationUpdate {
+    pub name: Option<PersonName>,
+    /// `Some(None)` clears it.
+    pub default_country: Option<Option<Country>>,
+    pub timezone: Option<TimeZone>,
+    pub default_language: Option<Lang>,
+}
 
 /// Organizations (tenants) and their plans.
 pub struct Organizations<'a> {
@@ -25,11 +38,14 @@ impl Organizations<'_> {
         let mut w = self.store.begin_write().await?;
         let tx = &mut w.tx;
         sqlx::query(
-            "INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO organizations (id, name, plan, timezone, default_language, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(organization.id.as_str())
         .bind(organization.name.as_str())
         .bind(organization.plan.as_str())
+        .bind(organization.timezone.name())
+        .bind(organization.default_language.as_str())
         .bind(organization.created_at)
         .execute(&mut **tx)
         .await?;
@@ -39,9 +55,9 @@ impl Organizations<'_> {
     }
 
     pub async fn get(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
-        sqlx::query(
-            "SELECT id, name, plan, default_country, created_at FROM organizations WHERE id = $1",
-        )
+        sqlx::query(&format!(
+            "SELECT {ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1"
+        ))
         .bind(id.as_str())
         .fetch_optional(&self.store.pool)
         .await?
@@ -64,14 +80,19 @@ impl Organizations<'_> {
         self.store.organizations().get(id).await
     }
 
-    /// Changes an organization's name and default country (`None` leaves each as it is);
-    /// the organization afterwards, `None` when there is no such organization.
+    /// Changes an organization's settings (`None` leaves each as it is); the organization
+    /// afterwards, `None` when there is no such organization.
     pub async fn update(
         &self,
         id: &OrgId,
-        name: Option<&PersonName>,
-        default_country: Option<Option<Country>>,
+        changes: &OrganizationUpdate,
     ) -> Result<Option<Organization>, StoreError> {
+        let OrganizationUpdate {
+            name,
+            default_country,
+            timezone,
+            default_language,
+        } = changes;
         if let Some(name) = name {
             sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
                 .bind(name.as_str())
@@ -86,6 +107,20 @@ impl Organizations<'_> {
                 .execute(&self.store.pool)
                 .await?;
         }
+        if let Some(zone) = timezone {
+            sqlx::query("UPDATE organizations SET timezone = $1 WHERE id = $2")
+                .bind(zone.name())
+                .bind(id.as_str())
+                .execute(&self.store.pool)
+                .await?;
+        }
+        if let Some(lang) = default_language {
+            sqlx::query("UPDATE organizations SET default_language = $1 WHERE id = $2")
+                .bind(lang.as_str())
+                .bind(id.as_str())
+                .execute(&self.store.pool)
+                .await?;
+        }
         self.get(id).await
     }
 
@@ -95,10 +130,10 @@ impl Organizations<'_> {
             .fetch_one(&self.store.pool)
             .await?
             .try_get(0)?;
-        let items = sqlx::query(
-            "SELECT id, name, plan, default_country, created_at FROM organizations
-             ORDER BY created_at, id LIMIT $1 OFFSET $2",
-        )
+        let items = sqlx::query(&format!(
+            "SELECT {ORGANIZATION_COLUMNS} FROM organizations
+             ORDER BY created_at, id LIMIT $1 OFFSET $2"
+        ))
         .bind(i64::from(page.limit))
         .bind(page.offset())
         .fetch_all(&self.store.pool)

@@ -4,7 +4,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use wasl_domain::{
-    ApiKey, ApiKeyId, Country, Email, OrgId, Organization, PersonName, Plan, Role, User, UserId,
+    ApiKey, ApiKeyId, Country, Email, Lang, OrgId, Organization, PersonName, Plan, Role, TimeZone,
+    User, UserId,
 };
 
 use crate::StoreError;
@@ -22,6 +23,9 @@ pub(crate) fn organization(row: &AnyRow) -> Result<Organization, StoreError> {
         name: PersonName::from_trusted(row.try_get::<String, _>("name")?),
         plan: Plan::parse(&plan).map_err(|_| corrupt("plan", &plan))?,
         default_country: country(row.try_get("default_country")?)?,
+        timezone: TimeZone::from_stored(&row.try_get::<String, _>("timezone")?),
+        default_language: Lang::parse(&row.try_get::<String, _>("default_language")?)
+            .unwrap_or_default(),
         created_at: row.try_get("created_at")?,
     })
 }

@@ -1,8 +1,9 @@
-//! The organization's own settings: its name and the country its people mean when they write
-//! a phone number without its country code. Everyone in it reads them; owners and admins
-//! change them.
+//! The organization's own settings: its name, the country its people mean when they write
+//! a phone number without its country code, its time zone and its default language. Everyone
+//! in it reads them; owners and admins change them.
 
-use wasl_domain::{Country, Organization, PersonName};
+use wasl_domain::{Country, Lang, Organization, PersonName, TimeZone};
+use wasl_store::OrganizationUpdate;
 
 use super::{Accounts, Caller};
 use crate::error::{AppError, AppResult};
@@ -13,6 +14,8 @@ pub struct OrganizationChanges {
     pub name: Option<PersonName>,
     /// `Some(None)` clears the default country: numbers must then carry their country code.
     pub default_country: Option<Option<Country>>,
+    pub timezone: Option<TimeZone>,
+    pub default_language: Option<Lang>,
 }
 
 impl Accounts {
@@ -35,14 +38,20 @@ impl Accounts {
             .organizations()
             .update(
                 &caller.org_id,
-                changes.name.as_ref(),
-                changes.default_country,
+                &OrganizationUpdate {
+                    name: changes.name,
+                    default_country: changes.default_country,
+                    timezone: changes.timezone,
+                    default_language: changes.default_language,
+                },
             )
             .await?
             .ok_or(AppError::InvalidToken)?;
         tracing::info!(
             organization = %organization.id,
             default_country = ?organization.default_country.map(|c| c.to_string()),
+            timezone = organization.timezone.name(),
+            default_language = organization.default_language.as_str(),
             "organization settings changed"
         );
         Ok(organization)

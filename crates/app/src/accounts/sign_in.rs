@@ -42,6 +42,8 @@ impl Accounts {
             name: new.organization_name,
             plan: Plan::Free,
             default_country: None,
+            timezone: wasl_domain::TimeZone::DEFAULT,
+            default_language: wasl_domain::Lang::Ar,
             created_at: now,
         };
         let owner = NewUser {

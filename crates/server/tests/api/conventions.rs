@@ -101,6 +101,8 @@ on_both_databases! {
             "POST /api/v1/auth/register", "POST /api/v1/auth/login", "GET /api/v1/auth/me",
             "POST /api/v1/auth/logout", "PUT /api/v1/auth/password",
             "GET /api/v1/organization", "PUT /api/v1/organization",
+            "GET /api/v1/organization/business-hours", "PUT /api/v1/organization/business-hours",
+            "GET /api/v1/organization/business-hours/now",
             "POST /api/v1/users", "GET /api/v1/users", "GET /api/v1/users/{id}", "PUT /api/v1/users/{id}", "DELETE /api/v1/users/{id}",
             "POST /api/v1/api-keys", "GET /api/v1/api-keys", "DELETE /api/v1/api-keys/{id}",
             "GET /api/v1/admin/organizations", "PUT /api/v1/admin/organizations/{id}/plan",

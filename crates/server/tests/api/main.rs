@@ -11,6 +11,7 @@ mod admin;
 mod api_keys;
 mod auth;
 mod bad_input;
+mod calendar;
 mod conventions;
 mod conversations;
 mod hardening;

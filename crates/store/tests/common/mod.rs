@@ -43,6 +43,8 @@ pub async fn store_with_session_opened(
         name: PersonName::from_trusted("متجر"),
         plan: Plan::Free,
         default_country: None,
+        timezone: wasl_domain::TimeZone::DEFAULT,
+        default_language: wasl_domain::Lang::Ar,
         created_at: 1,
     };
     let owner = NewUser {

@@ -10,6 +10,7 @@ use crate::webdriver::Browser;
 
 mod chat;
 mod history;
+mod hours;
 mod inbox;
 mod replies;
 
@@ -114,6 +115,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.stats().await;
     j.step("settings").await;
     j.settings().await;
+    j.step("business hours").await;
+    j.business_hours().await;
     j.step("keyboard only").await;
     j.keyboard_only().await;
     if viewport == Viewport::Desktop {

@@ -1,11 +1,34 @@
-// Settings: the organization's name and the country its people write phone numbers in, so
-// that `0551112233` reaches +966 55 111 2233. Everyone sees them; owners and admins change them.
+// Settings: the organization's name, the country its people write phone numbers in (so that
+// `0551112233` reaches +966 55 111 2233), its time zone and language, and its business hours.
+// Everyone sees them; owners and admins change them.
 import { locale, t } from '../i18n.js';
 import { api } from '../api.js';
 import { COUNTRIES } from '../countries.js';
 import { askDesktopPermission, notifyPrefs, setNotifyPrefs } from '../attention.js';
 import { clearFieldErrors, h, showFieldErrors, spinner, toast, toastError } from '../ui.js';
 import { getTheme, setTheme } from '../theme.js';
+import { businessHours } from './hours.js';
+
+/** Every IANA time zone the browser knows, the organization's first when it is not among them. */
+function zoneOptions(selected) {
+  let zones = [];
+  try {
+    zones = Intl.supportedValuesOf('timeZone');
+  } catch {
+    zones = ['Asia/Riyadh', 'Asia/Dubai', 'Asia/Kuwait', 'Asia/Qatar', 'Africa/Cairo', 'Europe/London', 'UTC'];
+  }
+  if (!zones.includes(selected)) zones = [selected, ...zones];
+  return zones.map((zone) => h('option', { value: zone, selected: zone === selected, text: zone }));
+}
+
+/** The time now in `zone`, for the hint under the zone's field. */
+function nowIn(zone) {
+  try {
+    return new Intl.DateTimeFormat(locale(), { timeZone: zone, weekday: 'long', hour: '2-digit', minute: '2-digit' }).format(new Date());
+  } catch {
+    return '';
+  }
+}
 
 /** The countries by their names in the UI's language, with their calling codes. */
 function countryOptions(selected) {
@@ -24,10 +47,11 @@ function countryOptions(selected) {
 export function mount(root, { me }) {
   const canManage = ['owner', 'admin'].includes(me?.user?.role) || !me?.user;
   const body = h('div', { class: 'card settings-card' }, spinner());
+  const hours = businessHours({ canManage });
   root.append(
     h('div', { class: 'page-head' },
       h('div', {}, h('h1', { text: t('settingsTitle') }), h('p', { class: 'muted', text: t('settingsSubtitle') }))),
-    body, notifications(), appearance());
+    body, hours.card, notifications(), appearance());
 
   let alive = true;
   (async () => {
@@ -44,6 +68,15 @@ export function mount(root, { me }) {
       autocomplete: 'organization', disabled: !canManage, 'aria-describedby': 'org-name-error' });
     const country = h('select', { name: 'defaultCountry', disabled: !canManage,
       'aria-describedby': 'org-country-hint org-country-error' }, ...countryOptions(organization.defaultCountry));
+    const timezone = h('select', { name: 'timezone', disabled: !canManage, dir: 'ltr',
+      'aria-describedby': 'org-timezone-hint org-timezone-error' }, ...zoneOptions(organization.timezone));
+    const zoneHint = h('small', { class: 'field-hint', id: 'org-timezone-hint' });
+    const showZoneHint = () => { zoneHint.textContent = t('timezoneHint', { now: nowIn(timezone.value) }); };
+    showZoneHint();
+    timezone.addEventListener('change', showZoneHint);
+    const language = h('select', { name: 'defaultLanguage', disabled: !canManage, 'aria-describedby': 'org-language-hint' },
+      h('option', { value: 'ar', text: 'العربية', selected: organization.defaultLanguage === 'ar' }),
+      h('option', { value: 'en', text: 'English', selected: organization.defaultLanguage === 'en' }));
     const save = h('button', { type: 'submit', class: 'btn btn-primary', disabled: !canManage }, t('save'));
     const form = h('form', { class: 'form', id: 'organization-form', novalidate: true },
       h('h2', { text: t('organizationSettings') }),
@@ -52,6 +85,10 @@ export function mount(root, { me }) {
       h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('defaultCountry') }), country,
         h('small', { class: 'field-hint', id: 'org-country-hint', text: t('defaultCountryHint') }),
         h('small', { class: 'field-error', id: 'org-country-error', 'data-error-for': 'defaultCountry' })),
+      h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('timezone') }), timezone, zoneHint,
+        h('small', { class: 'field-error', id: 'org-timezone-error', 'data-error-for': 'timezone' })),
+      h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('defaultLanguage') }), language,
+        h('small', { class: 'field-hint', id: 'org-language-hint', text: t('defaultLanguageHint') })),
       canManage ? null : h('p', { class: 'muted', role: 'note', text: t('managersOnly') }),
       h('div', { class: 'form-actions' }, save));
     form.addEventListener('submit', async (e) => {
@@ -60,10 +97,12 @@ export function mount(root, { me }) {
       save.disabled = true;
       try {
         const data = await api('PUT', '/organization', {
-          json: { name: name.value.trim(), defaultCountry: country.value || null },
+          json: { name: name.value.trim(), defaultCountry: country.value || null,
+            timezone: timezone.value, defaultLanguage: language.value },
         });
         if (me) me.organization = data.organization;
         toast(t('saved'), 'success');
+        hours.refresh();
       } catch (err) {
         if (!showFieldErrors(form, err)) toastError(err);
       } finally {
@@ -72,7 +111,7 @@ export function mount(root, { me }) {
     });
     body.replaceChildren(form);
   })();
-  return () => { alive = false; };
+  return () => { alive = false; hours.stop(); };
 }
 
 /** This browser's own choices: a sound and desktop notifications for new messages. */

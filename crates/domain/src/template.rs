@@ -1,0 +1,306 @@
+//! Message templates (SPEC §13): a named message with `{{variables}}` (a default may follow a
+//! bar, `{{name|عميلنا}}`), an optional header and footer, and buttons, within Meta's limits;
+//! and its rendering to plain text for engines that cannot send templates (web, sandbox):
+//! header in bold, body, footer in italics, link and call buttons as lines, quick replies as
+//! numbered choices.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::ParseError;
+
+/// Meta's limits for a template's parts.
+pub const MOST_BODY_CHARS: usize = 1024;
+pub const MOST_HEADER_CHARS: usize = 60;
+pub const MOST_FOOTER_CHARS: usize = 60;
+pub const MOST_BUTTON_CHARS: usize = 25;
+pub const MOST_URL_CHARS: usize = 2000;
+pub const MOST_NAME_CHARS: usize = 512;
+pub const MOST_QUICK_REPLIES: usize = 3;
+pub const MOST_CALLS_TO_ACTION: usize = 2;
+pub const MOST_VARIABLE_CHARS: usize = 64;
+
+/// A template's name: lower-case letters, digits and underscores, as Meta requires.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TemplateName(String);
+
+impl TemplateName {
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ParseError> {
+        let value = value.trim();
+        if value.is_empty() || value.len() > MOST_NAME_CHARS {
+            return Err(ParseError::new(
+                field,
+                format!("must be 1 to {MOST_NAME_CHARS} characters"),
+            ));
+        }
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(ParseError::coded(
+                field,
+                "invalid_template_name",
+                "only lower-case letters a-z, digits and underscores (order_ready)",
+            ));
+        }
+        Ok(TemplateName(value.to_owned()))
+    }
+
+    pub fn from_trusted(value: impl Into<String>) -> Self {
+        TemplateName(value.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One `{{…}}` of a template: its name and the default written after a bar, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variable {
+    pub name: String,
+    pub default: Option<String>,
+}
+
+/// A piece of template text: literal text, or a variable to fill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece<'a> {
+    Text(&'a str),
+    Variable {
+        name: &'a str,
+        default: Option<&'a str>,
+    },
+}
+
+fn valid_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.len() <= MOST_VARIABLE_CHARS
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Splits `text` into literal text and variables; a `{{` that is not closed, or holds no
+/// valid name, is an error naming it.
+fn pieces<'a>(field: &'static str, text: &'a str) -> Result<Vec<Piece<'a>>, ParseError> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            out.push(Piece::Text(&rest[..open]));
+        }
+        let after = &rest[open + 2..];
+        let close = after.find("}}").ok_or_else(|| {
+            ParseError::coded(field, "invalid_variable", "a {{ is never closed with }}")
+        })?;
+        let inside = &after[..close];
+        let (name, default) = match inside.split_once('|') {
+            Some((name, default)) => (name.trim(), Some(default.trim())),
+            None => (inside.trim(), None),
+        };
+        if !valid_variable_name(name) {
+            return Err(ParseError::coded(
+                field,
+                "invalid_variable",
+                format!(
+                    "{{{{{inside}}}}} is not a variable: a name of letters, digits, _ and . (such as {{{{name}}}} or {{{{contact.name}}}})"
+                ),
+            ));
+        }
+        out.push(Piece::Variable { name, default });
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    Ok(out)
+}
+
+/// The variables of `texts` in order of first appearance; a default given once holds for
+/// every use of that name, and two different defaults for one name are an error.
+pub fn variables(field: &'static str, texts: &[&str]) -> Result<Vec<Variable>, ParseError> {
+    let mut found: Vec<Variable> = Vec::new();
+    for text in texts {
+        for piece in pieces(field, text)? {
+            let Piece::Variable { name, default } = piece else {
+                continue;
+            };
+            match found.iter_mut().find(|v| v.name == name) {
+                Some(known) => match (&known.default, default) {
+                    (Some(a), Some(b)) if a != b => {
+                        return Err(ParseError::coded(
+                            field,
+                            "invalid_variable",
+                            format!("{{{{{name}}}}} has two different defaults"),
+                        ));
+                    }
+                    (None, Some(b)) => known.default = Some(b.to_owned()),
+                    _ => {}
+                },
+                None => found.push(Variable {
+                    name: name.to_owned(),
+                    default: default.map(str::to_owned),
+                }),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What a variable's value may come from, besides what the sender gives.
+pub fn is_contact_field(name: &str) -> bool {
+    name.starts_with("contact.")
+}
+
+/// Fills the variables of `text` from `values` (every name must have one: see [`fill_plan`]).
+pub fn fill(text: &str, values: &BTreeMap<String, String>) -> String {
+    let Ok(pieces) = pieces("content", text) else {
+        return text.to_owned();
+    };
+    let mut out = String::with_capacity(text.len());
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Variable { name, default } => match values.get(name) {
+                Some(v) => out.push_str(v),
+                None => out.push_str(default.unwrap_or_default()),
+            },
+        }
+    }
+    out
+}
+
+/// Why the variables given for a send cannot fill a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FillError {
+    /// These have no value given, no default and no contact field to come from.
+    Missing(Vec<String>),
+    /// These were given and the template has no such variable.
+    Unknown(Vec<String>),
+}
+
+/// The value of every variable of a template: what the sender gave, else what the contact
+/// has (`contact.name`, `contact.phone`, its custom attributes), else the default.
+pub fn fill_plan(
+    variables: &[Variable],
+    given: &BTreeMap<String, String>,
+    contact: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, FillError> {
+    let names: BTreeSet<&str> = variables.iter().map(|v| v.name.as_str()).collect();
+    let unknown: Vec<String> = given
+        .keys()
+        .filter(|k| !names.contains(k.as_str()))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(FillError::Unknown(unknown));
+    }
+    let mut values = BTreeMap::new();
+    let mut missing = Vec::new();
+    for v in variables {
+        let value = given
+            .get(&v.name)
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| contact.get(&v.name).filter(|s| !s.trim().is_empty()))
+            .cloned()
+            .or_else(|| v.default.clone());
+        match value {
+            Some(value) => {
+                values.insert(v.name.clone(), value);
+            }
+            None => missing.push(v.name.clone()),
+        }
+    }
+    if missing.is_empty() {
+        Ok(values)
+    } else {
+        Err(FillError::Missing(missing))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn names_are_meta_shaped() {
+        assert!(TemplateName::parse("name", "order_ready_2").is_ok());
+        for bad in ["", "Order", "order-ready", "طلب", "order ready"] {
+            assert!(TemplateName::parse("name", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn variables_are_found_in_order_with_their_defaults() {
+        let found = variables(
+            "content",
+            &[
+                "مرحباً {{name|عميلنا}}! شكراً لتواصلك مع {{ company }}",
+                "{{name}} {{contact.phone}}",
+            ],
+        )
+        .expect("variables");
+        assert_eq!(
+            found,
+            vec![
+                Variable {
+                    name: "name".into(),
+                    default: Some("عميلنا".into())
+                },
+                Variable {
+                    name: "company".into(),
+                    default: None
+                },
+                Variable {
+                    name: "contact.phone".into(),
+                    default: None
+                },
+            ]
+        );
+        assert!(variables("content", &["{{name|a}} {{name|b}}"]).is_err());
+        assert!(variables("content", &["{{name"]).is_err());
+        assert!(variables("content", &["{{}}"]).is_err());
+        assert!(variables("content", &["{{1st}}"]).is_err());
+        assert!(variables("content", &["{{اسم}}"]).is_err());
+        assert_eq!(
+            variables("content", &["no variables { here }"]).expect("ok"),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn values_come_from_the_sender_then_the_contact_then_the_default() {
+        let vars =
+            variables("content", &["{{name|عميلنا}} {{company}} {{contact.name}}"]).expect("ok");
+        let contact = map(&[("contact.name", "أحمد")]);
+        let values =
+            fill_plan(&vars, &map(&[("company", "متجر الورد")]), &contact).expect("filled");
+        assert_eq!(
+            fill(
+                "مرحباً {{name|عميلنا}} من {{company}} يا {{contact.name}}",
+                &values
+            ),
+            "مرحباً عميلنا من متجر الورد يا أحمد"
+        );
+        assert_eq!(
+            fill_plan(&vars, &map(&[]), &contact),
+            Err(FillError::Missing(vec!["company".into()]))
+        );
+        assert_eq!(
+            fill_plan(&vars, &map(&[("company", "x"), ("color", "red")]), &contact),
+            Err(FillError::Unknown(vec!["color".into()]))
+        );
+        // A blank value is no value.
+        assert_eq!(
+            fill_plan(&vars, &map(&[("company", "  ")]), &contact),
+            Err(FillError::Missing(vec!["company".into()]))
+        );
+    }
+}
