@@ -163,6 +163,14 @@ on_both_databases! {
         assert_eq!(open["open"], json!(true), "Thursday night in Berlin too");
         assert_eq!(open["nextChange"], json!("2027-01-08T01:00:00.000Z"), "02:00 in Berlin");
 
+        // Agents read the hours and cannot change them.
+        let agent = app.add_user(&owner, "calendar-agent@acme.sa", "agent").await;
+        let (status, body) = app.get("/api/v1/organization/business-hours", &agent.token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["businessHours"]["holidays"], json!(["2027-01-05"]));
+        assert_error(&app.put("/api/v1/organization/business-hours", &agent.token, json!({"weekly": {}})).await, StatusCode::FORBIDDEN, "FORBIDDEN");
+        assert_eq!(now(&app, &agent.token).await["open"], json!(true));
+
         // Another organization's calendar is its own.
         let (_, body) = app.get("/api/v1/organization/business-hours", &other.token).await;
         assert_eq!(body["data"]["businessHours"]["weekly"]["sunday"], json!([]));
