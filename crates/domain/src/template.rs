@@ -218,6 +218,197 @@ pub fn fill_plan(
     }
 }
 
+/// What a template is for, as Meta classifies it: marketing ones are never sent to a contact
+/// who opted out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Marketing,
+    Utility,
+    Authentication,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Marketing => "marketing",
+            Category::Utility => "utility",
+            Category::Authentication => "authentication",
+        }
+    }
+
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ParseError> {
+        match value.trim() {
+            "marketing" => Ok(Category::Marketing),
+            "utility" => Ok(Category::Utility),
+            "authentication" => Ok(Category::Authentication),
+            _ => Err(ParseError::new(
+                field,
+                "must be marketing, utility or authentication",
+            )),
+        }
+    }
+}
+
+/// A button under a template's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Button {
+    /// Opens a web address.
+    Url { text: String, url: String },
+    /// Calls a number (E.164 digits, checked by the caller with [`crate::PhoneNumber`]).
+    Call { text: String, phone: String },
+    /// A choice the customer taps, which comes back as their reply.
+    QuickReply { text: String },
+}
+
+impl Button {
+    pub fn text(&self) -> &str {
+        match self {
+            Button::Url { text, .. } | Button::Call { text, .. } | Button::QuickReply { text } => {
+                text
+            }
+        }
+    }
+}
+
+fn chars(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// Checks a template's parts against Meta's limits: the body, header and footer lengths, and
+/// the buttons (at most 3 quick replies, at most 2 calls to action of which one call, texts of
+/// at most 25 characters, `https://` or `http://` addresses).
+pub fn check_parts(
+    content: &str,
+    header_text: Option<&str>,
+    footer: Option<&str>,
+    buttons: &[Button],
+) -> Vec<ParseError> {
+    let mut errors = Vec::new();
+    if content.trim().is_empty() {
+        errors.push(ParseError::new("content", "must not be empty"));
+    } else if chars(content) > MOST_BODY_CHARS {
+        errors.push(ParseError::new(
+            "content",
+            format!("at most {MOST_BODY_CHARS} characters"),
+        ));
+    }
+    if let Some(header) = header_text {
+        if header.trim().is_empty() || chars(header) > MOST_HEADER_CHARS {
+            errors.push(ParseError::new(
+                "header.text",
+                format!("1 to {MOST_HEADER_CHARS} characters"),
+            ));
+        }
+    }
+    if let Some(footer) = footer {
+        if chars(footer) > MOST_FOOTER_CHARS {
+            errors.push(ParseError::new(
+                "footer",
+                format!("at most {MOST_FOOTER_CHARS} characters"),
+            ));
+        }
+        if footer.contains("{{") {
+            errors.push(ParseError::new("footer", "a footer holds no variables"));
+        }
+    }
+    let quick = buttons
+        .iter()
+        .filter(|b| matches!(b, Button::QuickReply { .. }))
+        .count();
+    let calls = buttons
+        .iter()
+        .filter(|b| matches!(b, Button::Call { .. }))
+        .count();
+    let actions = buttons.len() - quick;
+    if quick > MOST_QUICK_REPLIES {
+        errors.push(ParseError::coded(
+            "buttons",
+            "too_many_buttons",
+            format!("at most {MOST_QUICK_REPLIES} quick replies"),
+        ));
+    }
+    if actions > MOST_CALLS_TO_ACTION || calls > 1 {
+        errors.push(ParseError::coded(
+            "buttons",
+            "too_many_buttons",
+            format!("at most {MOST_CALLS_TO_ACTION} link or call buttons, one of them a call"),
+        ));
+    }
+    for button in buttons {
+        let text = button.text();
+        if text.trim().is_empty() || chars(text) > MOST_BUTTON_CHARS {
+            errors.push(ParseError::new(
+                "buttons",
+                format!("a button's text is 1 to {MOST_BUTTON_CHARS} characters"),
+            ));
+        }
+        if let Button::Url { url, .. } = button {
+            let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+            if !scheme_ok || chars(url) > MOST_URL_CHARS || url.chars().any(char::is_whitespace) {
+                errors.push(ParseError::new(
+                    "buttons",
+                    format!("{url:?} is not a web address (https://…, at most {MOST_URL_CHARS} characters)"),
+                ));
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for button in buttons {
+        if let Button::QuickReply { text } = button {
+            if !seen.insert(crate::search::fold(text)) {
+                errors.push(ParseError::new(
+                    "buttons",
+                    format!("two quick replies read {text:?}"),
+                ));
+            }
+        }
+    }
+    errors
+}
+
+/// A template as plain text, for engines that cannot send templates (web, sandbox): the
+/// header in bold, the body, the footer in italics, link and call buttons as lines, quick
+/// replies as numbered choices (which the customer answers with their number or text).
+pub fn render_text(
+    header_text: Option<&str>,
+    body: &str,
+    footer: Option<&str>,
+    buttons: &[Button],
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(header) = header_text.filter(|h| !h.trim().is_empty()) {
+        parts.push(format!("*{}*", header.trim()));
+    }
+    parts.push(body.trim().to_owned());
+    if let Some(footer) = footer.filter(|f| !f.trim().is_empty()) {
+        parts.push(format!("_{}_", footer.trim()));
+    }
+    let links: Vec<String> = buttons
+        .iter()
+        .filter_map(|b| match b {
+            Button::Url { text, url } => Some(format!("🔗 {text}: {url}")),
+            Button::Call { text, phone } => Some(format!("📞 {text}: +{phone}")),
+            Button::QuickReply { .. } => None,
+        })
+        .collect();
+    if !links.is_empty() {
+        parts.push(links.join("\n"));
+    }
+    let choices: Vec<String> = buttons
+        .iter()
+        .filter_map(|b| match b {
+            Button::QuickReply { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(i, text)| format!("{}. {text}", i + 1))
+        .collect();
+    if !choices.is_empty() {
+        parts.push(choices.join("\n"));
+    }
+    parts.join("\n\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +418,109 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn parts_are_held_to_metas_limits() {
+        let ok = [
+            Button::QuickReply {
+                text: "نعم".into()
+            },
+            Button::QuickReply {
+                text: "لا".into()
+            },
+            Button::Url {
+                text: "تتبع الطلب".into(),
+                url: "https://shop.sa/t/1".into(),
+            },
+            Button::Call {
+                text: "اتصل بنا".into(),
+                phone: "966551112233".into(),
+            },
+        ];
+        assert!(check_parts("مرحباً {{name}}", Some("طلبك"), Some("متجر الورد"), &ok).is_empty());
+        let long = "ا".repeat(MOST_BODY_CHARS + 1);
+        assert_eq!(check_parts(&long, None, None, &[])[0].field, "content");
+        assert!(!check_parts(&"ا".repeat(MOST_BODY_CHARS), None, None, &[])
+            .iter()
+            .any(|e| e.field == "content"));
+        let four = vec![
+            Button::QuickReply { text: "1".into() },
+            Button::QuickReply { text: "2".into() },
+            Button::QuickReply { text: "3".into() },
+            Button::QuickReply { text: "4".into() },
+        ];
+        assert_eq!(
+            check_parts("x", None, None, &four)[0].code,
+            "too_many_buttons"
+        );
+        let two_calls = vec![
+            Button::Call {
+                text: "a".into(),
+                phone: "1".into(),
+            },
+            Button::Call {
+                text: "b".into(),
+                phone: "2".into(),
+            },
+        ];
+        assert_eq!(
+            check_parts("x", None, None, &two_calls)[0].code,
+            "too_many_buttons"
+        );
+        let bad_url = vec![Button::Url {
+            text: "a".into(),
+            url: "javascript:alert(1)".into(),
+        }];
+        assert_eq!(check_parts("x", None, None, &bad_url).len(), 1);
+        let same = vec![
+            Button::QuickReply {
+                text: "نعم".into()
+            },
+            Button::QuickReply {
+                text: "نَعَم".into()
+            },
+        ];
+        assert_eq!(check_parts("x", None, None, &same).len(), 1, "folded alike");
+        assert_eq!(check_parts("x", None, Some("{{name}}"), &[]).len(), 1);
+        assert_eq!(
+            check_parts(
+                " ",
+                Some(""),
+                None,
+                &[Button::QuickReply {
+                    text: "ا".repeat(26)
+                }]
+            )
+            .len(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_template_renders_to_text_for_the_web_engine() {
+        let text = render_text(
+            Some("طلبك جاهز"),
+            "مرحباً أحمد، طلبك رقم 42 جاهز.",
+            Some("متجر الورد"),
+            &[
+                Button::Url {
+                    text: "تتبع الطلب".into(),
+                    url: "https://shop.sa/t/42".into(),
+                },
+                Button::QuickReply {
+                    text: "سأستلمه اليوم".into(),
+                },
+                Button::QuickReply {
+                    text: "غداً".into()
+                },
+            ],
+        );
+        assert_eq!(
+            text,
+            "*طلبك جاهز*\n\nمرحباً أحمد، طلبك رقم 42 جاهز.\n\n_متجر الورد_\n\n🔗 تتبع الطلب: https://shop.sa/t/42\n\n1. سأستلمه اليوم\n2. غداً"
+        );
+        assert_eq!(render_text(None, "نص فقط", None, &[]), "نص فقط");
     }
 
     #[test]
