@@ -15,6 +15,13 @@ pub struct Calendar {
     clock: Arc<dyn Clock>,
 }
 
+/// The business hours, and the zone they are read in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hours {
+    pub hours: BusinessHours,
+    pub timezone: TimeZone,
+}
+
 /// Open or closed at one instant, and until when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenNow {
@@ -30,12 +37,26 @@ impl Calendar {
         Calendar { store, clock }
     }
 
-    pub async fn business_hours(&self, caller: &Caller) -> AppResult<BusinessHours> {
+    /// The organization's time zone.
+    async fn zone(&self, caller: &Caller) -> AppResult<TimeZone> {
         Ok(self
             .store
-            .calendars()
-            .business_hours(&caller.org_id)
-            .await?)
+            .organizations()
+            .get(&caller.org_id)
+            .await?
+            .ok_or(AppError::InvalidToken)?
+            .timezone)
+    }
+
+    pub async fn business_hours(&self, caller: &Caller) -> AppResult<Hours> {
+        Ok(Hours {
+            hours: self
+                .store
+                .calendars()
+                .business_hours(&caller.org_id)
+                .await?,
+            timezone: self.zone(caller).await?,
+        })
     }
 
     /// Replaces the business hours (owners and admins); `hours` is checked (no overlapping
@@ -44,7 +65,7 @@ impl Calendar {
         &self,
         caller: &Caller,
         hours: BusinessHours,
-    ) -> AppResult<BusinessHours> {
+    ) -> AppResult<Hours> {
         caller.require_manager()?;
         hours.check()?;
         self.store
@@ -52,24 +73,19 @@ impl Calendar {
             .set_business_hours(&caller.org_id, &hours, self.clock.now_millis())
             .await?;
         tracing::info!(organization = %caller.org_id, holidays = hours.holidays.len(), "business hours changed");
-        Ok(hours)
+        Ok(Hours {
+            hours,
+            timezone: self.zone(caller).await?,
+        })
     }
 
     /// Whether the organization is open now, in its time zone.
     pub async fn now(&self, caller: &Caller) -> AppResult<OpenNow> {
-        let organization = self
-            .store
-            .organizations()
-            .get(&caller.org_id)
-            .await?
-            .ok_or(AppError::InvalidToken)?;
-        let hours = self
-            .store
-            .calendars()
-            .business_hours(&caller.org_id)
-            .await?;
+        let Hours {
+            hours,
+            timezone: zone,
+        } = self.business_hours(caller).await?;
         let at = self.clock.now_millis();
-        let zone = organization.timezone;
         Ok(OpenNow {
             open: hours.is_open(zone, at),
             next_change: hours.next_change(zone, at),

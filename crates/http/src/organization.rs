@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use wasl_app::accounts::OrganizationChanges;
+use wasl_app::calendar::Hours;
 
 use wasl_domain::calendar::{BusinessHours, Period, Weekday, MOST_HOLIDAYS, MOST_PERIODS_A_DAY};
 use wasl_domain::{Country, Lang, ParseError, PersonName, TimeZone};
@@ -235,6 +236,15 @@ pub struct BusinessHoursData {
     timezone: String,
 }
 
+impl From<&Hours> for BusinessHoursData {
+    fn from(h: &Hours) -> Self {
+        BusinessHoursData {
+            business_hours: BusinessHoursView::from(&h.hours),
+            timezone: h.timezone.name().to_owned(),
+        }
+    }
+}
+
 /// The organization's business hours.
 #[utoipa::path(get, path = "/api/v1/organization/business-hours", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Envelope<BusinessHoursData>), (status = 401)))]
@@ -243,14 +253,7 @@ async fn get_business_hours(
     auth: Auth,
 ) -> Result<ApiOk<BusinessHoursData>, ApiError> {
     let hours = state.calendar.business_hours(&auth).await?;
-    let organization = state.accounts.organization(&auth).await?;
-    Ok(ApiOk::ok(
-        Msg::Ok,
-        BusinessHoursData {
-            business_hours: BusinessHoursView::from(&hours),
-            timezone: organization.timezone.name().to_owned(),
-        },
-    ))
+    Ok(ApiOk::ok(Msg::Ok, BusinessHoursData::from(&hours)))
 }
 
 /// Replaces the organization's business hours (owners and admins): several periods a day, a
@@ -266,13 +269,9 @@ async fn set_business_hours(
 ) -> Result<ApiOk<BusinessHoursData>, ApiError> {
     let hours = body.parse().map_err(|e| ApiError::validation(&e))?;
     let hours = state.calendar.set_business_hours(&auth, hours).await?;
-    let organization = state.accounts.organization(&auth).await?;
     Ok(ApiOk::ok(
         Msg::BusinessHoursUpdated,
-        BusinessHoursData {
-            business_hours: BusinessHoursView::from(&hours),
-            timezone: organization.timezone.name().to_owned(),
-        },
+        BusinessHoursData::from(&hours),
     ))
 }
 

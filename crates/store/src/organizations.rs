@@ -87,40 +87,30 @@ impl Organizations<'_> {
         id: &OrgId,
         changes: &OrganizationUpdate,
     ) -> Result<Option<Organization>, StoreError> {
-        let OrganizationUpdate {
-            name,
-            default_country,
-            timezone,
-            default_language,
-        } = changes;
-        if let Some(name) = name {
-            sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
-                .bind(name.as_str())
-                .bind(id.as_str())
-                .execute(&self.store.pool)
-                .await?;
-        }
-        if let Some(country) = default_country {
-            sqlx::query("UPDATE organizations SET default_country = $1 WHERE id = $2")
-                .bind(country.map(|c| c.as_str().to_owned()))
-                .bind(id.as_str())
-                .execute(&self.store.pool)
-                .await?;
-        }
-        if let Some(zone) = timezone {
-            sqlx::query("UPDATE organizations SET timezone = $1 WHERE id = $2")
-                .bind(zone.name())
-                .bind(id.as_str())
-                .execute(&self.store.pool)
-                .await?;
-        }
-        if let Some(lang) = default_language {
-            sqlx::query("UPDATE organizations SET default_language = $1 WHERE id = $2")
-                .bind(lang.as_str())
-                .bind(id.as_str())
-                .execute(&self.store.pool)
-                .await?;
-        }
+        // One statement, so that a change of several settings is made whole or not at all;
+        // a setting left out keeps its value (the default country may be cleared to NULL, so
+        // whether it changes travels apart from its value).
+        sqlx::query(
+            "UPDATE organizations SET
+                 name = COALESCE($1, name),
+                 default_country = CASE WHEN $2 = 1 THEN $3 ELSE default_country END,
+                 timezone = COALESCE($4, timezone),
+                 default_language = COALESCE($5, default_language)
+             WHERE id = $6",
+        )
+        .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
+        .bind(i64::from(changes.default_country.is_some()))
+        .bind(
+            changes
+                .default_country
+                .flatten()
+                .map(|c| c.as_str().to_owned()),
+        )
+        .bind(changes.timezone.map(|z| z.name().to_owned()))
+        .bind(changes.default_language.map(|l| l.as_str().to_owned()))
+        .bind(id.as_str())
+        .execute(&self.store.pool)
+        .await?;
         self.get(id).await
     }
 
