@@ -48,6 +48,13 @@ pub enum AppError {
     /// What the engine said.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A template's variables cannot be filled: these have no value, or are not the
+    /// template's.
+    #[error("template variables: missing {missing:?}, unknown {unknown:?}")]
+    TemplateVariables {
+        missing: Vec<String>,
+        unknown: Vec<String>,
+    },
     /// A customer's message was not confirmed as stored in time: send it again, same id.
     #[error("not confirmed in time: {0}")]
     MessageNotConfirmed(String),
@@ -90,6 +97,21 @@ pub enum Conflict {
     /// A session is deleted for good only once it is logged out.
     #[error("the session is still linked")]
     SessionStillLinked,
+    /// The contact asked for no more marketing (a stop word).
+    #[error("the contact opted out of marketing")]
+    ContactOptedOut,
+    /// A template of this name exists in that language.
+    #[error("a template of this name and language exists")]
+    TemplateExists,
+    /// An auto-reply answers with this template; it cannot be deleted.
+    #[error("the template is in use by {0:?}")]
+    TemplateInUse(Vec<String>),
+    /// A quick reply with this short code exists among those the same people see.
+    #[error("the short code is taken")]
+    ShortCodeTaken,
+    /// A template, quick reply or auto-reply sends this file; it cannot be deleted.
+    #[error("the media file is in use by {0:?}")]
+    MediaInUse(Vec<String>),
     /// The session's engine has no such thing (a QR on an engine linked by credentials).
     #[error("the {engine:?} engine does not support {what}")]
     NotSupportedByEngine {

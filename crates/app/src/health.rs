@@ -37,6 +37,12 @@ impl Readiness {
         }
     }
 
+    /// How many customers' messages wait for automation to consider them (`/metrics`): a
+    /// number that keeps growing means automation cannot keep up or cannot write.
+    pub async fn automation_backlog(&self) -> Option<i64> {
+        self.store.automation().waiting().await.ok()
+    }
+
     /// Probes each part; logs what fails with its cause.
     pub async fn check(&self) -> Problems {
         let mut problems = Problems::default();

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod automation;
 pub mod calendar;
 pub mod clock;
 pub mod contacts;
@@ -24,6 +25,7 @@ pub use error::{AppError, AppResult, Conflict};
 pub mod records {
     pub use wasl_store::{
         webhook_body, Attempt, Conflict as StoreConflict, ContactUpdate, Cursor, Delivery,
-        EventRenderer, MessageFilter, Page, PageRequest, StoreError, StoredEvent, Webhook,
+        EventRenderer, MessageFilter, Page, PageRequest, StoreError, StoredEvent, TemplateFilter,
+        Webhook,
     };
 }

@@ -194,6 +194,7 @@ async fn world(db: Db) -> World {
                 default_country: None,
                 timezone: wasl_domain::TimeZone::DEFAULT,
                 default_language: wasl_domain::Lang::Ar,
+                opt_out_words: Default::default(),
                 created_at: 1,
             },
             &NewUser {
@@ -305,6 +306,8 @@ fn text(to: &str, body: &str) -> SendRequest {
         ptt: false,
         idempotency_key: None,
         quoted_message_id: None,
+        metadata: Default::default(),
+        marketing: false,
     }
 }
 

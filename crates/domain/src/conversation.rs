@@ -91,8 +91,8 @@ impl Conversation {
     /// The conversation after one more of its messages; `true` when a customer's message
     /// reopened it. A customer's message makes them wait (from their first unanswered one)
     /// and is unread; a message to them ends the wait, and is the first response when it is
-    /// the first answer since the conversation (re)opened. Messages may be recorded out of
-    /// order: the last message is the latest by time.
+    /// the first answer since the conversation (re)opened (an automation's is neither).
+    /// Messages may be recorded out of order: the last message is the latest by time.
     pub fn record(&mut self, message: &Message) -> bool {
         let at = message.created_at;
         if at >= self.last_message_at {
@@ -112,6 +112,9 @@ impl Conversation {
                 self.waiting_since = Some(self.waiting_since.map_or(at, |w| w.min(at)));
                 reopened
             }
+            // An automated answer ("we are closed, back at 9") answers nobody's question: the
+            // customer still waits for a person, and the first response is still to come.
+            Direction::Outgoing if message.metadata.automation.is_some() => false,
             Direction::Outgoing => {
                 if self.waiting_since.is_some_and(|w| w <= at) {
                     if self.first_response_at.is_none() {
@@ -196,7 +199,24 @@ mod tests {
             created_at: at,
             quoted: None,
             reactions: Default::default(),
+            metadata: Default::default(),
         }
+    }
+
+    #[test]
+    fn an_automated_answer_leaves_the_customer_waiting_for_a_person() {
+        let mut c = Conversation::started("c1".into(), &message("m1", Incoming, 100));
+        let mut auto = message("m2", Outgoing, 110);
+        auto.metadata.automation = Some(crate::Automation {
+            kind: crate::AutomationKind::AutoReply,
+            id: "rule".into(),
+            incoming_message_id: Some("m1".into()),
+        });
+        c.record(&auto);
+        assert_eq!((c.waiting_since, c.first_response_at), (Some(100), None));
+        assert_eq!(c.last_message_id, "m2");
+        c.record(&message("m3", Outgoing, 120));
+        assert_eq!((c.waiting_since, c.first_response_at), (None, Some(120)));
     }
 
     use Direction::{Incoming, Outgoing};

@@ -3,12 +3,15 @@
 #![forbid(unsafe_code)]
 
 mod account;
+pub mod automation;
 pub mod calendar;
+pub mod content;
 mod conversation;
 mod ids;
 mod lang;
 mod messaging;
 mod models;
+pub mod opt_out;
 mod phone;
 mod plan;
 pub mod search;
@@ -19,10 +22,14 @@ pub mod time;
 
 pub use account::{Email, Password, PersonName, Role};
 pub use calendar::{BusinessHours, TimeZone, Weekday};
+pub use content::{MediaItem, QuickReply, ShortCode, Visibility};
 pub use conversation::{Conversation, ConversationOverview, ConversationStatus};
 pub use ids::{ApiKeyId, OrgId, UserId};
 pub use lang::Lang;
-pub use messaging::{Contact, Direction, Message, MessageStatus, Quote, Reactions};
+pub use messaging::{
+    Automation, AutomationKind, Contact, Direction, Message, MessageMetadata, MessageStatus, Quote,
+    Reactions, TemplateUse,
+};
 pub use models::{ApiKey, NewUser, Organization, User};
 pub use phone::{Country, PhoneNumber, INVALID_PHONE_NUMBER};
 pub use plan::Plan;

@@ -120,6 +120,65 @@ pub struct Message {
     pub quoted: Option<Quote>,
     /// The emoji each side of the chat reacted with.
     pub reactions: Reactions,
+    /// What sent it, when an automation did, and the template it rendered.
+    pub metadata: MessageMetadata,
+}
+
+/// What is known of how an outgoing message came to be (SPEC §11).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageMetadata {
+    /// The automation that sent it; none when a person or an integration did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation: Option<Automation>,
+    /// The template it was rendered from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateUse>,
+}
+
+impl MessageMetadata {
+    pub fn is_empty(&self) -> bool {
+        self.automation.is_none() && self.template.is_none()
+    }
+}
+
+/// Which automation sent a message: its kind and the id of what it ran (an auto-reply rule's
+/// id; `stop` or `start` for an opt-out confirmation), and the customer's message it answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Automation {
+    pub kind: AutomationKind,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incoming_message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutomationKind {
+    AutoReply,
+    OptOut,
+}
+
+impl AutomationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutomationKind::AutoReply => "auto_reply",
+            AutomationKind::OptOut => "opt_out",
+        }
+    }
+}
+
+/// The template a message was rendered from, with the quick replies it offered as numbered
+/// choices (a customer answering `2` picked the second).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateUse {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
 }
 
 /// What a reply quotes: the quoted message's WhatsApp id, and enough of it to show the quote
@@ -195,6 +254,8 @@ pub struct Contact {
     pub last_message_at: Option<i64>,
     pub related_user: Option<String>,
     pub related_customer: Option<String>,
+    /// When the customer asked for no more marketing (SPEC §14); `None` while subscribed.
+    pub opted_out_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

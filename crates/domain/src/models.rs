@@ -14,6 +14,8 @@ pub struct Organization {
     pub timezone: TimeZone,
     /// The language its automated messages and the dashboard default to.
     pub default_language: Lang,
+    /// The words with which its customers stop and restart marketing messages.
+    pub opt_out_words: crate::opt_out::OptOutWords,
     pub created_at: i64,
 }
 

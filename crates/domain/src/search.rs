@@ -7,24 +7,30 @@
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            // Harakat, tanwin, shadda, sukun, superscript alef; tatweel.
-            '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => {}
-            'أ' | 'إ' | 'آ' | 'ٱ' => out.push('ا'),
-            'ة' => out.push('ه'),
-            'ى' | 'ئ' => out.push('ي'),
-            'ؤ' => out.push('و'),
-            '\u{0660}'..='\u{0669}' => out.push(char::from(b'0' + (c as u32 - 0x0660) as u8)),
-            '\u{06F0}'..='\u{06F9}' => out.push(char::from(b'0' + (c as u32 - 0x06F0) as u8)),
-            c if c.is_whitespace() => {
-                if !out.ends_with(' ') && !out.is_empty() {
-                    out.push(' ');
-                }
+        if c.is_whitespace() {
+            if !out.ends_with(' ') && !out.is_empty() {
+                out.push(' ');
             }
-            c => out.extend(c.to_lowercase()),
+        } else {
+            fold_char(c, &mut out);
         }
     }
     out.trim_end().to_owned()
+}
+
+/// Folds one character that is not whitespace into `out` (nothing for a diacritic).
+pub fn fold_char(c: char, out: &mut String) {
+    match c {
+        // Harakat, tanwin, shadda, sukun, superscript alef; tatweel.
+        '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => {}
+        'أ' | 'إ' | 'آ' | 'ٱ' => out.push('ا'),
+        'ة' => out.push('ه'),
+        'ى' | 'ئ' => out.push('ي'),
+        'ؤ' => out.push('و'),
+        '\u{0660}'..='\u{0669}' => out.push(char::from(b'0' + (c as u32 - 0x0660) as u8)),
+        '\u{06F0}'..='\u{06F9}' => out.push(char::from(b'0' + (c as u32 - 0x06F0) as u8)),
+        c => out.extend(c.to_lowercase()),
+    }
 }
 
 /// A message's words as the database's full-text index keeps them: folded, and split on

@@ -54,6 +54,27 @@ impl TemplateName {
     }
 }
 
+/// A template's language as Meta names them: `ar`, `en`, `en_US`, `pt_BR`.
+pub fn language(field: &'static str, value: &str) -> Result<String, ParseError> {
+    let value = value.trim();
+    let (code, region) = match value.split_once('_') {
+        Some((code, region)) => (code, Some(region)),
+        None => (value, None),
+    };
+    let code_ok = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
+    let region_ok = region
+        .is_none_or(|r| (2..=4).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_uppercase()));
+    if code_ok && region_ok {
+        Ok(value.to_owned())
+    } else {
+        Err(ParseError::coded(
+            field,
+            "invalid_language",
+            format!("{value:?} is not a language code (ar, en, en_US)"),
+        ))
+    }
+}
+
 /// One `{{…}}` of a template: its name and the default written after a bar, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variable {
@@ -147,9 +168,36 @@ pub fn variables(field: &'static str, texts: &[&str]) -> Result<Vec<Variable>, P
     Ok(found)
 }
 
+/// The contact's fields a template may name: they fill themselves for each customer.
+pub const CONTACT_FIELDS: &[&str] = &["contact.name", "contact.phone", "contact.customerId"];
+
 /// What a variable's value may come from, besides what the sender gives.
 pub fn is_contact_field(name: &str) -> bool {
-    name.starts_with("contact.")
+    CONTACT_FIELDS.contains(&name)
+}
+
+/// A `contact.…` variable that names no field of a contact.
+fn unknown_contact_field(variables: &[Variable]) -> Option<&str> {
+    variables
+        .iter()
+        .map(|v| v.name.as_str())
+        .find(|n| n.starts_with("contact.") && !is_contact_field(n))
+}
+
+/// Checks that every `contact.…` variable of `texts` names a field of a contact.
+pub fn check_contact_fields(field: &'static str, texts: &[&str]) -> Result<(), ParseError> {
+    let found = variables(field, texts)?;
+    match unknown_contact_field(&found) {
+        None => Ok(()),
+        Some(name) => Err(ParseError::coded(
+            field,
+            "invalid_variable",
+            format!(
+                "{{{{{name}}}}} is not a field of a contact ({})",
+                CONTACT_FIELDS.join(", ")
+            ),
+        )),
+    }
 }
 
 /// Fills the variables of `text` from `values` (every name must have one: see [`fill_plan`]).
@@ -249,8 +297,10 @@ impl Category {
     }
 }
 
-/// A button under a template's message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A button under a template's message, written `{type: url | call | quick_reply, text, url?,
+/// phone?}` in the API and the store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Button {
     /// Opens a web address.
     Url { text: String, url: String },
@@ -364,6 +414,181 @@ pub fn check_parts(
         }
     }
     errors
+}
+
+/// What a template's header shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderKind {
+    Text,
+    Image,
+    Video,
+    Document,
+}
+
+impl HeaderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeaderKind::Text => "text",
+            HeaderKind::Image => "image",
+            HeaderKind::Video => "video",
+            HeaderKind::Document => "document",
+        }
+    }
+
+    pub fn parse(field: &'static str, value: &str) -> Result<Self, ParseError> {
+        match value.trim() {
+            "text" => Ok(HeaderKind::Text),
+            "image" => Ok(HeaderKind::Image),
+            "video" => Ok(HeaderKind::Video),
+            "document" => Ok(HeaderKind::Document),
+            _ => Err(ParseError::new(
+                field,
+                "must be text, image, video or document",
+            )),
+        }
+    }
+}
+
+/// A template's header: a line of text (in bold when rendered as text), or a file of the
+/// media library the message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Header {
+    Text(String),
+    Media { kind: HeaderKind, media_id: String },
+}
+
+impl Header {
+    pub fn parse(
+        kind: &str,
+        text: Option<&str>,
+        media_id: Option<&str>,
+    ) -> Result<Self, ParseError> {
+        let kind = HeaderKind::parse("header.type", kind)?;
+        let text = text.map(str::trim).filter(|t| !t.is_empty());
+        let media_id = media_id.map(str::trim).filter(|t| !t.is_empty());
+        match (kind, text, media_id) {
+            (HeaderKind::Text, Some(text), None) => Ok(Header::Text(text.to_owned())),
+            (HeaderKind::Text, _, _) => Err(ParseError::new(
+                "header.text",
+                "a text header has its text and no mediaId",
+            )),
+            (kind, None, Some(id)) => Ok(Header::Media {
+                kind,
+                media_id: crate::automation::token("header.mediaId", id)?,
+            }),
+            (_, _, _) => Err(ParseError::new(
+                "header.mediaId",
+                "a media header names a file of the media library (mediaId) and has no text",
+            )),
+        }
+    }
+
+    pub fn kind(&self) -> HeaderKind {
+        match self {
+            Header::Text(_) => HeaderKind::Text,
+            Header::Media { kind, .. } => *kind,
+        }
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Header::Text(text) => Some(text),
+            Header::Media { .. } => None,
+        }
+    }
+
+    pub fn media_id(&self) -> Option<&str> {
+        match self {
+            Header::Text(_) => None,
+            Header::Media { media_id, .. } => Some(media_id),
+        }
+    }
+}
+
+/// A template of an organization, checked against Meta's limits when it was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub id: String,
+    pub organization_id: crate::OrgId,
+    pub name: TemplateName,
+    /// `ar`, `en`, `en_US`…: a name may exist once per language.
+    pub language: String,
+    pub category: Category,
+    pub header: Option<Header>,
+    pub content: String,
+    pub footer: Option<String>,
+    pub buttons: Vec<Button>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A template as asked for, before it has an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateDraft {
+    pub name: TemplateName,
+    /// The organization's default language when not given.
+    pub language: Option<String>,
+    pub category: Category,
+    pub header: Option<Header>,
+    pub content: String,
+    pub footer: Option<String>,
+    pub buttons: Vec<Button>,
+}
+
+impl TemplateDraft {
+    /// Checks the parts against Meta's limits and the variables' syntax; every mistake named.
+    pub fn check(&self) -> Result<(), Vec<ParseError>> {
+        let header_text = self.header.as_ref().and_then(Header::text);
+        let mut errors = check_parts(
+            &self.content,
+            header_text,
+            self.footer.as_deref(),
+            &self.buttons,
+        );
+        if let Err(e) = check_contact_fields("content", &[header_text.unwrap_or(""), &self.content])
+        {
+            errors.push(e);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+impl Template {
+    /// Its variables in order of first appearance (header, then body), with their defaults.
+    pub fn variables(&self) -> Vec<Variable> {
+        let header = self.header.as_ref().and_then(Header::text).unwrap_or("");
+        variables("content", &[header, &self.content]).unwrap_or_default()
+    }
+
+    /// The texts of its quick replies, in order: the numbered choices of its text rendering.
+    pub fn choices(&self) -> Vec<String> {
+        self.buttons
+            .iter()
+            .filter_map(|b| match b {
+                Button::QuickReply { text } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The template as plain text with `values` filled in (see [`fill_plan`]).
+    pub fn render(&self, values: &BTreeMap<String, String>) -> String {
+        let header = self
+            .header
+            .as_ref()
+            .and_then(Header::text)
+            .map(|h| fill(h, values));
+        render_text(
+            header.as_deref(),
+            &fill(&self.content, values),
+            self.footer.as_deref(),
+            &self.buttons,
+        )
+    }
 }
 
 /// A template as plain text, for engines that cannot send templates (web, sandbox): the

@@ -51,6 +51,13 @@ pub mod code {
     pub const DELIVERY_PENDING: &str = "DELIVERY_PENDING";
     pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
     pub const ORIGIN_NOT_ALLOWED: &str = "ORIGIN_NOT_ALLOWED";
+    pub const CONTACT_OPTED_OUT: &str = "CONTACT_OPTED_OUT";
+    pub const TEMPLATE_EXISTS: &str = "TEMPLATE_EXISTS";
+    pub const TEMPLATE_IN_USE: &str = "TEMPLATE_IN_USE";
+    pub const TEMPLATE_VARIABLE_MISSING: &str = "TEMPLATE_VARIABLE_MISSING";
+    pub const TEMPLATE_VARIABLE_UNKNOWN: &str = "TEMPLATE_VARIABLE_UNKNOWN";
+    pub const SHORT_CODE_TAKEN: &str = "SHORT_CODE_TAKEN";
+    pub const MEDIA_IN_USE: &str = "MEDIA_IN_USE";
 }
 
 #[derive(Debug)]
@@ -226,6 +233,21 @@ impl From<AppError> for ApiError {
             )
             .with_details(json!({ "maxBytes": max_bytes })),
             AppError::Engine(e) => engine_error(e),
+            AppError::TemplateVariables { missing, unknown } => {
+                let (code, msg) = if missing.is_empty() {
+                    (
+                        code::TEMPLATE_VARIABLE_UNKNOWN,
+                        Msg::TemplateVariableUnknown,
+                    )
+                } else {
+                    (
+                        code::TEMPLATE_VARIABLE_MISSING,
+                        Msg::TemplateVariableMissing,
+                    )
+                };
+                ApiError::new(StatusCode::BAD_REQUEST, code, msg)
+                    .with_details(json!({ "missing": missing, "unknown": unknown }))
+            }
             AppError::MessageNotConfirmed(reason) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 code::MESSAGE_NOT_CONFIRMED,
@@ -316,6 +338,13 @@ fn conflict_error(conflict: Conflict) -> ApiError {
             Msg::IdempotencyKeyReused,
         ),
         Conflict::DeliveryPending => conflict_with(code::DELIVERY_PENDING, Msg::DeliveryPending),
+        Conflict::ContactOptedOut => conflict_with(code::CONTACT_OPTED_OUT, Msg::ContactOptedOut),
+        Conflict::TemplateExists => conflict_with(code::TEMPLATE_EXISTS, Msg::TemplateExists),
+        Conflict::TemplateInUse(users) => conflict_with(code::TEMPLATE_IN_USE, Msg::TemplateInUse)
+            .with_details(json!({ "usedBy": users })),
+        Conflict::ShortCodeTaken => conflict_with(code::SHORT_CODE_TAKEN, Msg::ShortCodeTaken),
+        Conflict::MediaInUse(users) => conflict_with(code::MEDIA_IN_USE, Msg::MediaInUse)
+            .with_details(json!({ "usedBy": users })),
         Conflict::NotSupportedByEngine { engine, what } => {
             conflict_with(code::NOT_SUPPORTED_BY_ENGINE, Msg::NotSupportedByEngine)
                 .with_details(json!({ "engine": engine.as_str(), "feature": what }))

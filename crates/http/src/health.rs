@@ -71,11 +71,19 @@ async fn ready(State(state): State<AppState>) -> Result<ApiOk<HealthData>, ApiEr
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    if let Some(waiting) = state.readiness.automation_backlog().await {
+        text.push_str(
+            "# HELP wasl_automation_backlog Customers' messages automation has yet to consider.\n\
+             # TYPE wasl_automation_backlog gauge\n",
+        );
+        text.push_str(&format!("wasl_automation_backlog {waiting}\n"));
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        text,
     )
 }

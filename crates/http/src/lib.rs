@@ -5,6 +5,7 @@
 mod admin;
 mod api_keys;
 mod auth;
+mod auto_replies;
 mod contacts;
 mod conversations;
 mod dashboard;
@@ -14,14 +15,17 @@ mod events;
 pub mod extract;
 mod health;
 pub mod i18n;
+mod media_library;
 mod messages;
 pub mod metrics;
 mod openapi;
 mod organization;
+mod quick_replies;
 mod response;
 mod sandbox;
 mod sessions;
 pub mod state;
+mod templates;
 mod upload;
 mod users;
 pub mod views;
@@ -51,7 +55,7 @@ use state::AppState;
         Messages are Arabic by default; send `Accept-Language: en` for English. \
         No string anywhere may hold the NUL character (U+0000): it is refused with 400."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "conversations"), (name = "webhooks"), (name = "admin"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "conversations"), (name = "templates"), (name = "quick-replies"), (name = "media"), (name = "auto-replies"), (name = "webhooks"), (name = "admin"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -89,6 +93,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(messages::router())
         .merge(contacts::router())
         .merge(conversations::router())
+        .merge(templates::router())
+        .merge(quick_replies::router())
+        .merge(media_library::router())
+        .merge(auto_replies::router())
         .merge(webhooks::router())
         .merge(events::router())
         .merge(admin::router())

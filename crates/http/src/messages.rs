@@ -146,7 +146,7 @@ pub(super) fn parse_text(field: &'static str, text: &str) -> Result<String, Pars
 }
 
 /// A message accepted (or replayed): 201 with the message, and `Idempotent-Replayed` on a replay.
-fn accepted(result: Accepted) -> Result<Response, ApiError> {
+pub(super) fn accepted(result: Accepted) -> Result<Response, ApiError> {
     let (message, replayed) = match result {
         Accepted::New(m) => (m, false),
         Accepted::Existing(m) => (m, true),
@@ -168,7 +168,7 @@ fn accepted(result: Accepted) -> Result<Response, ApiError> {
     Ok(response)
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     match headers.get("idempotency-key") {
         None => Ok(None),
         Some(v) => match v.to_str().map(str::trim) {
@@ -218,6 +218,8 @@ async fn send_text(
         ptt: false,
         idempotency_key: None,
         quoted_message_id,
+        metadata: Default::default(),
+        marketing: false,
     };
     send(&state, &auth, &headers, request).await
 }
@@ -395,15 +397,25 @@ async fn message_media(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (message, bytes) = state.messaging.media_of(&auth, &id).await?;
-    // Served as what it is only when that is passive media or a known document; never a type
-    // a browser would run (SVG, HTML, XML…), whatever was stored for it.
+    Ok(file_response(
+        bytes,
+        message.mime_type.as_deref(),
+        message.filename.as_deref(),
+    ))
+}
+
+/// A stored file as an answer. Served as what it is only when that is passive media or a
+/// known document; never a type a browser would run (SVG, HTML, XML…), whatever was stored
+/// for it.
+pub(super) fn file_response(
+    bytes: Vec<u8>,
+    mime_type: Option<&str>,
+    filename: Option<&str>,
+) -> Response {
     let (mime, inline) = wasl_app::messaging::media::served_as(
-        message
-            .mime_type
-            .as_deref()
-            .unwrap_or(wasl_app::messaging::media::OPAQUE),
+        mime_type.unwrap_or(wasl_app::messaging::media::OPAQUE),
     );
-    let disposition = match (&message.filename, inline) {
+    let disposition = match (filename, inline) {
         (Some(name), _) => format!("attachment; filename*=UTF-8''{}", percent_encode(name)),
         (None, false) => "attachment".to_owned(),
         (None, true) => "inline".to_owned(),
@@ -431,7 +443,7 @@ async fn message_media(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=3600"),
     );
-    Ok(response)
+    response
 }
 
 /// RFC 5987 encoding of a filename for `Content-Disposition`.

@@ -9,6 +9,7 @@ use wasl_app::accounts::OrganizationChanges;
 use wasl_app::calendar::Hours;
 
 use wasl_domain::calendar::{BusinessHours, Period, Weekday, MOST_HOLIDAYS, MOST_PERIODS_A_DAY};
+use wasl_domain::opt_out::OptOutWords;
 use wasl_domain::{Country, Lang, ParseError, PersonName, TimeZone};
 
 use super::error::{ApiError, Validate};
@@ -16,7 +17,7 @@ use super::extract::{ApiJson, Auth};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope};
 use super::state::AppState;
-use super::views::OrganizationView;
+use super::views::{OptOutView, OrganizationView};
 use wasl_app::clock::rfc3339;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -45,6 +46,8 @@ pub struct UpdateOrganizationRequest {
     timezone: Option<String>,
     /// `ar` or `en`: the language of the organization's automated messages.
     default_language: Option<String>,
+    /// The stop and start words of opting out (1–20 each, at most 50 characters).
+    opt_out: Option<OptOutView>,
 }
 
 /// The caller's organization.
@@ -73,7 +76,7 @@ async fn update_organization(
     auth: Auth,
     ApiJson(body): ApiJson<UpdateOrganizationRequest>,
 ) -> Result<ApiOk<OrganizationData>, ApiError> {
-    let (name, default_country, timezone, default_language) = (
+    let (name, default_country, timezone, default_language, opt_out_words) = (
         body.name
             .as_deref()
             .map(|n| PersonName::parse("name", n))
@@ -95,6 +98,16 @@ async fn update_organization(
                 Lang::parse(l).ok_or_else(|| ParseError::new("defaultLanguage", "must be ar or en"))
             })
             .transpose(),
+        body.opt_out
+            .as_ref()
+            .map(|o| OptOutWords::parse(&o.stop_words, &o.start_words))
+            .transpose()
+            .map_err(|errors| {
+                errors
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| ParseError::new("optOut", "invalid"))
+            }),
     )
         .validate()?;
     let organization = state
@@ -106,6 +119,7 @@ async fn update_organization(
                 default_country,
                 timezone,
                 default_language,
+                opt_out_words,
             },
         )
         .await?;

@@ -2,6 +2,10 @@ use std::sync::Arc;
 
 use crate::metrics::Metrics;
 use wasl_app::accounts::Accounts;
+use wasl_app::automation::auto_replies::AutoReplies;
+use wasl_app::automation::library::Library;
+use wasl_app::automation::quick_replies::QuickReplies;
+use wasl_app::automation::templates::Templates;
 use wasl_app::calendar::Calendar;
 use wasl_app::contacts::Contacts;
 use wasl_app::conversations::Conversations;
@@ -22,6 +26,10 @@ pub struct AppState {
     pub contacts: Arc<Contacts>,
     pub conversations: Arc<Conversations>,
     pub calendar: Arc<Calendar>,
+    pub templates: Arc<Templates>,
+    pub quick_replies: Arc<QuickReplies>,
+    pub library: Arc<Library>,
+    pub auto_replies: Arc<AutoReplies>,
     pub webhooks: Arc<Subscriptions>,
     pub readiness: Arc<Readiness>,
     pub metrics: Arc<Metrics>,

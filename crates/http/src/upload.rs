@@ -12,6 +12,7 @@ use super::error::{code, ApiError, Validate};
 use super::i18n::Msg;
 use super::messages::parse_text;
 use super::sandbox::MAX_MEDIA_BYTES;
+use wasl_app::automation::library::Upload;
 use wasl_app::messaging::media::{fits, sniff};
 use wasl_app::messaging::SendRequest;
 
@@ -163,8 +164,30 @@ pub(super) async fn read_upload(
         }),
     )
         .validate()?;
-    // A voice note recorded in a browser (Opus in WebM) goes to WhatsApp as Opus in Ogg, the
-    // one form phones play as a voice note: the same sound, in another container.
+    let media = typed(kind, bytes, filename)?;
+    Ok(SendRequest {
+        to,
+        session_name: session_name.filter(|s| !s.is_empty()),
+        kind,
+        text: None,
+        caption: if kind == MessageKind::Audio {
+            None
+        } else {
+            caption
+        },
+        media: Some(media),
+        ptt,
+        idempotency_key: None,
+        quoted_message_id,
+        metadata: Default::default(),
+        marketing: false,
+    })
+}
+
+/// A file made ready to send as `kind`: a voice note recorded in a browser (Opus in WebM)
+/// goes to WhatsApp as Opus in Ogg, the one form phones play as a voice note (the same sound,
+/// in another container); its type is read from its bytes and must fit the kind (415).
+fn typed(kind: MessageKind, bytes: Vec<u8>, filename: Option<String>) -> Result<Media, ApiError> {
     let (bytes, filename) = match kind {
         MessageKind::Audio if wasl_app::messaging::voice::is_webm(&bytes) => {
             match wasl_app::messaging::voice::webm_opus_to_ogg(&bytes) {
@@ -195,24 +218,79 @@ pub(super) async fn read_upload(
         Some(m) => m.to_owned(),
         None => document_type(filename.as_deref()),
     };
-    Ok(SendRequest {
-        to,
-        session_name: session_name.filter(|s| !s.is_empty()),
+    Ok(Media {
+        bytes,
+        mime_type,
+        filename,
+    })
+}
+
+/// The kind a file of the media library is, from its bytes: what WhatsApp shows as an image,
+/// a video or audio, else a document.
+fn kind_of(bytes: &[u8]) -> MessageKind {
+    let mime = sniff(bytes);
+    [MessageKind::Image, MessageKind::Video, MessageKind::Audio]
+        .into_iter()
+        .find(|&k| fits(k, mime) && !(k == MessageKind::Audio && mime == Some("video/mp4")))
+        .unwrap_or(MessageKind::Document)
+}
+
+/// Reads the form of `POST /media`: the `file`, and the `type` to keep it as (image, video,
+/// audio or document; read from its bytes when absent).
+pub(super) async fn read_library_upload(form: SendForm) -> Result<Upload, ApiError> {
+    let SendForm(mut multipart) = form;
+    let mut file: Option<(Vec<u8>, Option<String>)> = None;
+    let mut kind: Option<String> = None;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or("").to_owned();
+        let duplicate = || {
+            ApiError::from(ParseError::new(
+                "form",
+                format!("the part {name:?} is given more than once"),
+            ))
+        };
+        match name.as_str() {
+            "file" => {
+                if file.is_some() {
+                    return Err(duplicate());
+                }
+                let filename = field
+                    .file_name()
+                    .and_then(wasl_domain::text::clean_filename);
+                file = Some((read_file(field).await?, filename));
+            }
+            "type" => {
+                if kind.is_some() {
+                    return Err(duplicate());
+                }
+                kind = Some(read_text(field, "type").await?);
+            }
+            _ => {
+                let _ = field.bytes().await.map_err(multipart_error)?;
+            }
+        }
+    }
+    let kind = match kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(k) => MessageKind::parse(k)
+            .filter(|k| *k != MessageKind::Text)
+            .map(Some)
+            .ok_or_else(|| ParseError::new("type", "must be image, video, audio or document")),
+    };
+    let file = file
+        .ok_or_else(|| ParseError::new("file", "the file part is required"))
+        .and_then(|(bytes, name)| {
+            if bytes.is_empty() {
+                Err(ParseError::new("file", "the file is empty"))
+            } else {
+                Ok((bytes, name))
+            }
+        });
+    let (kind, (bytes, filename)) = (kind, file).validate()?;
+    let kind = kind.unwrap_or_else(|| kind_of(&bytes));
+    Ok(Upload {
         kind,
-        text: None,
-        caption: if kind == MessageKind::Audio {
-            None
-        } else {
-            caption
-        },
-        media: Some(Media {
-            bytes,
-            mime_type,
-            filename,
-        }),
-        ptt,
-        idempotency_key: None,
-        quoted_message_id,
+        media: typed(kind, bytes, filename)?,
     })
 }
 

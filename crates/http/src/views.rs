@@ -22,7 +22,19 @@ pub struct OrganizationView {
     pub timezone: String,
     /// ar or en: the language of its automated messages.
     pub default_language: String,
+    /// The words with which customers stop and restart marketing messages.
+    pub opt_out: OptOutView,
     pub created_at: String,
+}
+
+/// Stop words mark a customer opted out (no broadcast or marketing template until a start
+/// word), each answered with one confirmation. Compared as whole messages, Arabic spellings
+/// folded.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OptOutView {
+    pub stop_words: Vec<String>,
+    pub start_words: Vec<String>,
 }
 
 impl From<&Organization> for OrganizationView {
@@ -35,6 +47,10 @@ impl From<&Organization> for OrganizationView {
             default_country: o.default_country.map(|c| c.to_string()),
             timezone: o.timezone.name().to_owned(),
             default_language: o.default_language.as_str().to_owned(),
+            opt_out: OptOutView {
+                stop_words: o.opt_out_words.stop_words().to_vec(),
+                start_words: o.opt_out_words.start_words().to_vec(),
+            },
             created_at: rfc3339(o.created_at),
         }
     }
@@ -190,6 +206,11 @@ pub struct MessageView {
     pub quoted: Option<QuoteView>,
     /// The customer's and the business's reactions (at most one each).
     pub reactions: Vec<ReactionView>,
+    /// What sent it when an automation did (`automation: {kind: auto_reply | opt_out, id,
+    /// incomingMessageId}`), and the template it was rendered from (`template: {id, name,
+    /// language, choices}`); empty for what a person or an integration sent.
+    #[schema(value_type = Object)]
+    pub metadata: wasl_domain::MessageMetadata,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -270,6 +291,7 @@ impl From<&wasl_domain::Message> for MessageView {
                 })
             })
             .collect(),
+            metadata: m.metadata.clone(),
         }
     }
 }
@@ -288,6 +310,10 @@ pub struct ContactView {
     pub related_user: Option<String>,
     /// The customer's id in the organization's CRM.
     pub related_customer: Option<String>,
+    /// The customer wrote a stop word: no broadcast or marketing template reaches them until
+    /// they write a start word. Agents can still answer them.
+    pub opted_out: bool,
+    pub opted_out_at: Option<String>,
     pub created_at: String,
 }
 
@@ -304,6 +330,8 @@ impl From<&wasl_domain::Contact> for ContactView {
             last_message_at: c.last_message_at.map(rfc3339),
             related_user: c.related_user.clone(),
             related_customer: c.related_customer.clone(),
+            opted_out: c.opted_out_at.is_some(),
+            opted_out_at: c.opted_out_at.map(rfc3339),
             created_at: rfc3339(c.created_at),
         }
     }

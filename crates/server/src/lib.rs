@@ -21,6 +21,11 @@ use crate::messaging::{media::MediaStore, EventBus, Messaging, SendPace};
 use crate::sessions::{BackoffPolicy, SessionManager};
 use crate::settings::Settings;
 use wasl_app::accounts::{Accounts, TokenSettings};
+use wasl_app::automation::auto_replies::AutoReplies;
+use wasl_app::automation::library::Library;
+use wasl_app::automation::quick_replies::QuickReplies;
+use wasl_app::automation::templates::Templates;
+use wasl_app::automation::AutomationWorker;
 use wasl_app::calendar::Calendar;
 use wasl_app::contacts::Contacts;
 use wasl_app::conversations::Conversations;
@@ -115,7 +120,26 @@ pub async fn launch_with_options(
             poll_interval: std::time::Duration::from_millis(200),
         },
     );
+    let library = Arc::new(Library::new(
+        store.clone(),
+        media.clone(),
+        options.clock.clone(),
+    ));
+    let templates = Arc::new(Templates::new(
+        store.clone(),
+        library.clone(),
+        messaging.clone(),
+        options.clock.clone(),
+    ));
+    let automation = AutomationWorker::new(
+        store.clone(),
+        messaging.clone(),
+        templates.clone(),
+        library.clone(),
+        options.clock.clone(),
+    );
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
+    let automation_task = tokio::spawn(automation.run(workers_stop.clone()));
     let trim_task = tokio::spawn(memory::release_freed_memory(workers_stop.clone()));
     let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop, messaging.bus().subscribe()));
     let resumed = sessions.resume_all().await?;
@@ -140,6 +164,15 @@ pub async fn launch_with_options(
             options.clock.clone(),
         )),
         calendar: Arc::new(Calendar::new(store.clone(), options.clock.clone())),
+        auto_replies: Arc::new(AutoReplies::new(
+            store.clone(),
+            templates.clone(),
+            library.clone(),
+            options.clock.clone(),
+        )),
+        quick_replies: Arc::new(QuickReplies::new(store.clone(), options.clock.clone())),
+        templates,
+        library,
         conversations: Arc::new(Conversations::new(
             store.clone(),
             renderer,
@@ -170,6 +203,7 @@ pub async fn launch_with_options(
     sessions.shutdown().await;
     let _ = stop_workers.send(true);
     let _ = dispatcher_task.await;
+    let _ = automation_task.await;
     let _ = trim_task.await;
     store.close().await;
     tracing::info!("wasl stopped");

@@ -9,12 +9,13 @@ use crate::{rows::now_millis, Cursor, Page, PageRequest, Store, StoreError};
 
 pub(crate) const CONTACT_COLUMNS: &str =
     "c.id, c.organization_id, c.phone_number, c.name, c.profile_pic_url, c.is_blocked, c.tags,
-    c.notes, c.last_message_at, c.related_user, c.related_customer, c.created_at, c.updated_at";
+    c.notes, c.last_message_at, c.related_user, c.related_customer, c.opted_out_at, c.created_at,
+    c.updated_at";
 
 /// The same columns, unprefixed, for RETURNING.
 pub(crate) const CONTACT_COLUMNS_BARE: &str =
     "id, organization_id, phone_number, name, profile_pic_url, is_blocked, tags,
-    notes, last_message_at, related_user, related_customer, created_at, updated_at";
+    notes, last_message_at, related_user, related_customer, opted_out_at, created_at, updated_at";
 
 pub(crate) fn contact(row: &AnyRow) -> Result<Contact, StoreError> {
     let tags: String = row.try_get("tags")?;
@@ -30,6 +31,7 @@ pub(crate) fn contact(row: &AnyRow) -> Result<Contact, StoreError> {
         last_message_at: row.try_get("last_message_at")?,
         related_user: row.try_get("related_user")?,
         related_customer: row.try_get("related_customer")?,
+        opted_out_at: row.try_get("opted_out_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })

@@ -92,6 +92,15 @@ pub enum Conflict {
     /// The organization's plan allows no more active sessions.
     #[error("the plan's session limit")]
     SessionLimit,
+    /// A template of this name and language in the organization.
+    #[error("a template of this name and language")]
+    Template,
+    /// A quick reply of this short code among those the same people see.
+    #[error("a quick reply with this short code")]
+    ShortCode,
+    /// A file of the media library that something still sends.
+    #[error("a media file in use")]
+    MediaInUse,
 }
 
 /// Whether the database refused because its storage cannot take writes (or cannot be reached)

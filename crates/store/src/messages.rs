@@ -4,7 +4,9 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use wasl_domain::{Contact, Direction, Message, MessageStatus, OrgId, Quote, Reactions, SessionId};
+use wasl_domain::{
+    Contact, Direction, Message, MessageMetadata, MessageStatus, OrgId, Quote, Reactions, SessionId,
+};
 
 use crate::events::StoredEvent;
 use crate::sql::Params;
@@ -13,7 +15,7 @@ use crate::{Cursor, Page, PageRequest, Store, StoreError};
 pub(crate) const MESSAGE_COLUMNS: &str = "id, organization_id, session_id, message_id, contact_id, contact_phone, from_number,
     to_number, direction, type, text, caption, media_path, mime_type, filename, media_size, ptt, status, sent_at,
     delivered_at, read_at, error_message, idempotency_key, attempts, related_user, created_at, quoted,
-    customer_reaction, business_reaction";
+    customer_reaction, business_reaction, metadata";
 
 pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
     let direction: String = row.try_get("direction")?;
@@ -58,7 +60,22 @@ pub(crate) fn message(row: &AnyRow) -> Result<Message, StoreError> {
             customer: row.try_get("customer_reaction")?,
             business: row.try_get("business_reaction")?,
         },
+        metadata: row
+            .try_get::<Option<String>, _>("metadata")?
+            .map(|json| {
+                serde_json::from_str::<MessageMetadata>(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("metadata {json:?}: {e}")))
+            })
+            .transpose()?
+            .unwrap_or_default(),
     })
+}
+
+/// Metadata as the `metadata` column keeps it: NULL when there is none.
+pub(crate) fn metadata_json(metadata: &MessageMetadata) -> Option<String> {
+    (!metadata.is_empty())
+        .then(|| serde_json::to_string(metadata).ok())
+        .flatten()
 }
 
 /// A quote as the `quoted` column keeps it.

@@ -52,6 +52,7 @@ macro_rules! migrations {
                 "organization_calendar",
                 "0016_organization_calendar.sql"
             ),
+            migration!($dialect, 17, "automation", "0017_automation.sql"),
         ]
     };
 }

@@ -1,10 +1,11 @@
 use sqlx::Row;
+use wasl_domain::opt_out::OptOutWords;
 use wasl_domain::{Country, Lang, NewUser, OrgId, Organization, PersonName, Plan, TimeZone};
 
 use crate::{rows, Page, PageRequest, Store, StoreError};
 
 const ORGANIZATION_COLUMNS: &str =
-    "id, name, plan, default_country, timezone, default_language, created_at";
+    "id, name, plan, default_country, timezone, default_language, opt_out_words, created_at";
 
 /// What a change of an organization's settings changes; `None` leaves a setting as it is.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +15,7 @@ pub struct OrganizationUpdate {
     pub default_country: Option<Option<Country>>,
     pub timezone: Option<TimeZone>,
     pub default_language: Option<Lang>,
+    pub opt_out_words: Option<OptOutWords>,
 }
 
 /// Organizations (tenants) and their plans.
@@ -95,8 +97,9 @@ impl Organizations<'_> {
                  name = COALESCE($1, name),
                  default_country = CASE WHEN $2 = 1 THEN $3 ELSE default_country END,
                  timezone = COALESCE($4, timezone),
-                 default_language = COALESCE($5, default_language)
-             WHERE id = $6",
+                 default_language = COALESCE($5, default_language),
+                 opt_out_words = CASE WHEN $6 = 1 THEN $7 ELSE opt_out_words END
+             WHERE id = $8",
         )
         .bind(changes.name.as_ref().map(|n| n.as_str().to_owned()))
         .bind(i64::from(changes.default_country.is_some()))
@@ -108,6 +111,13 @@ impl Organizations<'_> {
         )
         .bind(changes.timezone.map(|z| z.name().to_owned()))
         .bind(changes.default_language.map(|l| l.as_str().to_owned()))
+        .bind(i64::from(changes.opt_out_words.is_some()))
+        .bind(
+            changes
+                .opt_out_words
+                .as_ref()
+                .and_then(rows::opt_out_words_json),
+        )
         .bind(id.as_str())
         .execute(&self.store.pool)
         .await?;

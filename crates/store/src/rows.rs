@@ -3,6 +3,7 @@
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
+use wasl_domain::opt_out::OptOutWords;
 use wasl_domain::{
     ApiKey, ApiKeyId, Country, Email, Lang, OrgId, Organization, PersonName, Plan, Role, TimeZone,
     User, UserId,
@@ -26,7 +27,37 @@ pub(crate) fn organization(row: &AnyRow) -> Result<Organization, StoreError> {
         timezone: TimeZone::from_stored(&row.try_get::<String, _>("timezone")?),
         default_language: Lang::parse(&row.try_get::<String, _>("default_language")?)
             .unwrap_or_default(),
+        opt_out_words: opt_out_words(row.try_get("opt_out_words")?)?,
         created_at: row.try_get("created_at")?,
+    })
+}
+
+/// An organization's stored stop and start words (`{"stop": […], "start": […]}`); NULL keeps
+/// the defaults.
+pub(crate) fn opt_out_words(json: Option<String>) -> Result<OptOutWords, StoreError> {
+    let Some(json) = json else {
+        return Ok(OptOutWords::default());
+    };
+    let stored: serde_json::Value =
+        serde_json::from_str(&json).map_err(|_| corrupt("opt_out_words", &json))?;
+    let list = |key: &str| -> Vec<String> {
+        stored[key]
+            .as_array()
+            .map(|words| {
+                words
+                    .iter()
+                    .filter_map(|w| w.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    OptOutWords::parse(&list("stop"), &list("start")).map_err(|_| corrupt("opt_out_words", &json))
+}
+
+/// The column's value for an organization's words: NULL for the defaults.
+pub(crate) fn opt_out_words_json(words: &OptOutWords) -> Option<String> {
+    (!words.is_default()).then(|| {
+        serde_json::json!({"stop": words.stop_words(), "start": words.start_words()}).to_string()
     })
 }
 

@@ -237,6 +237,7 @@ async fn upgrade_carries_every_conversation(url: &str) {
         created_at: 5000,
         quoted: None,
         reactions: Default::default(),
+        metadata: Default::default(),
     };
     let outcome = store
         .messages()

@@ -57,6 +57,7 @@ fn pending(org: &OrgId, session: &SessionId) -> Message {
         created_at: 10,
         quoted: None,
         reactions: Default::default(),
+        metadata: Default::default(),
     }
 }
 

@@ -1,7 +1,9 @@
 //! The organization's own settings: its name, the country its people mean when they write
-//! a phone number without its country code, its time zone and its default language. Everyone
+//! a phone number without its country code, its time zone, its default language and its
+//! customers' stop and start words. Everyone
 //! in it reads them; owners and admins change them.
 
+use wasl_domain::opt_out::OptOutWords;
 use wasl_domain::{Country, Lang, Organization, PersonName, TimeZone};
 use wasl_store::OrganizationUpdate;
 
@@ -16,6 +18,8 @@ pub struct OrganizationChanges {
     pub default_country: Option<Option<Country>>,
     pub timezone: Option<TimeZone>,
     pub default_language: Option<Lang>,
+    /// The words with which customers stop and restart marketing messages.
+    pub opt_out_words: Option<OptOutWords>,
 }
 
 impl Accounts {
@@ -43,6 +47,7 @@ impl Accounts {
                     default_country: changes.default_country,
                     timezone: changes.timezone,
                     default_language: changes.default_language,
+                    opt_out_words: changes.opt_out_words,
                 },
             )
             .await?

@@ -44,6 +44,7 @@ impl Accounts {
             default_country: None,
             timezone: wasl_domain::TimeZone::DEFAULT,
             default_language: wasl_domain::Lang::Ar,
+            opt_out_words: Default::default(),
             created_at: now,
         };
         let owner = NewUser {

@@ -56,6 +56,8 @@ pub struct Messaging {
     /// Who each session belongs to and its number, kept from the status changes the session
     /// manager reports, so storing an incoming message needs no session lookup.
     sessions: Mutex<HashMap<SessionId, SessionOwner>>,
+    /// Told whenever a customer's message is stored: automation has something to consider.
+    inbound: Arc<Notify>,
 }
 
 #[derive(Clone)]
@@ -86,6 +88,8 @@ pub struct OutgoingDraft<'a> {
     pub ptt: bool,
     pub idempotency_key: Option<String>,
     pub related_user: Option<String>,
+    /// What sent it (an automation) and the template it was rendered from.
+    pub metadata: wasl_domain::MessageMetadata,
 }
 
 /// What became of an accepted message.
@@ -162,7 +166,26 @@ impl Messaging {
             recorder,
             wakers: Mutex::default(),
             sessions: Mutex::default(),
+            inbound: Arc::default(),
         }
+    }
+
+    /// What automation waits on: told whenever a customer's message is stored.
+    pub fn inbound_signal(&self) -> Arc<Notify> {
+        self.inbound.clone()
+    }
+
+    /// Wakes the session's outbox worker: something was put in its outbox.
+    pub(crate) fn wake_outbox(&self, session: &SessionId) {
+        self.waker(session).notify_one();
+    }
+
+    pub(crate) fn renderer(&self) -> &Arc<dyn EventRenderer> {
+        &self.renderer
+    }
+
+    pub(crate) fn engines(&self) -> &EngineRegistry {
+        &self.engines
     }
 
     pub fn bus(&self) -> &EventBus {
@@ -203,13 +226,52 @@ impl Messaging {
     /// Stores the message in the outbox (status `pending`) and wakes the session's sender.
     /// When this returns, the message survives a crash and will be sent exactly once.
     pub async fn accept(&self, draft: OutgoingDraft<'_>) -> Result<Accepted, StoreError> {
-        let org = &draft.session.organization_id;
+        let org = draft.session.organization_id.clone();
         let fingerprint = draft.idempotency_key.as_ref().map(|_| fingerprint(&draft));
         if let Some(key) = &draft.idempotency_key {
-            if let Some(first) = self.store.messages().by_idempotency_key(org, key).await? {
+            if let Some(first) = self.store.messages().by_idempotency_key(&org, key).await? {
                 return Ok(replay(first, fingerprint.as_deref()));
             }
         }
+        let key = draft.idempotency_key.clone();
+        let item = self.prepare(draft, fingerprint.clone()).await?;
+        let media_path = item.message.media_path.clone();
+        match self.recorder.record(item).await {
+            Ok(RecordOutcome::Stored(recorded)) => {
+                self.bus.publish(recorded.events);
+                self.waker(&recorded.message.session_id).notify_one();
+                Ok(Accepted::New(recorded.message))
+            }
+            Ok(RecordOutcome::Duplicate) => Err(StoreError::Corrupt(
+                "a new message id was already taken".into(),
+            )),
+            Ok(RecordOutcome::IdempotencyTaken) => {
+                if let Some(path) = &media_path {
+                    self.media.remove(path).await;
+                }
+                let key = key.unwrap_or_default();
+                let first = self.store.messages().by_idempotency_key(&org, &key).await?;
+                first
+                    .map(|first| replay(first, fingerprint.as_deref()))
+                    .ok_or(StoreError::Conflict(wasl_store::Conflict::IdempotencyKey))
+            }
+            Err(e) => {
+                if let Some(path) = &media_path {
+                    self.media.remove(path).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The message a draft is, ready to record: its id and WhatsApp id chosen, its file
+    /// saved under its id.
+    pub(crate) async fn prepare(
+        &self,
+        draft: OutgoingDraft<'_>,
+        fingerprint: Option<String>,
+    ) -> Result<NewMessage, StoreError> {
+        let org = &draft.session.organization_id;
         let id = uuid::Uuid::now_v7().to_string();
         let (media_path, mime_type, filename, media_size) = match &draft.media {
             Some(m) => {
@@ -256,40 +318,14 @@ impl Messaging {
             created_at: self.clock.now_millis(),
             quoted: draft.quoted,
             reactions: wasl_domain::Reactions::default(),
+            metadata: draft.metadata,
         };
-        let media_path = message.media_path.clone();
-        let item = NewMessage {
+        Ok(NewMessage {
             message,
             push_name: None,
             new_contact_id: uuid::Uuid::now_v7().to_string(),
-            idempotency_fingerprint: fingerprint.clone(),
-        };
-        match self.recorder.record(item).await {
-            Ok(RecordOutcome::Stored(recorded)) => {
-                self.bus.publish(recorded.events);
-                self.waker(&recorded.message.session_id).notify_one();
-                Ok(Accepted::New(recorded.message))
-            }
-            Ok(RecordOutcome::Duplicate) => Err(StoreError::Corrupt(
-                "a new message id was already taken".into(),
-            )),
-            Ok(RecordOutcome::IdempotencyTaken) => {
-                if let Some(path) = &media_path {
-                    self.media.remove(path).await;
-                }
-                let key = draft.idempotency_key.unwrap_or_default();
-                let first = self.store.messages().by_idempotency_key(org, &key).await?;
-                first
-                    .map(|first| replay(first, fingerprint.as_deref()))
-                    .ok_or(StoreError::Conflict(wasl_store::Conflict::IdempotencyKey))
-            }
-            Err(e) => {
-                if let Some(path) = &media_path {
-                    self.media.remove(path).await;
-                }
-                Err(e)
-            }
-        }
+            idempotency_fingerprint: fingerprint,
+        })
     }
 
     /// The session's organization and number, from memory when the session manager has
@@ -371,6 +407,7 @@ impl Messaging {
             created_at: self.clock.now_millis(),
             quoted,
             reactions: wasl_domain::Reactions::default(),
+            metadata: wasl_domain::MessageMetadata::default(),
         };
         let item = NewMessage {
             message,
@@ -381,6 +418,7 @@ impl Messaging {
         let result = match self.recorder.record(item).await {
             Ok(RecordOutcome::Stored(recorded)) => {
                 self.bus.publish(recorded.events);
+                self.inbound.notify_one();
                 return Ok(());
             }
             Ok(RecordOutcome::Duplicate | RecordOutcome::IdempotencyTaken) => {

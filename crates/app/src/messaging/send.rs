@@ -25,6 +25,10 @@ pub struct SendRequest {
     pub idempotency_key: Option<String>,
     /// wasl's id of the message this one replies to: a message of the same chat.
     pub quoted_message_id: Option<String>,
+    /// The template it was rendered from (send-template).
+    pub metadata: wasl_domain::MessageMetadata,
+    /// Marketing (a marketing template): never sent to a contact who opted out.
+    pub marketing: bool,
 }
 
 /// Which messages to list.
@@ -37,11 +41,9 @@ impl Messaging {
     /// Accepts a message into the outbox, or answers with the first result of its idempotency
     /// key. When this returns, the message survives a crash and will be sent exactly once.
     pub async fn send(&self, caller: &Caller, request: SendRequest) -> AppResult<Accepted> {
-        let name = request.session_name.as_deref().unwrap_or("default");
-        let session = find_session(&self.store, caller, name).await?;
-        if !session.is_active || session.status != SessionStatus::Connected {
-            return Err(Conflict::SessionNotConnected(session.status).into());
-        }
+        let session = self
+            .sending_session(caller, request.session_name.as_deref())
+            .await?;
         let capabilities = self
             .engines
             .capabilities(session.engine)
@@ -62,6 +64,9 @@ impl Messaging {
             if contact.is_blocked {
                 return Err(Conflict::ContactBlocked.into());
             }
+            if request.marketing && contact.opted_out_at.is_some() {
+                return Err(Conflict::ContactOptedOut.into());
+            }
         }
         let quoted = match request.quoted_message_id.as_deref() {
             None => None,
@@ -78,11 +83,25 @@ impl Messaging {
             ptt: request.ptt,
             idempotency_key: request.idempotency_key,
             related_user: Some(caller.user_id.to_string()),
+            metadata: request.metadata,
         };
         match self.accept(draft).await? {
             Accepted::KeyReused => Err(Conflict::IdempotencyKeyReused.into()),
             accepted => Ok(accepted),
         }
+    }
+
+    /// The caller's session a send goes from ("default" when not named), connected.
+    pub(crate) async fn sending_session(
+        &self,
+        caller: &Caller,
+        name: Option<&str>,
+    ) -> AppResult<wasl_domain::Session> {
+        let session = find_session(&self.store, caller, name.unwrap_or("default")).await?;
+        if !session.is_active || session.status != SessionStatus::Connected {
+            return Err(Conflict::SessionNotConnected(session.status).into());
+        }
+        Ok(session)
     }
 
     /// What a reply to message `id` quotes: a message of the same chat (this session, this

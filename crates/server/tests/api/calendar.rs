@@ -12,7 +12,7 @@ use crate::helpers::{assert_error, TestApp};
 use crate::on_both_databases;
 
 /// Moves the server's clock forward to `rfc3339` (tests only go forward in time).
-fn move_clock_to(app: &TestApp, rfc3339: &str) {
+pub fn move_clock_to(app: &TestApp, rfc3339: &str) {
     let target = chrono::DateTime::parse_from_rfc3339(rfc3339)
         .expect("a time")
         .timestamp_millis();

@@ -10,6 +10,7 @@ mod access;
 mod admin;
 mod api_keys;
 mod auth;
+mod auto_replies;
 mod bad_input;
 mod calendar;
 mod conventions;

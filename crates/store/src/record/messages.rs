@@ -6,7 +6,7 @@ use sqlx::{Any, Row, Transaction};
 use wasl_domain::Contact;
 
 use super::{contact_key, ContactChange, ContactKey, NewMessage};
-use crate::messages::{quoted_json, MESSAGE_COLUMNS};
+use crate::messages::{metadata_json, quoted_json, MESSAGE_COLUMNS};
 use crate::sql::{rows_per_statement, Rows, Ty};
 use crate::StoreError;
 
@@ -49,6 +49,7 @@ pub(super) async fn insert_messages(
         ("quoted", Ty::Text),
         ("customer_reaction", Ty::Text),
         ("business_reaction", Ty::Text),
+        ("metadata", Ty::Text),
         ("idempotency_fingerprint", Ty::Text),
         ("search_text", Ty::Text),
     ];
@@ -90,6 +91,7 @@ pub(super) async fn insert_messages(
                 .text(quoted_json(m.quoted.as_ref()))
                 .text(m.reactions.customer.as_deref())
                 .text(m.reactions.business.as_deref())
+                .text(metadata_json(&m.metadata))
                 .text(batch[i].idempotency_fingerprint.as_deref())
                 .text(wasl_domain::search::document(&[
                     m.text.as_deref(),

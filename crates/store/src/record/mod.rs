@@ -160,12 +160,41 @@ pub struct BatchOutcome {
 }
 
 /// The recording half of a batch, before its events are written and the batch committed.
-struct Recording {
+pub(crate) struct Recording {
     outcomes: Vec<Option<RecordOutcome>>,
     stored: Vec<usize>,
     contacts: HashMap<ContactKey, (Contact, ContactChange)>,
-    events: Vec<StoredEvent>,
+    /// The events to write with the batch, each owned by the message that caused it.
+    pub(crate) events: Vec<StoredEvent>,
     owners: Vec<usize>,
+}
+
+impl Recording {
+    /// Each message's outcome once the batch is committed, in the batch's order, each stored
+    /// one with its contact and its own events.
+    pub(crate) fn finish(mut self, records: &[NewMessage]) -> Vec<RecordOutcome> {
+        let mut events_of: HashMap<usize, Vec<StoredEvent>> = HashMap::new();
+        for (event, owner) in std::mem::take(&mut self.events)
+            .into_iter()
+            .zip(std::mem::take(&mut self.owners))
+        {
+            events_of.entry(owner).or_default().push(event);
+        }
+        for &i in &self.stored {
+            let mut message = records[i].message.clone();
+            let (contact, _) = &self.contacts[&contact_key(&message)];
+            message.contact_id.clone_from(&contact.id);
+            self.outcomes[i] = Some(RecordOutcome::Stored(Box::new(Recorded {
+                message,
+                contact: contact.clone(),
+                events: events_of.remove(&i).unwrap_or_default(),
+            })));
+        }
+        self.outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(RecordOutcome::Duplicate))
+            .collect()
+    }
 }
 
 impl Messages<'_> {
@@ -209,7 +238,7 @@ impl Messages<'_> {
     ) -> Result<BatchOutcome, StoreError> {
         let mut w = self.store.begin_write().await?;
         let tx = &mut w.tx;
-        let mut recording = record_in_tx(tx, records, render).await?;
+        let recording = record_in_tx(tx, records, render).await?;
         // A receipt can overtake the outbox's own record of the send (the two are queued from
         // different tasks). A message delivered or read while still pending is first marked
         // sent, so its `message.sent` event is never skipped; the outbox's move then finds it
@@ -272,29 +301,8 @@ impl Messages<'_> {
             w.commit().await?;
         }
 
-        let mut events_of: HashMap<usize, Vec<StoredEvent>> = HashMap::new();
-        for (event, owner) in std::mem::take(&mut recording.events)
-            .into_iter()
-            .zip(std::mem::take(&mut recording.owners))
-        {
-            events_of.entry(owner).or_default().push(event);
-        }
-        for &i in &recording.stored {
-            let mut message = records[i].message.clone();
-            let (contact, _) = &recording.contacts[&contact_key(&message)];
-            message.contact_id.clone_from(&contact.id);
-            recording.outcomes[i] = Some(RecordOutcome::Stored(Box::new(Recorded {
-                message,
-                contact: contact.clone(),
-                events: events_of.remove(&i).unwrap_or_default(),
-            })));
-        }
         Ok(BatchOutcome {
-            recorded: recording
-                .outcomes
-                .into_iter()
-                .map(|o| o.unwrap_or(RecordOutcome::Duplicate))
-                .collect(),
+            recorded: recording.finish(records),
             moved: moved
                 .into_iter()
                 .zip(move_events)
@@ -318,7 +326,7 @@ impl Messages<'_> {
     }
 }
 
-async fn record_in_tx(
+pub(crate) async fn record_in_tx(
     tx: &mut Transaction<'static, Any>,
     batch: &[NewMessage],
     render: &dyn EventRenderer,
@@ -376,6 +384,12 @@ async fn record_in_tx(
     }
     let conversations =
         upsert_conversations(tx, batch, &stored, &contacts, found.conversations).await?;
+    let incoming: Vec<&Message> = stored
+        .iter()
+        .map(|&i| &batch[i].message)
+        .filter(|m| m.direction == Direction::Incoming)
+        .collect();
+    crate::automation::enqueue(tx, &incoming).await?;
 
     // Events: the contact's when it was created or named (once per contact per batch, with
     // its state after the batch), the conversation's when the batch started or reopened it

@@ -45,6 +45,7 @@ pub async fn store_with_session_opened(
         default_country: None,
         timezone: wasl_domain::TimeZone::DEFAULT,
         default_language: wasl_domain::Lang::Ar,
+        opt_out_words: Default::default(),
         created_at: 1,
     };
     let owner = NewUser {
