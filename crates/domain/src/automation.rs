@@ -126,13 +126,14 @@ impl Trigger {
         match_type: MatchType,
         text: &str,
     ) -> Result<Self, ParseError> {
-        let text = text.trim();
-        if text.chars().count() > MOST_TRIGGER_CHARS {
+        // Counted as given: the limit is the API's, before any trimming.
+        if text.chars().count() > MOST_TRIGGER_CHARS || text.chars().any(char::is_control) {
             return Err(ParseError::new(
                 field,
-                format!("at most {MOST_TRIGGER_CHARS} characters"),
+                format!("at most {MOST_TRIGGER_CHARS} characters of text"),
             ));
         }
+        let text = text.trim();
         if match_type == MatchType::Any {
             return Ok(Trigger {
                 match_type,
@@ -141,7 +142,7 @@ impl Trigger {
                 regex: None,
             });
         }
-        if text.is_empty() || text.chars().any(char::is_control) {
+        if text.is_empty() {
             return Err(ParseError::new(
                 field,
                 "must be some text (only `any` matches without one)",

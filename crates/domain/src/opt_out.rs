@@ -70,11 +70,9 @@ fn words(field: &'static str, list: &[String]) -> Result<Vec<String>, ParseError
     }
     let mut out: Vec<String> = Vec::new();
     for word in list {
+        let long = word.chars().count() > MOST_WORD_CHARS;
         let word = word.trim();
-        if word.is_empty()
-            || word.chars().count() > MOST_WORD_CHARS
-            || word.chars().any(char::is_control)
-        {
+        if word.is_empty() || long || word.chars().any(char::is_control) {
             return Err(ParseError::new(
                 field,
                 format!("each word is 1 to {MOST_WORD_CHARS} characters of text"),

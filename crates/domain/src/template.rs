@@ -334,8 +334,14 @@ pub fn check_parts(
     buttons: &[Button],
 ) -> Vec<ParseError> {
     let mut errors = Vec::new();
+    let control = |c: char| c.is_control() && c != '\n';
     if content.trim().is_empty() {
         errors.push(ParseError::new("content", "must not be empty"));
+    } else if content.chars().any(control) {
+        errors.push(ParseError::new(
+            "content",
+            "no control characters but line breaks",
+        ));
     } else if chars(content) > MOST_BODY_CHARS {
         errors.push(ParseError::new(
             "content",
@@ -343,7 +349,10 @@ pub fn check_parts(
         ));
     }
     if let Some(header) = header_text {
-        if header.trim().is_empty() || chars(header) > MOST_HEADER_CHARS {
+        if header.trim().is_empty()
+            || chars(header) > MOST_HEADER_CHARS
+            || header.chars().any(char::is_control)
+        {
             errors.push(ParseError::new(
                 "header.text",
                 format!("1 to {MOST_HEADER_CHARS} characters"),
@@ -386,7 +395,10 @@ pub fn check_parts(
     }
     for button in buttons {
         let text = button.text();
-        if text.trim().is_empty() || chars(text) > MOST_BUTTON_CHARS {
+        if text.trim().is_empty()
+            || chars(text) > MOST_BUTTON_CHARS
+            || text.chars().any(char::is_control)
+        {
             errors.push(ParseError::new(
                 "buttons",
                 format!("a button's text is 1 to {MOST_BUTTON_CHARS} characters"),

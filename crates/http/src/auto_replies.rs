@@ -251,11 +251,9 @@ struct Parts<'a> {
 }
 
 fn parse_name(name: &str) -> Result<String, ParseError> {
+    let long = name.chars().count() > automation::MOST_NAME_CHARS;
     let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > automation::MOST_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    if name.is_empty() || long || name.chars().any(char::is_control) {
         return Err(ParseError::new(
             "name",
             format!("1 to {} characters of text", automation::MOST_NAME_CHARS),
@@ -278,7 +276,7 @@ impl Parts<'_> {
             self.session_name
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| SessionName::parse(s))
+                .map(SessionName::parse)
                 .transpose(),
         )
             .validate()?;

@@ -425,3 +425,4 @@ impl_validate!(A, B, C);
 impl_validate!(A, B, C, D);
 impl_validate!(A, B, C, D, E);
 impl_validate!(A, B, C, D, E, F);
+impl_validate!(A, B, C, D, E, F, G);

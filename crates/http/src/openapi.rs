@@ -16,6 +16,9 @@ const NO_CONTROLS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 /// Like [`NO_CONTROLS`], and not only whitespace: the server trims and then needs a character.
 const SOME_TEXT: &str =
     "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// Text of several lines (a template's body): no control character but the line feed, and
+/// not only whitespace.
+const SOME_LINES: &str = "^[^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0009\\u000B-\\u001F\\u007F-\\u009F]*$";
 /// A message's text: anything but NUL, and not only whitespace.
 const MESSAGE_TEXT: &str = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$";
 /// Free text that may span lines (notes): no control character but the line feed.
@@ -32,6 +35,23 @@ const WEBHOOK_SECRET: &str = "^\\s*whsec_(([A-Za-z0-9+/]{4}){5}([A-Za-z0-9+/][AQ
 /// Standard base64 of any length, padded, with no stray bits.
 const BASE64: &str =
     "^\\s*([A-Za-z0-9+/]{4})*([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?\\s*$";
+/// A template's name: a-z, 0-9 and _.
+const TEMPLATE_NAME: &str = "^\\s*[a-z0-9_]{1,512}\\s*$";
+/// A template's language as Meta names them (`ar`, `en_US`).
+const LANGUAGE: &str = "^\\s*[a-z]{2,3}(_[A-Z]{2,4})?\\s*$";
+/// A file of the media library (its id).
+const MEDIA_ID: &str = "^\\s*[A-Za-z0-9_-]{1,64}\\s*$";
+/// A time of day, `HH:MM`.
+const CLOCK_TIME: &str = "^\\s*(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)\\s*$";
+const WEEKDAYS: &[&str] = &[
+    "sunday",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+];
 /// An `Idempotency-Key`: 1 to 255 printable ASCII characters.
 const IDEMPOTENCY_KEY: &str = "^[ -~]*[!-~][ -~]*$";
 const EVENTS: &[&str] = &[
@@ -188,6 +208,228 @@ fn fields() -> Vec<(&'static str, &'static str, Value)> {
             "assigneeId",
             json!({"pattern": "^\\s*[A-Za-z0-9-]{1,64}\\s*$"}),
         ),
+        (
+            "CreateTemplateRequest",
+            "name",
+            json!({"pattern": TEMPLATE_NAME}),
+        ),
+        (
+            "CreateTemplateRequest",
+            "category",
+            one_of(&["marketing", "utility", "authentication"]),
+        ),
+        (
+            "CreateTemplateRequest",
+            "language",
+            json!({"pattern": LANGUAGE}),
+        ),
+        (
+            "CreateTemplateRequest",
+            "content",
+            text(1, 1024, SOME_LINES),
+        ),
+        (
+            "CreateTemplateRequest",
+            "footer",
+            json!({"maxLength": 60, "pattern": LINES}),
+        ),
+        ("CreateTemplateRequest", "buttons", json!({"maxItems": 10})),
+        (
+            "UpdateTemplateRequest",
+            "name",
+            json!({"pattern": TEMPLATE_NAME}),
+        ),
+        (
+            "UpdateTemplateRequest",
+            "category",
+            one_of(&["marketing", "utility", "authentication"]),
+        ),
+        (
+            "UpdateTemplateRequest",
+            "language",
+            json!({"pattern": LANGUAGE}),
+        ),
+        (
+            "UpdateTemplateRequest",
+            "content",
+            text(1, 1024, SOME_LINES),
+        ),
+        (
+            "UpdateTemplateRequest",
+            "footer",
+            json!({"maxLength": 60, "pattern": LINES}),
+        ),
+        ("UpdateTemplateRequest", "buttons", json!({"maxItems": 10})),
+        (
+            "HeaderFields",
+            "type",
+            one_of(&["text", "image", "video", "document"]),
+        ),
+        (
+            "HeaderFields",
+            "text",
+            json!({"maxLength": 60, "pattern": NO_CONTROLS}),
+        ),
+        ("HeaderFields", "mediaId", json!({"pattern": MEDIA_ID})),
+        (
+            "ButtonFields",
+            "type",
+            one_of(&["url", "call", "quick_reply"]),
+        ),
+        ("ButtonFields", "text", text(1, 25, SOME_TEXT)),
+        ("ButtonFields", "phone", json!({"pattern": PHONE})),
+        ("SendTemplateRequest", "to", phone()),
+        (
+            "SendTemplateRequest",
+            "template",
+            json!({"pattern": TEMPLATE_NAME}),
+        ),
+        (
+            "SendTemplateRequest",
+            "language",
+            json!({"pattern": LANGUAGE}),
+        ),
+        (
+            "SendTemplateRequest",
+            "sessionName",
+            json!({"pattern": SESSION_NAME}),
+        ),
+        (
+            "SendTemplateRequest",
+            "variables",
+            json!({"maxProperties": 50, "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": LINES}}),
+        ),
+        (
+            "CreateQuickReplyRequest",
+            "shortCode",
+            json!({"pattern": "^/?[A-Za-z0-9_\\u0620-\\u064A\\u0660-\\u0669-]{1,32}$"}),
+        ),
+        (
+            "CreateQuickReplyRequest",
+            "content",
+            json!({"maxLength": 4096}),
+        ),
+        (
+            "CreateQuickReplyRequest",
+            "visibility",
+            one_of(&["organization", "personal"]),
+        ),
+        (
+            "CreateQuickReplyRequest",
+            "mediaId",
+            json!({"pattern": MEDIA_ID}),
+        ),
+        (
+            "UpdateQuickReplyRequest",
+            "shortCode",
+            json!({"pattern": "^/?[A-Za-z0-9_\\u0620-\\u064A\\u0660-\\u0669-]{1,32}$"}),
+        ),
+        (
+            "UpdateQuickReplyRequest",
+            "content",
+            json!({"maxLength": 4096}),
+        ),
+        (
+            "UpdateQuickReplyRequest",
+            "visibility",
+            one_of(&["organization", "personal"]),
+        ),
+        (
+            "UpdateQuickReplyRequest",
+            "mediaId",
+            json!({"pattern": MEDIA_ID}),
+        ),
+        ("CreateAutoReplyRequest", "name", text(1, 100, SOME_TEXT)),
+        (
+            "CreateAutoReplyRequest",
+            "trigger",
+            json!({"maxLength": 500, "pattern": NO_CONTROLS}),
+        ),
+        (
+            "CreateAutoReplyRequest",
+            "matchType",
+            one_of(&["exact", "contains", "startsWith", "regex", "any"]),
+        ),
+        (
+            "CreateAutoReplyRequest",
+            "sessionName",
+            json!({"pattern": SESSION_NAME}),
+        ),
+        (
+            "CreateAutoReplyRequest",
+            "priority",
+            json!({"minimum": 0, "maximum": 1000}),
+        ),
+        (
+            "CreateAutoReplyRequest",
+            "cooldownMinutes",
+            json!({"minimum": 0, "maximum": 43200}),
+        ),
+        ("UpdateAutoReplyRequest", "name", text(1, 100, SOME_TEXT)),
+        (
+            "UpdateAutoReplyRequest",
+            "trigger",
+            json!({"maxLength": 500, "pattern": NO_CONTROLS}),
+        ),
+        (
+            "UpdateAutoReplyRequest",
+            "matchType",
+            one_of(&["exact", "contains", "startsWith", "regex", "any"]),
+        ),
+        (
+            "UpdateAutoReplyRequest",
+            "sessionName",
+            json!({"pattern": SESSION_NAME}),
+        ),
+        (
+            "UpdateAutoReplyRequest",
+            "priority",
+            json!({"minimum": 0, "maximum": 1000}),
+        ),
+        (
+            "UpdateAutoReplyRequest",
+            "cooldownMinutes",
+            json!({"minimum": 0, "maximum": 43200}),
+        ),
+        ("ReplyView", "type", one_of(&["text", "template", "media"])),
+        ("ReplyView", "text", json!({"maxLength": 4096})),
+        ("ReplyView", "template", json!({"pattern": TEMPLATE_NAME})),
+        ("ReplyView", "language", json!({"pattern": LANGUAGE})),
+        ("ReplyView", "mediaId", json!({"pattern": MEDIA_ID})),
+        (
+            "ReplyView",
+            "variables",
+            json!({"maxProperties": 50, "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": NO_CONTROLS}}),
+        ),
+        ("TimeRangeView", "start", json!({"pattern": CLOCK_TIME})),
+        ("TimeRangeView", "end", json!({"pattern": CLOCK_TIME})),
+        (
+            "ConditionsView",
+            "days",
+            json!({"maxItems": 7, "items": one_of(WEEKDAYS)}),
+        ),
+        ("TestAutoReplyRequest", "text", json!({"maxLength": 4096})),
+        (
+            "TestAutoReplyRequest",
+            "from",
+            json!({"pattern": format!("^$|{PHONE}")}),
+        ),
+        ("TestAutoReplyRequest", "at", json!({"format": "date-time"})),
+        (
+            "TestAutoReplyRequest",
+            "sessionName",
+            json!({"pattern": "^([a-z0-9_-]{1,32})?$"}),
+        ),
+        (
+            "OptOutView",
+            "stopWords",
+            json!({"minItems": 1, "maxItems": 20, "items": text(1, 50, SOME_TEXT)}),
+        ),
+        (
+            "OptOutView",
+            "startWords",
+            json!({"minItems": 1, "maxItems": 20, "items": text(1, 50, SOME_TEXT)}),
+        ),
         ("CreateWebhookRequest", "url", url()),
         ("CreateWebhookRequest", "events", events()),
         ("CreateWebhookRequest", "secret", secret()),
@@ -293,10 +535,25 @@ pub fn complete(mut doc: Value) -> Value {
             complete_operation(path, op);
         }
     }
-    if let Some(file) =
-        doc.pointer_mut("/paths/~1api~1v1~1whatsapp~1messages~1{id}~1media/get/responses/200")
-    {
-        file["content"] = json!({"*/*": {"schema": {"type": "string", "format": "binary"}}});
+    for path in [
+        "/paths/~1api~1v1~1whatsapp~1messages~1{id}~1media/get/responses/200",
+        "/paths/~1api~1v1~1whatsapp~1media~1{id}~1content/get/responses/200",
+    ] {
+        if let Some(file) = doc.pointer_mut(path) {
+            file["content"] = json!({"*/*": {"schema": {"type": "string", "format": "binary"}}});
+        }
+    }
+    // An upload to the media library: the file, and optionally the kind to keep it as.
+    if let Some(form) = doc.pointer_mut(
+        "/paths/~1api~1v1~1whatsapp~1media/post/requestBody/content/multipart~1form-data",
+    ) {
+        form["schema"] = json!({"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "The file, at most 16 MB; its type is read from its bytes"},
+            "type": {"type": "string", "enum": ["image", "video", "audio", "document"]},
+        }});
+    }
+    if let Some(body) = doc.pointer_mut("/paths/~1api~1v1~1whatsapp~1media/post/requestBody") {
+        body["required"] = json!(true);
     }
     // Empty means no caption, like leaving it out.
     let caption = || json!({"caption": {"type": "string", "maxLength": 4096, "pattern": format!("^$|{MESSAGE_TEXT}")}});
@@ -575,6 +832,56 @@ mod tests {
                 session.is_match(sample),
                 wasl_domain::SessionName::parse(sample).is_ok(),
                 "session {sample:?}"
+            );
+        }
+        let template = compile(TEMPLATE_NAME);
+        for sample in [
+            "order_ready",
+            " order_2 ",
+            "",
+            "Order",
+            "order-ready",
+            "طلب",
+            "a b",
+        ] {
+            assert_eq!(
+                template.is_match(sample),
+                wasl_domain::template::TemplateName::parse("name", sample).is_ok(),
+                "template name {sample:?}"
+            );
+        }
+        let language = compile(LANGUAGE);
+        for sample in [
+            "ar", "en_US", "pt_BR", " en ", "fil", "EN", "english", "en-US", "", "en_",
+        ] {
+            assert_eq!(
+                language.is_match(sample),
+                wasl_domain::template::language("language", sample).is_ok(),
+                "language {sample:?}"
+            );
+        }
+        let clock = compile(CLOCK_TIME);
+        for sample in [
+            "09:00", " 23:59 ", "24:00", "00:00", "24:01", "9:00", "25:00", "12:60", "",
+        ] {
+            assert_eq!(
+                clock.is_match(sample),
+                wasl_domain::calendar::ClockTime::parse("start", sample).is_ok(),
+                "time {sample:?}"
+            );
+        }
+        let media = compile(MEDIA_ID);
+        for sample in [
+            "0190abcd-0000-7000-8000-000000000000",
+            " x ",
+            "",
+            "a/b",
+            &"x".repeat(65),
+        ] {
+            assert_eq!(
+                media.is_match(sample),
+                wasl_domain::automation::token("mediaId", sample).is_ok(),
+                "media id {sample:?}"
             );
         }
     }

@@ -231,6 +231,13 @@ fn optional_text(
     value: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, ParseError> {
+    // Counted as given: the limit is the API's, before any trimming.
+    if value.is_some_and(|v| v.chars().count() > max) {
+        return Err(ParseError::new(
+            field,
+            format!("at most {max} characters of text"),
+        ));
+    }
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) if v.chars().count() <= max && !v.chars().any(|c| c.is_control() && c != '\n') => {
@@ -290,9 +297,29 @@ fn parse_buttons(
 }
 
 fn parse_header(header: Option<&HeaderFields>) -> Result<Option<Header>, ParseError> {
+    if header
+        .and_then(|h| h.text.as_deref())
+        .is_some_and(|t| t.chars().count() > template::MOST_HEADER_CHARS)
+    {
+        return Err(ParseError::new(
+            "header.text",
+            format!("1 to {} characters", template::MOST_HEADER_CHARS),
+        ));
+    }
     header
         .map(|h| Header::parse(&h.kind, h.text.as_deref(), h.media_id.as_deref()))
         .transpose()
+}
+
+/// A template's body as given: its limit counts what was sent, before trimming.
+fn parse_content(content: &str) -> Result<String, ParseError> {
+    if content.chars().count() > template::MOST_BODY_CHARS {
+        return Err(ParseError::new(
+            "content",
+            format!("at most {} characters", template::MOST_BODY_CHARS),
+        ));
+    }
+    Ok(content.trim().to_owned())
 }
 
 /// The parts as given, checked field by field; the template as a whole is checked by the
@@ -309,7 +336,7 @@ struct Parts<'a> {
 
 impl Parts<'_> {
     fn draft(&self, country: Option<Country>) -> Result<TemplateDraft, ApiError> {
-        let (name, category, language, header, footer, buttons) = (
+        let (name, category, language, header, footer, buttons, content) = (
             TemplateName::parse("name", self.name),
             Category::parse("category", self.category),
             self.language
@@ -318,6 +345,7 @@ impl Parts<'_> {
             parse_header(self.header),
             optional_text("footer", self.footer, template::MOST_FOOTER_CHARS),
             parse_buttons(self.buttons, country),
+            parse_content(self.content),
         )
             .validate()?;
         Ok(TemplateDraft {
@@ -325,7 +353,7 @@ impl Parts<'_> {
             language,
             category,
             header,
-            content: self.content.trim().to_owned(),
+            content,
             footer,
             buttons,
         })

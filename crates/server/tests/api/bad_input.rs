@@ -433,6 +433,10 @@ struct Own {
     api_key_id: String,
     media_message_id: String,
     other_org_id: String,
+    template_id: String,
+    quick_reply_id: String,
+    library_media_id: String,
+    auto_reply_id: String,
 }
 
 struct Fuzz<'a> {
@@ -820,8 +824,26 @@ fn own_path_value(own: &Own, param: &str, resource: &str) -> Option<String> {
         ("id", "webhooks") => own.webhook_id.clone(),
         ("id", "messages") => own.media_message_id.clone(),
         ("id", "organizations") => own.other_org_id.clone(),
+        ("id", "templates") => own.template_id.clone(),
+        ("id", "quick-replies") => own.quick_reply_id.clone(),
+        ("id", "media") => own.library_media_id.clone(),
+        ("id", "auto-replies") => own.auto_reply_id.clone(),
         _ => return None,
     })
+}
+
+/// A path with its `..` segments (written plainly or percent-encoded) resolved, as a client
+/// resolves them before sending.
+fn resolve_dots(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/').skip(1) {
+        if segment == ".." || segment.eq_ignore_ascii_case("%2e%2e") {
+            segments.pop();
+        } else {
+            segments.push(segment);
+        }
+    }
+    format!("/{}", segments.join("/"))
 }
 
 /// The template's parameters in order, each with the segment before it.
@@ -1153,7 +1175,55 @@ async fn setup(app: &TestApp) -> Own {
         .to_owned();
     // The admin route changes the plan of an organization of its own, never the owner's.
     let other = app.register("fuzz-other@acme.sa").await;
+    // Reusable content, and a rule no fuzzed message can trigger (the counts stay the
+    // server's own answers to the sweep).
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png_bytes()).file_name("logo.png"),
+    );
+    let media = app
+        .send_raw(
+            app.client
+                .post(app.url("/api/v1/whatsapp/media"))
+                .bearer_auth(&token)
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(media.status, StatusCode::CREATED, "{}", media.text());
+    let library_media_id = media.json.expect("json")["data"]["mediaId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, template) = app
+        .post("/api/v1/whatsapp/templates", &token, json!({"name": "fuzz_offer", "category": "utility", "content": "مرحبا {{name|عميلنا}}"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{template}");
+    let (status, quick) = app
+        .post(
+            "/api/v1/whatsapp/quick-replies",
+            &token,
+            json!({"shortCode": "fuzz", "content": "رد جاهز", "mediaId": library_media_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{quick}");
+    let (status, rule) = app
+        .post("/api/v1/whatsapp/auto-replies", &token, json!({"name": "fuzz", "matchType": "exact", "trigger": "لن-يكتبها-أحد-في-الجولة", "response": {"type": "text", "text": "x"}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rule}");
     Own {
+        template_id: template["data"]["template"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned(),
+        quick_reply_id: quick["data"]["quickReply"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned(),
+        library_media_id,
+        auto_reply_id: rule["data"]["autoReply"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned(),
         api_key_id: key["data"]["apiKey"]["id"].as_str().expect("id").to_owned(),
         agent_id: agent.user_id,
         contact_id,
@@ -1629,6 +1699,10 @@ impl Fuzz<'_> {
             {
                 continue;
             }
+            if template == "/api/v1/whatsapp/media" {
+                // Its form has no recipient: see `library_uploads`.
+                continue;
+            }
             let Some(endpoint) = template
                 .rsplit('/')
                 .next()
@@ -1939,6 +2013,184 @@ impl Fuzz<'_> {
         self.run(req, Want::Status(413)).await;
     }
 
+    /// Uploads to the media library: parts missing or twice, files too big, empty or not of
+    /// the type asked, hostile filenames and broken forms. Nothing of it is a message.
+    async fn library_uploads(&mut self) {
+        let token = self.token();
+        let path = "/api/v1/whatsapp/media";
+        let png = || file_part("file", b"logo.png", "image/png", png_bytes());
+        let bad = Want::Code(400, "VALIDATION_ERROR");
+        let wrong_type = Want::Code(415, "UNSUPPORTED_MEDIA_TYPE");
+        let mut cases: Vec<(String, Vec<FormPart>, Want)> = vec![
+            ("a good form".into(), vec![png()], Want::Status(201)),
+            (
+                "a good form with its type".into(),
+                vec![text_part("type", b"image"), png()],
+                Want::Status(201),
+            ),
+            (
+                "an image kept as a document".into(),
+                vec![text_part("type", b"document"), png()],
+                Want::Status(201),
+            ),
+            (
+                "the file part missing".into(),
+                vec![text_part("type", b"image")],
+                bad,
+            ),
+            ("the file part twice".into(), vec![png(), png()], bad),
+            (
+                "`type` twice".into(),
+                vec![
+                    text_part("type", b"image"),
+                    text_part("type", b"image"),
+                    png(),
+                ],
+                bad,
+            ),
+            (
+                "an empty file".into(),
+                vec![file_part("file", b"e.png", "image/png", Vec::new())],
+                bad,
+            ),
+            (
+                "a file just over 16 MB".into(),
+                vec![file_part(
+                    "file",
+                    b"big.bin",
+                    "application/octet-stream",
+                    vec![0x25; MAX_MEDIA + 1],
+                )],
+                Want::Code(413, "FILE_TOO_LARGE"),
+            ),
+            (
+                "`type` sticker".into(),
+                vec![text_part("type", b"sticker"), png()],
+                bad,
+            ),
+            (
+                "`type` text".into(),
+                vec![text_part("type", b"text"), png()],
+                bad,
+            ),
+            (
+                "`type` with a NUL".into(),
+                vec![text_part("type", b"ima\0ge"), png()],
+                bad,
+            ),
+            (
+                "`type` in invalid UTF-8".into(),
+                vec![text_part("type", b"\xc3\x28"), png()],
+                bad,
+            ),
+            (
+                "a PDF as an image".into(),
+                vec![
+                    text_part("type", b"image"),
+                    file_part("file", b"x.png", "image/png", PDF.to_vec()),
+                ],
+                wrong_type,
+            ),
+            (
+                "a PNG as a video".into(),
+                vec![text_part("type", b"video"), png()],
+                wrong_type,
+            ),
+            (
+                "random bytes, kept as a document".into(),
+                vec![file_part(
+                    "file",
+                    b"noise.bin",
+                    "application/octet-stream",
+                    self.rng.bytes(256),
+                )],
+                Want::Status(201),
+            ),
+            (
+                "an unknown part of 100 KB".into(),
+                vec![text_part("evil", &self.rng.bytes(100_000)), png()],
+                Want::Status(201),
+            ),
+        ];
+        for name in [
+            b"../../etc/passwd".to_vec(),
+            b"a\0b.png".to_vec(),
+            [b"a".repeat(10_240), b".png".to_vec()].concat(),
+            "invoice\u{202E}fdp.exe".as_bytes().to_vec(),
+            b"<script>alert(1)</script>.png".to_vec(),
+            b"\xff\xfe.png".to_vec(),
+            b"".to_vec(),
+        ] {
+            let want = if name.iter().any(|b| b.is_ascii_control()) {
+                Want::Any
+            } else {
+                Want::Status(201)
+            };
+            cases.push((
+                format!("the filename {}", preview(&name, 60)),
+                vec![file_part("file", &name, "image/png", png_bytes())],
+                want,
+            ));
+        }
+        for (what, parts, want) in cases {
+            let req = multipart_req(
+                path,
+                format!("POST {path}: {what}"),
+                &parts,
+                token.as_deref(),
+            );
+            if let Some(reply) = self.run(req.clone(), want).await {
+                let stored = reply
+                    .json
+                    .as_ref()
+                    .and_then(|b| b["data"]["media"]["filename"].as_str().map(str::to_owned));
+                if let Some(name) = stored {
+                    if let Some(why) = unsafe_filename(&name) {
+                        self.fail(
+                            &req,
+                            &format!("the stored filename {name:?} has {why}"),
+                            Some(&reply),
+                        );
+                    }
+                }
+            }
+        }
+        let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+        let whole = multipart(BOUNDARY, &[png()], true);
+        for (what, ct, body, want) in [
+            (
+                "no closing boundary",
+                Some(ct.clone()),
+                multipart(BOUNDARY, &[png()], false),
+                bad,
+            ),
+            (
+                "a body cut in the middle of the file",
+                Some(ct.clone()),
+                whole[..whole.len() - 20].to_vec(),
+                bad,
+            ),
+            (
+                "garbage",
+                Some(ct.clone()),
+                b"this is not a form".to_vec(),
+                bad,
+            ),
+            ("no content type", None, whole.clone(), wrong_type),
+            (
+                "a JSON body",
+                Some("application/json".to_owned()),
+                br#"{"file": "x"}"#.to_vec(),
+                wrong_type,
+            ),
+        ] {
+            let req = Req::new(Method::POST, path, format!("POST {path}: {what}"))
+                .token(token.as_deref())
+                .raw(ct.as_deref(), body);
+            self.run(req, want).await;
+        }
+    }
+
     /// Every query parameter of every route that has them: page and limit out of range and
     /// not numbers, filters that are not what they filter by, hostile search texts.
     async fn queries(&mut self, routes: &[(String, String, Method, Value)]) {
@@ -2150,6 +2402,12 @@ impl Fuzz<'_> {
             "DEFAULT".into(),
             "-1".into(),
         ];
+        // A dot segment is resolved by the client before it is sent (`/messages/../media` is
+        // `/media`): when that lands on another documented route, it is that route's call.
+        let documented: BTreeSet<String> = routes
+            .iter()
+            .map(|(_, template, method, _)| format!("{method} {template}"))
+            .collect();
         for (key, template, method, op) in routes {
             let params = path_params(template);
             if params.is_empty() {
@@ -2170,6 +2428,11 @@ impl Fuzz<'_> {
                                 break;
                             }
                         };
+                    if matches!(value.as_str(), ".." | "%2e%2e")
+                        && documented.contains(&format!("{method} {}", resolve_dots(&path)))
+                    {
+                        continue;
+                    }
                     let mut req = Req::new(
                         method.clone(),
                         path,
@@ -2405,6 +2668,7 @@ on_both_databases! {
         section!("phones", fuzz.phones().await);
         section!("json", fuzz.json_bodies(&doc, &routes).await);
         section!("uploads", fuzz.uploads(&routes).await);
+        section!("library", fuzz.library_uploads().await);
         section!("queries", fuzz.queries(&routes).await);
         section!("paths", fuzz.path_params(&doc, &routes).await);
         section!("headers", fuzz.headers().await);

@@ -122,6 +122,16 @@ on_both_databases! {
             "POST /api/v1/webhooks", "GET /api/v1/webhooks", "GET /api/v1/webhooks/{id}", "PUT /api/v1/webhooks/{id}",
             "DELETE /api/v1/webhooks/{id}", "GET /api/v1/webhooks/{id}/deliveries",
             "POST /api/v1/webhooks/{id}/deliveries/{deliveryId}/replay", "GET /api/v1/events",
+            "POST /api/v1/whatsapp/templates", "GET /api/v1/whatsapp/templates", "GET /api/v1/whatsapp/templates/{id}",
+            "PUT /api/v1/whatsapp/templates/{id}", "DELETE /api/v1/whatsapp/templates/{id}",
+            "POST /api/v1/whatsapp/messages/send-template",
+            "POST /api/v1/whatsapp/quick-replies", "GET /api/v1/whatsapp/quick-replies", "GET /api/v1/whatsapp/quick-replies/{id}",
+            "PUT /api/v1/whatsapp/quick-replies/{id}", "DELETE /api/v1/whatsapp/quick-replies/{id}",
+            "POST /api/v1/whatsapp/media", "GET /api/v1/whatsapp/media", "GET /api/v1/whatsapp/media/{id}",
+            "GET /api/v1/whatsapp/media/{id}/content", "DELETE /api/v1/whatsapp/media/{id}",
+            "POST /api/v1/whatsapp/auto-replies", "GET /api/v1/whatsapp/auto-replies", "GET /api/v1/whatsapp/auto-replies/{id}",
+            "PUT /api/v1/whatsapp/auto-replies/{id}", "DELETE /api/v1/whatsapp/auto-replies/{id}",
+            "POST /api/v1/whatsapp/auto-replies/test",
         ].into_iter().map(String::from).collect();
         assert_eq!(documented, expected);
 

@@ -38,6 +38,14 @@ const TAG: &str = "vip-org-a";
 const LINKED_CUSTOMER: &str = "crm-a-99117";
 const HOOK_PATH: &str = "/crm/org-a-hook-5f1c";
 const KEY_NAME: &str = "مفتاح نظام المؤسسة أ";
+const TEMPLATE_NAME: &str = "org_a_secret_offer";
+const TEMPLATE_TEXT: &str = "عرض سري للمؤسسة أ يا {{contact.name|عميلنا}}";
+const QUICK_TEXT: &str = "رد جاهز سري للمؤسسة أ";
+const AGENT_QUICK_TEXT: &str = "رد شخصي لوكيل المؤسسة أ";
+const RULE_NAME: &str = "قاعدة المؤسسة أ السرية";
+const RULE_TRIGGER: &str = "كلمة-سر-المؤسسة-أ";
+const RULE_TEXT: &str = "جواب آلي سري للمؤسسة أ";
+const MEDIA_NAME: &str = "شعار-المؤسسة-أ.png";
 const A_EMAIL: &str = "isolation-a@acme.sa";
 const A_AGENT_EMAIL: &str = "agent-a@acme.sa";
 const B_EMAIL: &str = "isolation-b@other.sa";
@@ -183,6 +191,11 @@ struct OrgA {
     media_message_ids: Vec<String>,
     outgoing_whatsapp_id: String,
     image_url: String,
+    template_id: String,
+    /// The organization's quick reply, then the agent's own.
+    quick_reply_ids: Vec<String>,
+    media_id: String,
+    auto_reply_id: String,
     markers: Vec<(String, String)>,
 }
 
@@ -366,6 +379,54 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
     };
     let delivery_id = str_of(&deliveries[0]["id"]);
 
+    // A's reusable content: a file, a template showing it, quick replies (the organization's
+    // and the agent's own) and an auto-reply nobody's message triggers during the sweep.
+    let media = multipart_send(
+        app,
+        &token,
+        "/api/v1/whatsapp/media",
+        "file",
+        png_bytes(),
+        MEDIA_NAME,
+        &[],
+    )
+    .await;
+    assert_eq!(media.status, StatusCode::CREATED, "{}", media.text());
+    let media_id = str_of(&media.json.expect("json")["data"]["mediaId"]);
+    let (status, template) = app
+        .post(
+            "/api/v1/whatsapp/templates",
+            &token,
+            json!({"name": TEMPLATE_NAME, "category": "marketing",
+            "header": {"type": "image", "mediaId": media_id}, "content": TEMPLATE_TEXT}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{template}");
+    let template_id = str_of(&template["data"]["template"]["id"]);
+    let (status, quick) = app
+        .post("/api/v1/whatsapp/quick-replies", &token, json!({"shortCode": "a-secret", "content": QUICK_TEXT, "visibility": "organization", "mediaId": media_id}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{quick}");
+    let (status, personal) = app
+        .post(
+            "/api/v1/whatsapp/quick-replies",
+            &agent.token,
+            json!({"shortCode": "a-mine", "content": AGENT_QUICK_TEXT}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{personal}");
+    let quick_reply_ids = vec![
+        str_of(&quick["data"]["quickReply"]["id"]),
+        str_of(&personal["data"]["quickReply"]["id"]),
+    ];
+    let (status, rule) = app
+        .post("/api/v1/whatsapp/auto-replies", &token, json!({"name": RULE_NAME, "matchType": "exact", "trigger": RULE_TRIGGER,
+            "response": {"type": "text", "text": RULE_TEXT}, "awayResponse": {"type": "template", "template": TEMPLATE_NAME},
+            "conditions": {"withinBusinessHours": true}}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    let auto_reply_id = str_of(&rule["data"]["autoReply"]["id"]);
+
     let mut markers: Vec<(String, String)> = vec![
         ("A's organization id".into(), owner.org_id.clone()),
         ("A's owner id".into(), owner.user_id.clone()),
@@ -402,6 +463,25 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
             "A's other conversation id".into(),
             conversation_ids[1].clone(),
         ),
+        ("A's template id".into(), template_id.clone()),
+        ("A's template name".into(), TEMPLATE_NAME.into()),
+        ("A's template text".into(), "عرض سري للمؤسسة أ".into()),
+        ("A's quick reply id".into(), quick_reply_ids[0].clone()),
+        (
+            "A's agent's quick reply id".into(),
+            quick_reply_ids[1].clone(),
+        ),
+        ("A's quick reply text".into(), QUICK_TEXT.into()),
+        (
+            "A's agent's quick reply text".into(),
+            AGENT_QUICK_TEXT.into(),
+        ),
+        ("A's file id".into(), media_id.clone()),
+        ("A's file name".into(), MEDIA_NAME.into()),
+        ("A's auto-reply id".into(), auto_reply_id.clone()),
+        ("A's auto-reply name".into(), RULE_NAME.into()),
+        ("A's auto-reply trigger".into(), RULE_TRIGGER.into()),
+        ("A's auto-reply text".into(), RULE_TEXT.into()),
     ];
     for m in &messages {
         markers.push(("A's message id".into(), str_of(&m["id"])));
@@ -423,6 +503,10 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
         media_message_ids: vec![str_of(&image["id"]), str_of(&document["id"])],
         outgoing_whatsapp_id: str_of(&outgoing_text["messageId"]),
         image_url: str_of(&image["content"]["mediaUrl"]),
+        template_id,
+        quick_reply_ids,
+        media_id,
+        auto_reply_id,
         markers,
     }
 }
@@ -445,6 +529,14 @@ async fn snapshot(app: &TestApp, a: &OrgA) -> Vec<(String, Value)> {
         "/api/v1/webhooks".to_owned(),
         format!("/api/v1/webhooks/{}", a.webhook_id),
         format!("/api/v1/webhooks/{}/deliveries?limit=100", a.webhook_id),
+        "/api/v1/whatsapp/templates".to_owned(),
+        format!("/api/v1/whatsapp/templates/{}", a.template_id),
+        "/api/v1/whatsapp/quick-replies".to_owned(),
+        "/api/v1/whatsapp/media".to_owned(),
+        format!("/api/v1/whatsapp/media/{}", a.media_id),
+        "/api/v1/whatsapp/auto-replies".to_owned(),
+        format!("/api/v1/whatsapp/auto-replies/{}", a.auto_reply_id),
+        "/api/v1/organization".to_owned(),
     ];
     let mut out = Vec::new();
     for path in paths {
@@ -530,12 +622,19 @@ const SKIPPED: [(&str, &str); 5] = [
 ];
 
 /// Routes that create something of the caller's own.
-const CREATES: [&str; 4] = [
+const CREATES: [&str; 8] = [
     "POST /api/v1/users",
     "POST /api/v1/api-keys",
     "POST /api/v1/webhooks",
     "POST /api/v1/whatsapp/sessions",
+    "POST /api/v1/whatsapp/templates",
+    "POST /api/v1/whatsapp/quick-replies",
+    "POST /api/v1/whatsapp/media",
+    "POST /api/v1/whatsapp/auto-replies",
 ];
+
+/// Routes that work out something from the caller's own data alone.
+const OWN_ANSWERS: [&str; 1] = ["POST /api/v1/whatsapp/auto-replies/test"];
 
 fn classify(key: &str, template: &str, op: &Value) -> Result<Expect, String> {
     if PUBLIC.contains(&key) {
@@ -550,7 +649,7 @@ fn classify(key: &str, template: &str, op: &Value) -> Result<Expect, String> {
     if template.contains('{') {
         return Ok(Expect::NotFound);
     }
-    if key.starts_with("GET ") {
+    if key.starts_with("GET ") || OWN_ANSWERS.contains(&key) {
         return Ok(Expect::OwnView);
     }
     if template.starts_with("/api/v1/whatsapp/messages/send") {
@@ -583,6 +682,10 @@ fn path_values(a: &OrgA, param: &str, resource: &str) -> Option<Vec<String>> {
         ("id", "contacts") => a.contact_ids.clone(),
         ("id", "messages") => a.media_message_ids.clone(),
         ("id", "organizations") => vec![a.owner.org_id.clone()],
+        ("id", "templates") => vec![a.template_id.clone()],
+        ("id", "quick-replies") => a.quick_reply_ids.clone(),
+        ("id", "media") => vec![a.media_id.clone()],
+        ("id", "auto-replies") => vec![a.auto_reply_id.clone()],
         _ => return None,
     })
 }
@@ -628,6 +731,8 @@ fn query_value(name: &str) -> Option<&'static str> {
         "purge" => "true",
         // Before every row: the whole listing.
         "cursor" => "9999999999999.z",
+        "category" => "marketing",
+        "language" => "ar",
         _ => return None,
     })
 }
@@ -671,6 +776,32 @@ fn json_body(key: &str, a: &OrgA, pass: &str, receiver: &Receiver) -> Option<Val
             json!({"messageId": a.outgoing_whatsapp_id})
         }
         "POST /api/v1/whatsapp/messages/{id}/reaction" => json!({"emoji": "😡"}),
+        "POST /api/v1/whatsapp/templates" => {
+            json!({"name": format!("b_offer_{pass}"), "category": "marketing",
+            "content": "عرض المؤسسة ب"})
+        }
+        "PUT /api/v1/whatsapp/templates/{id}" => {
+            json!({"name": "hijacked", "content": "changed by B", "footer": null})
+        }
+        "POST /api/v1/whatsapp/messages/send-template" => {
+            json!({"to": CUSTOMER_IN, "template": TEMPLATE_NAME,
+            "sessionName": "default", "variables": {}})
+        }
+        "POST /api/v1/whatsapp/quick-replies" => {
+            json!({"shortCode": format!("b-{pass}"), "content": "رد المؤسسة ب",
+            "visibility": "organization"})
+        }
+        "PUT /api/v1/whatsapp/quick-replies/{id}" => {
+            json!({"content": "changed by B", "mediaId": null})
+        }
+        "POST /api/v1/whatsapp/auto-replies" => json!({"name": "قاعدة ب", "matchType": "exact",
+            "trigger": format!("b-only-{pass}"), "response": {"type": "text", "text": "ب"}}),
+        "PUT /api/v1/whatsapp/auto-replies/{id}" => json!({"name": "hijacked", "isActive": false,
+            "response": {"type": "text", "text": "changed by B"}}),
+        "POST /api/v1/whatsapp/auto-replies/test" => {
+            json!({"text": RULE_TRIGGER, "from": CUSTOMER_IN,
+            "sessionName": "default"})
+        }
         "POST /api/v1/whatsapp/sandbox/{sessionName}/reaction" => {
             json!({"from": CUSTOMER_OUT, "messageId": a.outgoing_whatsapp_id, "emoji": "😡"})
         }
@@ -685,8 +816,16 @@ fn json_body(key: &str, a: &OrgA, pass: &str, receiver: &Receiver) -> Option<Val
     })
 }
 
-/// A valid multipart body for a media send, from the endpoint's name (`send-image` → `image`).
+/// A valid multipart body for a media send, from the endpoint's name (`send-image` → `image`),
+/// or for an upload to the media library.
 fn multipart_body(template: &str) -> Option<Payload> {
+    if template == "/api/v1/whatsapp/media" {
+        return Some(Payload::Multipart {
+            part: "file".to_owned(),
+            bytes: png_bytes(),
+            fields: Vec::new(),
+        });
+    }
     let part = template.rsplit('/').next()?.strip_prefix("send-")?;
     let bytes = match part {
         "image" => png_bytes(),

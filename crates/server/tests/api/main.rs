@@ -25,6 +25,7 @@ mod private_data;
 mod replies;
 mod schemathesis;
 mod sessions;
+mod templates;
 mod users;
 mod web_engine;
 mod web_link;

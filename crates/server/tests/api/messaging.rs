@@ -323,7 +323,7 @@ on_both_databases! {
         assert_error(&app.post("/api/v1/whatsapp/messages/send-image", &owner.token, json!({"to": "966550000001"})).await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
 
         // A blocked contact is refused.
-        incoming(&app, &owner.token, json!({"from": "966553333333", "type": "text", "text": "stop"})).await;
+        incoming(&app, &owner.token, json!({"from": "966553333333", "type": "text", "text": "لا تراسلوني"})).await;
         let contact = wait_for_contact(&app, &owner.token, "966553333333").await;
         let (status, _) = app.put(&format!("/api/v1/whatsapp/contacts/{}", contact["id"].as_str().expect("id")), &owner.token, json!({"isBlocked": true})).await;
         assert_eq!(status, StatusCode::OK);
