@@ -5,6 +5,7 @@
 // Tests fail loudly: a panic with its message is the failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auto_reply_crash;
 mod crash;
 mod disk_full;
 mod secrets;
@@ -19,6 +20,16 @@ async fn a_killed_server_loses_nothing_and_sends_nothing_twice_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_server_loses_nothing_and_sends_nothing_twice_on_postgres() {
     crash::story(server::Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_answers_each_customers_message_exactly_once_on_sqlite() {
+    auto_reply_crash::story(server::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_answers_each_customers_message_exactly_once_on_postgres() {
+    auto_reply_crash::story(server::Db::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
