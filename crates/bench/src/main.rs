@@ -11,6 +11,7 @@
 #[global_allocator]
 static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 
+mod auto_reply;
 mod browser;
 mod dashboard_render;
 mod harness;
@@ -33,7 +34,7 @@ use std::process::{Command, ExitCode, Stdio};
 use harness::Db;
 use report::Row;
 
-const BENCHES: [&str; 8] = [
+const BENCHES: [&str; 9] = [
     "sessions-memory",
     "send-throughput",
     "ingest",
@@ -42,10 +43,11 @@ const BENCHES: [&str; 8] = [
     "mixed-load",
     "live-stream",
     "dashboard-render",
+    "auto-reply",
 ];
 const ROW_PREFIX: &str = "WASL-BENCH-ROW ";
 const USAGE: &str =
-    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load|live-stream|dashboard-render]";
+    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load|live-stream|dashboard-render|auto-reply]";
 
 struct Args {
     quick: bool,
@@ -119,6 +121,7 @@ async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
         "mixed-load" => mixed_load::run(db, quick).await,
         "live-stream" => live_stream::run(db, quick).await,
         "dashboard-render" => dashboard_render::run(db, quick).await,
+        "auto-reply" => auto_reply::run(db, quick).await,
         _ => Err(format!("unknown benchmark {name}")),
     };
     let (rows, code) = match result {

@@ -59,6 +59,13 @@ const ASSETS: &[Asset] = &[
     asset!("js/attention.js", JS),
     asset!("js/theme.js", JS),
     asset!("js/emoji.js", JS),
+    asset!("js/automation_kit.js", JS),
+    asset!("js/quick_pick.js", JS),
+    asset!("js/pages/automation.js", JS),
+    asset!("js/pages/auto_replies.js", JS),
+    asset!("js/pages/templates.js", JS),
+    asset!("js/pages/quick_replies.js", JS),
+    asset!("js/pages/media_library.js", JS),
 ];
 
 const INDEX: &str = include_str!("../assets/dashboard/index.html");

@@ -9,6 +9,7 @@ use sqlx::{Any, Row, Transaction};
 use wasl_domain::{Contact, Conversation, Message, MessageMetadata, OrgId};
 
 use crate::contacts::{contact, CONTACT_COLUMNS_BARE};
+use crate::conversations::MESSAGE_COLUMNS_M;
 use crate::conversations::{conversation, conversation_columns};
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
 use crate::messages::{message, MESSAGE_COLUMNS};
@@ -47,7 +48,8 @@ pub(crate) async fn enqueue(
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub message: Message,
-    pub contact: Contact,
+    /// Its contact; `None` only if the contact is gone (the message is then let go).
+    pub contact: Option<Contact>,
     /// Its conversation as it is now (who handles it).
     pub conversation: Option<Conversation>,
 }
@@ -99,51 +101,66 @@ impl Store {
 }
 
 impl Automation<'_> {
-    /// Takes up to `limit` queued messages no worker holds (oldest first) and holds them until
-    /// `until`; a worker that dies lets them go when that time passes. On PostgreSQL rows
-    /// another node is claiming are skipped, not waited for.
+    /// Takes up to `limit` queued messages (oldest first). On PostgreSQL, where several nodes
+    /// share the queue (SPEC §19), they are held until `until` (rows another node is claiming
+    /// are skipped, not waited for), and a node that dies lets them go when that time passes.
+    /// A SQLite database has one wasl, with one worker: it reads the queue without writing, so
+    /// that taking messages never waits behind the single writer.
     pub async fn claim(
         &self,
         now: i64,
         until: i64,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let mut w = self.store.begin_write().await?;
-        let skip_locked = match self.store.dialect {
-            crate::Dialect::Sqlite => "",
-            crate::Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-        };
-        let ids: Vec<String> = sqlx::query(&format!(
-            "UPDATE automation_queue SET claimed_until = $1
-             WHERE message_id IN (SELECT message_id FROM automation_queue WHERE claimed_until <= $2
-                                  ORDER BY created_at, message_id LIMIT $3{skip_locked})
-             RETURNING message_id"
-        ))
-        .bind(until)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *w.tx)
-        .await?
-        .iter()
-        .map(|r| r.try_get::<String, _>(0))
-        .collect::<Result<_, _>>()?;
-        w.commit().await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
         let pool = &self.store.pool;
-        let mut params = Params::new(self.store.dialect);
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({}) ORDER BY created_at, id",
-            params.texts(ids.iter().map(String::as_str))
-        );
-        let messages: Vec<Message> = params
-            .query(&sql)
+        let messages: Vec<Message> = match self.store.dialect {
+            crate::Dialect::Sqlite => sqlx::query(&format!(
+                "SELECT {MESSAGE_COLUMNS_M} FROM automation_queue q JOIN messages m ON m.id = q.message_id
+                 ORDER BY q.created_at, q.message_id LIMIT $1"
+            ))
+            .bind(i64::from(limit))
             .fetch_all(pool)
             .await?
             .iter()
             .map(message)
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()?,
+            crate::Dialect::Postgres => {
+                let mut w = self.store.begin_write().await?;
+                let ids: Vec<String> = sqlx::query(
+                    "UPDATE automation_queue SET claimed_until = $1
+                     WHERE message_id IN (SELECT message_id FROM automation_queue WHERE claimed_until <= $2
+                                          ORDER BY created_at, message_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                     RETURNING message_id",
+                )
+                .bind(until)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *w.tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<Result<_, _>>()?;
+                w.commit().await?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut params = Params::new(self.store.dialect);
+                let sql = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({}) ORDER BY created_at, id",
+                    params.texts(ids.iter().map(String::as_str))
+                );
+                params
+                    .query(&sql)
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(message)
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut params = Params::new(self.store.dialect);
         let sql = format!(
             "SELECT {CONTACT_COLUMNS_BARE} FROM contacts WHERE id IN ({})",
@@ -167,9 +184,7 @@ impl Automation<'_> {
         }
         let mut claimed = Vec::with_capacity(messages.len());
         for message in messages {
-            let Some(contact) = contacts.get(&message.contact_id).cloned() else {
-                continue;
-            };
+            let contact = contacts.get(&message.contact_id).cloned();
             let conversation = conversations
                 .get(&(
                     message.session_id.as_str().to_owned(),

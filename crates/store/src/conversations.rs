@@ -65,7 +65,7 @@ pub(crate) fn conversation(row: &AnyRow) -> Result<Conversation, StoreError> {
     })
 }
 
-const MESSAGE_COLUMNS_M: &str = "m.id, m.organization_id, m.session_id, m.message_id, m.contact_id, m.contact_phone, m.from_number,
+pub(crate) const MESSAGE_COLUMNS_M: &str = "m.id, m.organization_id, m.session_id, m.message_id, m.contact_id, m.contact_phone, m.from_number,
     m.to_number, m.direction, m.type, m.text, m.caption, m.media_path, m.mime_type, m.filename, m.media_size, m.ptt, m.status,
     m.sent_at, m.delivered_at, m.read_at, m.error_message, m.idempotency_key, m.attempts, m.related_user, m.created_at,
     m.quoted, m.customer_reaction, m.business_reaction, m.metadata";

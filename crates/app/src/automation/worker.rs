@@ -105,6 +105,7 @@ impl AutomationWorker {
         if claimed.is_empty() {
             return Ok(0);
         }
+
         let mut contexts: HashMap<OrgId, Option<OrgContext>> = HashMap::new();
         let mut history: HashMap<OrgId, HashMap<String, Vec<Sent>>> = HashMap::new();
         for c in &claimed {
@@ -140,7 +141,7 @@ impl AutomationWorker {
         for c in &claimed {
             let org = &c.message.organization_id;
             let settlement = match contexts.get(org).and_then(Option::as_ref) {
-                Some(ctx) => {
+                Some(ctx) if c.contact.is_some() => {
                     let sent = history
                         .entry(org.clone())
                         .or_default()
@@ -148,7 +149,8 @@ impl AutomationWorker {
                         .or_default();
                     self.decide(ctx, c, sent, &mut sessions, now).await?
                 }
-                None => Settlement {
+                // The organization or the contact is gone: the message is let go, unanswered.
+                _ => Settlement {
                     message_id: c.message.id.clone(),
                     answer: None,
                     opt_out: None,
@@ -201,6 +203,13 @@ impl AutomationWorker {
         now: i64,
     ) -> AppResult<Settlement> {
         let message = &c.message;
+        let Some(contact) = c.contact.as_ref() else {
+            return Ok(Settlement {
+                message_id: message.id.clone(),
+                answer: None,
+                opt_out: None,
+            });
+        };
         let session_name = message
             .session_id
             .as_str()
@@ -217,7 +226,7 @@ impl AutomationWorker {
                     session_id: message.session_id.as_str(),
                     session_name,
                     at: message.created_at,
-                    contact: Some(&c.contact),
+                    contact: Some(contact),
                     conversation: c.conversation.as_ref(),
                     sent: &recent,
                 },
@@ -238,12 +247,12 @@ impl AutomationWorker {
             } => {
                 settlement.opt_out = Some(OptOutChange {
                     organization_id: message.organization_id.clone(),
-                    contact_id: c.contact.id.clone(),
+                    contact_id: contact.id.clone(),
                     opted_out_at: (keyword == Keyword::Stop).then_some(now),
                     at: now,
                 });
-                tracing::info!(organization = %message.organization_id, contact = %c.contact.id, keyword = keyword.as_str(), "a customer changed their subscription");
-                if c.contact.is_blocked {
+                tracing::info!(organization = %message.organization_id, contact = %contact.id, keyword = keyword.as_str(), "a customer changed their subscription");
+                if contact.is_blocked {
                     return Ok(settlement);
                 }
                 let words = &ctx.organization.opt_out_words;
@@ -286,7 +295,7 @@ impl AutomationWorker {
                     &self.library,
                     &ctx.organization,
                     reply,
-                    Some(&c.contact),
+                    Some(contact),
                     &message.contact_phone,
                 )
                 .await
@@ -298,7 +307,7 @@ impl AutomationWorker {
                         return Ok(settlement);
                     }
                 };
-                if answer.marketing && c.contact.opted_out_at.is_some() {
+                if answer.marketing && contact.opted_out_at.is_some() {
                     return Ok(settlement);
                 }
                 (

@@ -80,7 +80,8 @@ CREATE INDEX auto_replies_organization ON auto_replies (organization_id, priorit
 -- Every customer's message waits here, written in the transaction that stores it, until
 -- automation has considered it (opt-out words, auto-replies): the row is deleted in the
 -- transaction that stores the answer, so a crash neither skips a message nor answers it twice.
--- `claimed_until`: a worker holds the row until then.
+-- `claimed_until`: a node holds the row until then (PostgreSQL, where several nodes share the
+-- queue; a SQLite database has one wasl and its one worker reads the queue in order).
 CREATE TABLE automation_queue (
     message_id      TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
     organization_id TEXT NOT NULL,

@@ -122,6 +122,31 @@ export function mediaUrl(messageId) {
   return media.get(messageId);
 }
 
+/** A file of the media library, as a blob: URL (kept for the page's life, like messages'). */
+export function libraryUrl(mediaId) {
+  const key = `library:${mediaId}`;
+  if (!media.has(key)) {
+    const p = (async () => {
+      const usedToken = auth.token;
+      const res = await fetch(`/api/v1/whatsapp/media/${encodeURIComponent(mediaId)}/content`, { headers: headers() });
+      if (!res.ok) throw await failure(res, '/whatsapp/media', usedToken);
+      return URL.createObjectURL(await passiveBlob(res));
+    })();
+    media.set(key, p);
+    p.catch(() => media.delete(key));
+  }
+  return media.get(key);
+}
+
+/** A file of the media library as a File, to attach it to a message. */
+export async function libraryFile(item) {
+  const usedToken = auth.token;
+  const res = await fetch(`/api/v1/whatsapp/media/${encodeURIComponent(item.id)}/content`, { headers: headers() });
+  if (!res.ok) throw await failure(res, '/whatsapp/media', usedToken);
+  const bytes = await res.arrayBuffer();
+  return new File([bytes], item.filename || item.type, { type: item.mimeType });
+}
+
 /** Only media a browser merely displays keeps its type in a blob: URL; anything else (an SVG,
  *  HTML) becomes opaque bytes, so opening the URL can never run a script in wasl's origin. */
 const PASSIVE = /^(image\/(jpeg|png|webp|gif)|video\/(mp4|3gpp|quicktime|webm|x-matroska)|audio\/(ogg|mpeg|m4a|mp4|aac|amr|x-wav|opus)|application\/pdf|text\/plain)$/;

@@ -10,6 +10,7 @@ import * as chat from './pages/chat.js';
 import * as contacts from './pages/contacts.js';
 import * as stats from './pages/stats.js';
 import * as settings from './pages/settings.js';
+import * as automation from './pages/automation.js';
 import { BASE, match, pathOf } from './router.js';
 import { retitle, startAttention, stopAttention } from './attention.js';
 
@@ -19,6 +20,7 @@ const PAGES = {
   chat: { page: chat, label: 'navChat', icon: 'chat' },
   sessions: { page: sessions, label: 'navSessions', icon: 'phone' },
   contacts: { page: contacts, label: 'navContacts', icon: 'users' },
+  automation: { page: automation, label: 'navAutomation', icon: 'zap' },
   stats: { page: stats, label: 'navStats', icon: 'chart' },
   settings: { page: settings, label: 'navSettings', icon: 'settings' },
 };

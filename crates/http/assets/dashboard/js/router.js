@@ -10,6 +10,8 @@ const ROUTES = [
   ['sessions', 'sessions'],
   ['contacts', 'contacts'],
   ['stats', 'stats'],
+  ['automation/:tab', 'automation'],
+  ['automation', 'automation'],
   ['settings', 'settings'],
   ['login', 'login'],
   ['register', 'register'],
@@ -44,5 +46,6 @@ export function pathOf(page, params = {}) {
   if (page === 'chat') {
     return params.conversationId ? `${BASE}/chats/${encodeURIComponent(params.conversationId)}` : `${BASE}/chats`;
   }
+  if (page === 'automation' && params.tab) return `${BASE}/automation/${encodeURIComponent(params.tab)}`;
   return `${BASE}/${page}`;
 }

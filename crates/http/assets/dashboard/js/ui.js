@@ -581,3 +581,23 @@ export function highlighted(text, query) {
   if (at < text.length) out.push(text.slice(at));
   return out;
 }
+
+// WhatsApp's own formatting, as a phone shows it: *bold*, _italic_, ~strikethrough~ and
+// ```monospace```. A marker counts only around text that does not begin or end with a space
+// and not inside a word, as on WhatsApp; the text is never parsed as HTML.
+const FORMATS = { '*': 'b', _: 'i', '~': 's' };
+const MARKED = /```([\s\S]+?)```|(?<![\p{L}\p{N}])([*_~])(?!\s)([^\n]*?[^\s])\2(?![\p{L}\p{N}])/gu;
+
+export function formatted(text) {
+  const out = [];
+  let last = 0;
+  for (const m of String(text || '').matchAll(MARKED)) {
+    if (m.index > last) out.push(text.slice(last, m.index));
+    out.push(m[1] !== undefined
+      ? h('code', { class: 'wa-mono', text: m[1] })
+      : h(FORMATS[m[2]], {}, formatted(m[3])));
+    last = m.index + m[0].length;
+  }
+  if (last < String(text || '').length) out.push(text.slice(last));
+  return out;
+}

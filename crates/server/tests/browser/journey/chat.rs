@@ -236,7 +236,7 @@ impl Journey {
 }
 
 /// A real 48×48 PNG (a green square with a lighter band) in a fresh temp file.
-fn small_png() -> PathBuf {
+pub(super) fn small_png() -> PathBuf {
     let path = std::env::temp_dir().join(format!("wasl-{}.png", uuid::Uuid::now_v7().simple()));
     let file = std::fs::File::create(&path).expect("create the PNG");
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), 48, 48);

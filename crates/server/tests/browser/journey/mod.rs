@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::server::{self, TestServer};
 use crate::webdriver::Browser;
 
+mod automation;
 mod chat;
 mod history;
 mod hours;
@@ -117,6 +118,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.settings().await;
     j.step("business hours").await;
     j.business_hours().await;
+    j.step("automation").await;
+    j.automation().await;
     j.step("keyboard only").await;
     j.keyboard_only().await;
     if viewport == Viewport::Desktop {

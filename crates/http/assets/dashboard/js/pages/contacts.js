@@ -8,10 +8,10 @@ function chips(tags) {
 }
 
 /** A tag editor: chips with a remove button, and an input that adds on Enter or comma. */
-function tagEditor(initial) {
+export function tagEditor(initial, { name = 'tag', placeholder = t('addTag') } = {}) {
   const tags = [...(initial || [])];
   const box = h('div', { class: 'tag-editor' });
-  const input = h('input', { name: 'tag', placeholder: t('addTag'), 'aria-label': t('addTag'), autocomplete: 'off' });
+  const input = h('input', { name, placeholder, 'aria-label': placeholder, autocomplete: 'off' });
   const render = () => box.replaceChildren(
     ...tags.map((tag, i) => h('span', { class: 'chip chip-edit', dir: 'auto' }, tag,
       h('button', { type: 'button', 'aria-label': t('removeTag', { tag }), 'data-action': 'remove-tag', onclick: () => { tags.splice(i, 1); render(); } }, icon('x', { size: 12 })))),
@@ -71,6 +71,8 @@ export function editDialog(contact, onSaved, navigate) {
         h('div', { class: 'field' }, h('span', { class: 'field-label', text: t('tags') }), tags.el),
         h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('notes') }), notes),
         h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('relatedCustomer') }), linked),
+        contact.optedOut ? h('p', { class: 'opted-out-note', role: 'note' }, h('span', { class: 'badge badge-opted-out' }, t('optedOut')),
+          h('span', { class: 'muted', text: t('optedOutSince', { when: formatShort(contact.optedOutAt) }) })) : null,
         h('label', { class: 'switch-field' }, blocked, h('span', { class: 'switch' }, h('i')),
           h('span', {}, h('b', { text: t('blockContact') }), h('small', { class: 'muted', text: t('blockHint') }))),
         h('div', { class: 'dialog-actions' },
@@ -111,6 +113,7 @@ export function mount(root, { navigate } = {}) {
     h('span', { class: 'cell cell-tags', role: 'cell' }, chips(c.tags)),
     h('span', { class: 'cell cell-customer', role: 'cell', dir: 'ltr', text: c.relatedCustomer || '' }),
     h('span', { class: 'cell cell-time', role: 'cell' }, c.isBlocked ? h('span', { class: 'badge badge-blocked' }, icon('block', { size: 14 }), h('span', { text: t('blocked') })) : null,
+      c.optedOut ? h('span', { class: 'badge badge-opted-out', 'data-opted-out': '', title: t('optedOutHint') }, t('optedOut')) : null,
       h('time', { text: formatShort(c.lastMessageAt) })),
     h('span', { class: 'cell cell-edit', role: 'cell' }, icon('edit', { size: 16 })));
   }

@@ -8,6 +8,7 @@ import { askDesktopPermission, notifyPrefs, setNotifyPrefs } from '../attention.
 import { clearFieldErrors, h, showFieldErrors, spinner, toast, toastError } from '../ui.js';
 import { getTheme, setTheme } from '../theme.js';
 import { businessHours } from './hours.js';
+import { tagEditor } from './contacts.js';
 
 /** Every IANA time zone the browser knows, the organization's first when it is not among them. */
 function zoneOptions(selected) {
@@ -77,6 +78,9 @@ export function mount(root, { me }) {
     const language = h('select', { name: 'defaultLanguage', disabled: !canManage, 'aria-describedby': 'org-language-hint' },
       h('option', { value: 'ar', text: 'العربية', selected: organization.defaultLanguage === 'ar' }),
       h('option', { value: 'en', text: 'English', selected: organization.defaultLanguage === 'en' }));
+    const stopWords = tagEditor(organization.optOut.stopWords, { name: 'stopWord', placeholder: t('addWord') });
+    const startWords = tagEditor(organization.optOut.startWords, { name: 'startWord', placeholder: t('addWord') });
+    if (!canManage) for (const input of [...stopWords.el.querySelectorAll('input, button'), ...startWords.el.querySelectorAll('input, button')]) input.disabled = true;
     const save = h('button', { type: 'submit', class: 'btn btn-primary', disabled: !canManage }, t('save'));
     const form = h('form', { class: 'form', id: 'organization-form', novalidate: true },
       h('h2', { text: t('organizationSettings') }),
@@ -89,6 +93,12 @@ export function mount(root, { me }) {
         h('small', { class: 'field-error', id: 'org-timezone-error', 'data-error-for': 'timezone' })),
       h('label', { class: 'field' }, h('span', { class: 'field-label', text: t('defaultLanguage') }), language,
         h('small', { class: 'field-hint', id: 'org-language-hint', text: t('defaultLanguageHint') })),
+      h('fieldset', { class: 'field form-section', id: 'opt-out-words' }, h('legend', { class: 'field-label', text: t('optOutWords') }),
+        h('small', { class: 'field-hint', text: t('optOutWordsHint') }),
+        h('div', { class: 'field' }, h('span', { class: 'field-label', text: t('stopWords') }), stopWords.el,
+          h('small', { class: 'field-error', 'data-error-for': 'stopWords' })),
+        h('div', { class: 'field' }, h('span', { class: 'field-label', text: t('startWords') }), startWords.el,
+          h('small', { class: 'field-error', 'data-error-for': 'startWords' }))),
       canManage ? null : h('p', { class: 'muted', role: 'note', text: t('managersOnly') }),
       h('div', { class: 'form-actions' }, save));
     form.addEventListener('submit', async (e) => {
@@ -98,7 +108,8 @@ export function mount(root, { me }) {
       try {
         const data = await api('PUT', '/organization', {
           json: { name: name.value.trim(), defaultCountry: country.value || null,
-            timezone: timezone.value, defaultLanguage: language.value },
+            timezone: timezone.value, defaultLanguage: language.value,
+            optOut: { stopWords: stopWords.value(), startWords: startWords.value() } },
         });
         if (me) me.organization = data.organization;
         toast(t('saved'), 'success');

@@ -4,8 +4,9 @@
 import { t } from '../i18n.js';
 import { EMOJI_GROUPS, EMOJI_NAMES } from '../emoji.js';
 import { api, live, MAX_MEDIA_BYTES, mediaUrl, rememberMedia, settleInterval } from '../api.js';
-import { avatar, bdi, digitsOf, every, fileName, followDirection, formatBytes, formatDay, formatTime, h, highlighted, icon, iconButton, openDialog, phone, spinner, toast, toastError, windowedList } from '../ui.js';
+import { avatar, bdi, digitsOf, every, fileName, followDirection, formatBytes, formatDay, formatTime, formatted, h, highlighted, icon, iconButton, openDialog, phone, spinner, toast, toastError, windowedList } from '../ui.js';
 import { editDialog } from './contacts.js';
+import { quickPicker } from '../quick_pick.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const PAGE = 50;
@@ -311,7 +312,8 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
           avatar(c.contact.name, c.contact.phoneNumber))
         : avatar(c.contact.name, c.contact.phoneNumber),
       h('div', { class: 'thread-who' },
-        h('strong', {}, c.contact.name ? h('bdi', { text: c.contact.name }) : phone(c.contact.phoneNumber)),
+        h('strong', {}, c.contact.name ? h('bdi', { text: c.contact.name }) : phone(c.contact.phoneNumber),
+          c.contact.optedOut ? h('span', { class: 'badge badge-opted-out', 'data-opted-out': '', title: t('optedOutHint') }, t('optedOut')) : null),
         h('small', { class: 'muted' }, c.contact.name ? phone(c.contact.phoneNumber) : null, c.contact.name ? ' · ' : null, t('viaSession', { name: sessionName }))));
   }
 
@@ -428,6 +430,8 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     return true;
   }
   fileInput.addEventListener('change', () => attach(fileInput.files?.[0]));
+  // `/` opens the quick replies; registered before the composer's keys so Enter picks.
+  const quick = quickPicker(text, { attach });
   // A pasted image (a screenshot) or file becomes the attachment; pasted text stays text.
   text.addEventListener('paste', (e) => {
     const file = [...(e.clipboardData?.files || [])][0];
@@ -504,7 +508,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     }
   });
 
-  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, replyBar, attachmentBar, text), recordBtn, sendBtn, recordBar);
+  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, quick.el, replyBar, attachmentBar, text), recordBtn, sendBtn, recordBar);
   /** Whether one may write and send; `why` is the banner's reason, also the placeholder. */
   function setComposer(writable, sendable, why) {
     const wasFocused = document.activeElement === text;
@@ -679,8 +683,11 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
       q ? h('button', { type: 'button', class: 'quote', 'data-action': 'open-quote', 'data-quoted': q.id || '',
         'aria-label': t('goToQuoted'), disabled: !q.id, onclick: () => q.id && jumpTo(q.id) }, quoteNode(q)) : null,
       m.type !== 'text' ? mediaNodes.get(m.id) : null,
-      body ? h('p', { class: 'msg-text', dir: 'auto', text: body }) : null,
-      h('span', { class: 'meta' }, h('time', { datetime: m.createdAt, text: formatTime(m.sentAt || m.createdAt) }), out ? tick(m.status) : null),
+      body ? h('p', { class: 'msg-text', dir: 'auto' }, formatted(body)) : null,
+      h('span', { class: 'meta' },
+        m.metadata?.automation ? h('span', { class: 'automated', 'data-automation': m.metadata.automation.kind, title: t(`automation_${m.metadata.automation.kind}`) },
+          icon('zap', { size: 12 }), h('span', { text: t('automated') })) : null,
+        h('time', { datetime: m.createdAt, text: formatTime(m.sentAt || m.createdAt) }), out ? tick(m.status) : null),
       m.reactions?.length ? h('span', { class: 'reactions', role: 'group', 'aria-label': t('reactions') },
         ...m.reactions.map((r) => h('span', { class: 'reaction', 'data-by': r.by, title: t(r.by === 'business' ? 'reactionByYou' : 'reactionByCustomer'), text: r.emoji })))
         : null),
