@@ -173,6 +173,7 @@ async fn run(tcp: TcpStream, shared: Arc<Shared>) -> Result<(), String> {
         Ok(established) => established,
         Err(e) => {
             shared.state().unfinished_handshakes += 1;
+            shared.changed.notify_waiters();
             return Err(e);
         }
     };

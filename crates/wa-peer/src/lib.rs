@@ -544,6 +544,19 @@ impl Peer {
         self.shared.state().unfinished_handshakes
     }
 
+    /// Waits until a client has hung up in the middle of a handshake: the client's side of the
+    /// story ends when it hangs up, the peer learns it when the socket closes, a moment later.
+    pub async fn an_unfinished_handshake(&self) {
+        loop {
+            let mut changed = std::pin::pin!(self.shared.changed.notified());
+            changed.as_mut().enable();
+            if self.unfinished_handshakes() > 0 {
+                return;
+            }
+            changed.await;
+        }
+    }
+
     /// How many logins the peer has accepted for companion `jid`.
     pub fn logins(&self, jid: &str) -> usize {
         self.shared

@@ -1177,53 +1177,12 @@ async fn setup(app: &TestApp) -> Own {
     let other = app.register("fuzz-other@acme.sa").await;
     // Reusable content, and a rule no fuzzed message can trigger (the counts stay the
     // server's own answers to the sweep).
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(png_bytes()).file_name("logo.png"),
-    );
-    let media = app
-        .send_raw(
-            app.client
-                .post(app.url("/api/v1/whatsapp/media"))
-                .bearer_auth(&token)
-                .multipart(form),
-        )
-        .await;
-    assert_eq!(media.status, StatusCode::CREATED, "{}", media.text());
-    let library_media_id = media.json.expect("json")["data"]["mediaId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let (status, template) = app
-        .post("/api/v1/whatsapp/templates", &token, json!({"name": "fuzz_offer", "category": "utility", "content": "مرحبا {{name|عميلنا}}"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{template}");
-    let (status, quick) = app
-        .post(
-            "/api/v1/whatsapp/quick-replies",
-            &token,
-            json!({"shortCode": "fuzz", "content": "رد جاهز", "mediaId": library_media_id}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{quick}");
-    let (status, rule) = app
-        .post("/api/v1/whatsapp/auto-replies", &token, json!({"name": "fuzz", "matchType": "exact", "trigger": "لن-يكتبها-أحد-في-الجولة", "response": {"type": "text", "text": "x"}}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    let content = crate::helpers::reusable_content(app, &token).await;
     Own {
-        template_id: template["data"]["template"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned(),
-        quick_reply_id: quick["data"]["quickReply"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned(),
-        library_media_id,
-        auto_reply_id: rule["data"]["autoReply"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned(),
+        template_id: content.template_id,
+        quick_reply_id: content.quick_reply_id,
+        library_media_id: content.media_id,
+        auto_reply_id: content.auto_reply_id,
         api_key_id: key["data"]["apiKey"]["id"].as_str().expect("id").to_owned(),
         agent_id: agent.user_id,
         contact_id,

@@ -447,3 +447,66 @@ pub fn error_envelope_problem(body: &Value) -> Option<String> {
     }
     None
 }
+
+/// An organization's reusable content, for tests that address it by id.
+pub struct Content {
+    pub media_id: String,
+    pub template_id: String,
+    /// The quick reply sends the file.
+    pub quick_reply_id: String,
+    /// A rule no message of a sweep triggers.
+    pub auto_reply_id: String,
+}
+
+/// Creates a file of the media library, a template, a quick reply and an auto-reply.
+pub async fn reusable_content(app: &TestApp, token: &str) -> Content {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(crate::messaging::png_bytes()).file_name("logo.png"),
+    );
+    let media = app
+        .send_raw(
+            app.client
+                .post(app.url("/api/v1/whatsapp/media"))
+                .bearer_auth(token)
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(media.status, StatusCode::CREATED, "{}", media.text());
+    let media_id = media.json.expect("json")["data"]["mediaId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let created = |path: &'static str, body: Value, pointer: &'static str| {
+        let token = token.to_owned();
+        async move {
+            let (status, body) = app.post(path, &token, body).await;
+            assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
+            body.pointer(pointer)
+                .and_then(Value::as_str)
+                .expect("id")
+                .to_owned()
+        }
+    };
+    Content {
+        template_id: created(
+            "/api/v1/whatsapp/templates",
+            json!({"name": "fuzz_offer", "category": "utility", "content": "مرحبا {{name|عميلنا}}"}),
+            "/data/template/id",
+        )
+        .await,
+        quick_reply_id: created(
+            "/api/v1/whatsapp/quick-replies",
+            json!({"shortCode": "fuzz", "content": "رد جاهز", "mediaId": media_id}),
+            "/data/quickReply/id",
+        )
+        .await,
+        auto_reply_id: created(
+            "/api/v1/whatsapp/auto-replies",
+            json!({"name": "fuzz", "matchType": "exact", "trigger": "لن-يكتبها-أحد-في-الجولة", "response": {"type": "text", "text": "x"}}),
+            "/data/autoReply/id",
+        )
+        .await,
+        media_id,
+    }
+}

@@ -99,62 +99,12 @@ async fn things(app: &TestApp) -> Vec<(&'static str, String)> {
         assert!(std::time::Instant::now() < deadline, "no delivery: {list}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    // Reusable content: a file, a template, a quick reply and an auto-reply.
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(png_bytes()).file_name("logo.png"),
-    );
-    let media = app
-        .send_raw(
-            app.client
-                .post(app.url("/api/v1/whatsapp/media"))
-                .bearer_auth(&owner.token)
-                .multipart(form),
-        )
-        .await;
-    assert_eq!(media.status, StatusCode::CREATED, "{}", media.text());
-    let media_id = media.json.expect("json")["data"]["mediaId"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let (status, template) = app
-        .post(
-            "/api/v1/whatsapp/templates",
-            &owner.token,
-            json!({"name": "fuzz_offer", "category": "utility", "content": "مرحبا {{name|عميلنا}}"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{template}");
-    let (status, quick) = app
-        .post(
-            "/api/v1/whatsapp/quick-replies",
-            &owner.token,
-            json!({"shortCode": "fuzz", "content": "رد جاهز"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{quick}");
-    let (status, rule) = app
-        .post(
-            "/api/v1/whatsapp/auto-replies",
-            &owner.token,
-            json!({"name": "fuzz", "matchType": "exact", "trigger": "fuzz", "response": {"type": "text", "text": "x"}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{rule}");
-    let id_of = |v: &serde_json::Value, pointer: &str| {
-        v.pointer(pointer)
-            .and_then(|id| id.as_str())
-            .expect("id")
-            .to_owned()
-    };
+    let content = crate::helpers::reusable_content(app, &owner.token).await;
     vec![
-        ("WASL_ST_TEMPLATE_ID", id_of(&template, "/data/template/id")),
-        (
-            "WASL_ST_QUICK_REPLY_ID",
-            id_of(&quick, "/data/quickReply/id"),
-        ),
-        ("WASL_ST_MEDIA_ID", media_id),
-        ("WASL_ST_AUTO_REPLY_ID", id_of(&rule, "/data/autoReply/id")),
+        ("WASL_ST_TEMPLATE_ID", content.template_id),
+        ("WASL_ST_QUICK_REPLY_ID", content.quick_reply_id),
+        ("WASL_ST_MEDIA_ID", content.media_id),
+        ("WASL_ST_AUTO_REPLY_ID", content.auto_reply_id),
         ("WASL_ST_TOKEN", owner.token.clone()),
         ("WASL_ST_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("WASL_ST_ORG_ID", owner.org_id.clone()),

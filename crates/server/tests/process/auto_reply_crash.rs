@@ -13,6 +13,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Row;
 
+use crate::crash::until_zero;
 use crate::server::{Db, Installation};
 
 const SESSIONS: usize = 2;
@@ -95,21 +96,6 @@ async fn count(pool: &sqlx::AnyPool, sql: &str) -> i64 {
         .await
         .and_then(|r| r.try_get(0))
         .expect("count")
-}
-
-async fn until_zero(pool: &sqlx::AnyPool, sql: &str, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        let n = count(pool, sql).await;
-        if n == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still {n} after {within:?}: {sql}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 pub async fn story(db: Db) {

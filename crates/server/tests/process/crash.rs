@@ -174,7 +174,7 @@ async fn load(
 }
 
 /// Polls `count` (a single number from the database) until it is zero.
-async fn until_zero(pool: &sqlx::AnyPool, sql: &str, within: Duration) {
+pub(crate) async fn until_zero(pool: &sqlx::AnyPool, sql: &str, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
         let n: i64 = sqlx::query(sql)

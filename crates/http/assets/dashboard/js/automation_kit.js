@@ -4,7 +4,7 @@
 // picks or uploads a file of the media library, and the editor of an automation's reply.
 import { t } from './i18n.js';
 import { api, libraryUrl, MAX_MEDIA_BYTES } from './api.js';
-import { bdi, fileName, formatBytes, h, icon, toast, toastError } from './ui.js';
+import { bdi, fileName, formatBytes, h, icon, toastError } from './ui.js';
 
 const VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:\|([^}]*))?\}\}/g;
 
@@ -70,13 +70,22 @@ export function templateBubble(tpl, values = {}) {
       choices.length ? h('ol', { class: 'tpl-choices' }, choices.map((b) => h('li', { text: b.text }))) : null));
 }
 
+/** Uploads a file to the media library; its record. Refuses one over 16 MB at once. */
+export async function uploadToLibrary(file) {
+  if (file.size > MAX_MEDIA_BYTES) throw new Error(t('fileTooLarge'));
+  const form = new FormData();
+  form.append('file', file, file.name);
+  const data = await api('POST', '/whatsapp/media', { form });
+  return data.media;
+}
+
 /** The kind of a file of the media library, to show it. */
 export function mediaLabel(item) {
   if (!item) return null;
   return h('span', { class: 'media-label' },
     icon(item.type === 'image' ? 'image' : item.type === 'video' ? 'video' : item.type === 'audio' ? 'mic' : 'file', { size: 16 }),
-    h('span', {}, item.filename ? fileName(item.filename) : t(`type_${item.type}`)),
-    item.size ? h('small', { class: 'muted' }, ' · ', bdi(formatBytes(item.size))) : null);
+    h('span', { dir: 'auto', title: item.filename || null }, item.filename ? fileName(item.filename) : t(`type_${item.type}`)),
+    item.size ? h('small', { class: 'muted' }, h('span', { class: 'sep', text: ' · ' }), bdi(formatBytes(item.size))) : null);
 }
 
 /**
@@ -104,17 +113,10 @@ export function mediaField({ name, mediaId = null, accept = '', disabled = false
     const file = input.files?.[0];
     input.value = '';
     if (!file) return;
-    if (file.size > MAX_MEDIA_BYTES) {
-      toast(t('fileTooLarge'), 'error');
-      return;
-    }
     upload.classList.add('busy');
     upload.disabled = true;
     try {
-      const form = new FormData();
-      form.append('file', file, file.name);
-      const data = await api('POST', '/whatsapp/media', { form });
-      set(data.media);
+      set(await uploadToLibrary(file));
     } catch (err) {
       toastError(err);
     } finally {

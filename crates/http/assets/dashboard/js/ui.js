@@ -262,7 +262,7 @@ export function formatNumber(n) {
 export function formatBytes(n) {
   const [unit, value] = n < 1024 ? ['byte', n] : n < 1024 * 1024 ? ['kilobyte', n / 1024] : ['megabyte', n / 1024 / 1024];
   return new Intl.NumberFormat(locale(), {
-    style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: unit === 'megabyte' ? 1 : 0,
+    style: 'unit', unit, unitDisplay: unit === 'byte' ? 'long' : 'short', maximumFractionDigits: unit === 'megabyte' ? 1 : 0,
   }).format(value);
 }
 

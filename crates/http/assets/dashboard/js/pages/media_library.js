@@ -2,8 +2,8 @@
 // auto-replies. Images show as thumbnails; a file something still sends cannot be deleted,
 // and the page says what sends it.
 import { t } from '../i18n.js';
-import { api, libraryUrl, MAX_MEDIA_BYTES } from '../api.js';
-import { mediaLabel } from '../automation_kit.js';
+import { api, libraryUrl } from '../api.js';
+import { mediaLabel, uploadToLibrary } from '../automation_kit.js';
 import { confirmDialog, emptyState, formatShort, h, icon, spinner, toast, toastError } from '../ui.js';
 
 function tile(item, { canDelete, onDelete }) {
@@ -63,15 +63,9 @@ export function mount(root, { canManage, me }) {
     const file = input.files?.[0];
     input.value = '';
     if (!file) return;
-    if (file.size > MAX_MEDIA_BYTES) {
-      toast(t('fileTooLarge'), 'error');
-      return;
-    }
     upload.disabled = true;
     try {
-      const form = new FormData();
-      form.append('file', file, file.name);
-      await api('POST', '/whatsapp/media', { form });
+      await uploadToLibrary(file);
       toast(t('mediaUploaded'), 'success');
       load();
     } catch (err) {

@@ -508,7 +508,7 @@ export function createThread(conv, { sessionStatus, onBack, onSent, onStatus, on
     }
   });
 
-  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, quick.el, replyBar, attachmentBar, text), recordBtn, sendBtn, recordBar);
+  const form = h('form', { class: 'composer', id: 'composer' }, emoji.panel, quick.el, emoji.button, attachBtn, fileInput, h('div', { class: 'composer-input' }, replyBar, attachmentBar, text), recordBtn, sendBtn, recordBar);
   /** Whether one may write and send; `why` is the banner's reason, also the placeholder. */
   function setComposer(writable, sendable, why) {
     const wasFocused = document.activeElement === text;
