@@ -236,10 +236,11 @@ impl Automation<'_> {
         let sql = format!(
             "SELECT contact_phone, session_id, metadata, created_at FROM messages
              WHERE organization_id = {org} AND contact_phone IN ({list}) AND created_at >= {since}
-               AND direction = 'outgoing'
-             ORDER BY created_at"
+               AND direction = 'outgoing'"
         );
-        params
+        // No ORDER BY: sorted by time, SQLite would walk the organization's whole recent
+        // history (every message of the hour) instead of each customer's own few.
+        let mut sent = params
             .query(&sql)
             .fetch_all(&self.store.pool)
             .await?
@@ -257,7 +258,9 @@ impl Automation<'_> {
                     created_at: row.try_get("created_at")?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        sent.sort_by_key(|s| s.created_at);
+        Ok(sent)
     }
 
     /// Writes the decisions on a batch of queued messages in one transaction: their answers

@@ -53,6 +53,12 @@ macro_rules! migrations {
                 "0016_organization_calendar.sql"
             ),
             migration!($dialect, 17, "automation", "0017_automation.sql"),
+            migration!(
+                $dialect,
+                18,
+                "automation_queue_order",
+                "0018_automation_queue_order.sql"
+            ),
         ]
     };
 }
