@@ -112,6 +112,9 @@ pub enum Conflict {
     /// A template, quick reply or auto-reply sends this file; it cannot be deleted.
     #[error("the media file is in use by {0:?}")]
     MediaInUse(Vec<String>),
+    /// A cancelled or completed schedule (or broadcast) cannot be paused, resumed or changed.
+    #[error("it has ended")]
+    ScheduleEnded,
     /// The session's engine has no such thing (a QR on an engine linked by credentials).
     #[error("the {engine:?} engine does not support {what}")]
     NotSupportedByEngine {

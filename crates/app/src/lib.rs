@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod messaging;
 pub mod private_files;
+pub mod schedules;
 mod secrets;
 pub mod sessions;
 pub mod settings;

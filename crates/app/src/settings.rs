@@ -82,6 +82,9 @@ pub struct Settings {
     pub sandbox_delivery_delay: Duration,
     /// The pause between two messages a session sends (with jitter), to protect numbers.
     pub send_interval: Duration,
+    /// How late a scheduled occurrence may be sent when wasl comes back from being down;
+    /// later ones are marked missed.
+    pub schedule_grace: Duration,
     /// Let webhooks point at loopback and private addresses (development and tests only).
     pub webhook_allow_private: bool,
     /// Where the web engine connects. WhatsApp's own address unless a test points it elsewhere.
@@ -238,6 +241,21 @@ impl Settings {
                 "WASL_SEND_INTERVAL_MS",
                 250,
             )?,
+            schedule_grace: match get("WASL_SCHEDULE_GRACE_SECS") {
+                None => Duration::from_secs(3_600),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|s| *s <= 7 * 86_400)
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        invalid(
+                            "WASL_SCHEDULE_GRACE_SECS",
+                            "must be seconds from 0 to 604800 (a week)",
+                        )
+                    })?,
+            },
             web_socket_url: match get("WASL_WEB_SOCKET_URL") {
                 Some(v) if v.starts_with("ws://") || v.starts_with("wss://") => Some(v.to_owned()),
                 Some(_) => {

@@ -50,7 +50,8 @@ impl TimeZone {
     }
 
     /// The instant of a local date and time. A time the clocks skipped (spring forward) is
-    /// read as the same wall time after the jump; one they passed twice, as the first.
+    /// read as the moment they jumped (02:30 on a night that goes from 02:00 to 03:00 is
+    /// 03:00); one they passed twice, as the first.
     pub fn instant(&self, local: NaiveDateTime) -> i64 {
         let mut probe = local;
         for _ in 0..4 {

@@ -14,6 +14,7 @@ mod models;
 pub mod opt_out;
 mod phone;
 mod plan;
+pub mod schedule;
 pub mod search;
 mod session;
 pub mod template;

@@ -158,6 +158,10 @@ pub struct Automation {
 pub enum AutomationKind {
     AutoReply,
     OptOut,
+    /// An occurrence of a scheduled message (SPEC §15).
+    Schedule,
+    /// A message of a broadcast (SPEC §15).
+    Broadcast,
 }
 
 impl AutomationKind {
@@ -165,6 +169,8 @@ impl AutomationKind {
         match self {
             AutomationKind::AutoReply => "auto_reply",
             AutomationKind::OptOut => "opt_out",
+            AutomationKind::Schedule => "schedule",
+            AutomationKind::Broadcast => "broadcast",
         }
     }
 }

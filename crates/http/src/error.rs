@@ -58,6 +58,7 @@ pub mod code {
     pub const TEMPLATE_VARIABLE_UNKNOWN: &str = "TEMPLATE_VARIABLE_UNKNOWN";
     pub const SHORT_CODE_TAKEN: &str = "SHORT_CODE_TAKEN";
     pub const MEDIA_IN_USE: &str = "MEDIA_IN_USE";
+    pub const SCHEDULE_ENDED: &str = "SCHEDULE_ENDED";
 }
 
 #[derive(Debug)]
@@ -345,6 +346,7 @@ fn conflict_error(conflict: Conflict) -> ApiError {
         Conflict::ShortCodeTaken => conflict_with(code::SHORT_CODE_TAKEN, Msg::ShortCodeTaken),
         Conflict::MediaInUse(users) => conflict_with(code::MEDIA_IN_USE, Msg::MediaInUse)
             .with_details(json!({ "usedBy": users })),
+        Conflict::ScheduleEnded => conflict_with(code::SCHEDULE_ENDED, Msg::ScheduleEnded),
         Conflict::NotSupportedByEngine { engine, what } => {
             conflict_with(code::NOT_SUPPORTED_BY_ENGINE, Msg::NotSupportedByEngine)
                 .with_details(json!({ "engine": engine.as_str(), "feature": what }))

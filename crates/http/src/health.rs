@@ -79,6 +79,19 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         );
         text.push_str(&format!("wasl_automation_backlog {waiting}\n"));
     }
+    if let Some(due) = state.scheduled_messages.due_now().await {
+        text.push_str(
+            "# HELP wasl_schedules_due Active scheduled messages due now and not fired yet.\n\
+             # TYPE wasl_schedules_due gauge\n",
+        );
+        text.push_str(&format!("wasl_schedules_due {due}\n"));
+    }
+    text.push_str(&format!(
+        "# HELP wasl_scheduler_passes_total Times the scheduler looked for what is due.\n\
+         # TYPE wasl_scheduler_passes_total counter\n\
+         wasl_scheduler_passes_total {}\n",
+        state.scheduled_messages.scheduler_passes()
+    ));
     (
         [(
             header::CONTENT_TYPE,

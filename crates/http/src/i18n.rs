@@ -111,6 +111,13 @@ messages! {
     AutoReplyCreated => "تم حفظ الرد التلقائي", "Auto-reply saved";
     AutoReplyUpdated => "تم تحديث الرد التلقائي", "Auto-reply updated";
     AutoReplyDeleted => "تم حذف الرد التلقائي", "Auto-reply deleted";
+    ScheduledMessageCreated => "تمت جدولة الرسالة", "Message scheduled";
+    ScheduledMessageUpdated => "تم تحديث الرسالة المجدولة", "Scheduled message updated";
+    ScheduledMessageDeleted => "تم حذف الرسالة المجدولة", "Scheduled message deleted";
+    ScheduledMessagePaused => "أُوقفت الرسالة المجدولة مؤقتاً", "Scheduled message paused";
+    ScheduledMessageResumed => "استُؤنفت الرسالة المجدولة", "Scheduled message resumed";
+    ScheduledMessageCancelled => "أُلغيت الرسالة المجدولة", "Scheduled message cancelled";
+    ScheduleEnded => "انتهت هذه الجدولة (اكتملت أو أُلغيت) فلا يمكن تغييرها", "This has ended (completed or cancelled), so it cannot be changed";
     OrganizationUpdated => "تم حفظ إعدادات المؤسسة", "Organization settings saved";
     BusinessHoursUpdated => "تم حفظ ساعات العمل", "Business hours saved";
     ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";

@@ -23,6 +23,7 @@ mod organization;
 mod quick_replies;
 mod response;
 mod sandbox;
+mod scheduled_messages;
 mod sessions;
 pub mod state;
 mod templates;
@@ -55,7 +56,7 @@ use state::AppState;
         Messages are Arabic by default; send `Accept-Language: en` for English. \
         No string anywhere may hold the NUL character (U+0000): it is refused with 400."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "conversations"), (name = "templates"), (name = "quick-replies"), (name = "media"), (name = "auto-replies"), (name = "webhooks"), (name = "admin"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "conversations"), (name = "templates"), (name = "quick-replies"), (name = "media"), (name = "auto-replies"), (name = "scheduled-messages"), (name = "webhooks"), (name = "admin"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -97,6 +98,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(quick_replies::router())
         .merge(media_library::router())
         .merge(auto_replies::router())
+        .merge(scheduled_messages::router())
         .merge(webhooks::router())
         .merge(events::router())
         .merge(admin::router())

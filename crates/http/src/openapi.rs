@@ -41,6 +41,9 @@ const TEMPLATE_NAME: &str = "^\\s*[a-z0-9_]{1,512}\\s*$";
 const LANGUAGE: &str = "^\\s*[a-z]{2,3}(_[A-Z]{2,4})?\\s*$";
 /// A file of the media library (its id).
 const MEDIA_ID: &str = "^\\s*[A-Za-z0-9_-]{1,64}\\s*$";
+/// A local date and time (`2027-03-15T09:00`), or one with an offset.
+const LOCAL_TIME: &str =
+    "^\\s*\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})?\\s*$";
 /// A time of day, `HH:MM`.
 const CLOCK_TIME: &str = "^\\s*(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)\\s*$";
 const WEEKDAYS: &[&str] = &[
@@ -65,6 +68,7 @@ const EVENTS: &[&str] = &[
     "contact.updated",
     "conversation.created",
     "conversation.updated",
+    "scheduled_message.sent",
 ];
 
 /// The file types a media endpoint takes (what its bytes must be), as the upload checks them.
@@ -400,6 +404,70 @@ fn fields() -> Vec<(&'static str, &'static str, Value)> {
             "ReplyView",
             "variables",
             json!({"maxProperties": 50, "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": NO_CONTROLS}}),
+        ),
+        (
+            "MessageContentView",
+            "type",
+            one_of(&["text", "template", "media"]),
+        ),
+        ("MessageContentView", "text", json!({"maxLength": 4096})),
+        ("MessageContentView", "caption", json!({"maxLength": 1024})),
+        (
+            "MessageContentView",
+            "template",
+            json!({"pattern": TEMPLATE_NAME}),
+        ),
+        (
+            "MessageContentView",
+            "language",
+            json!({"pattern": LANGUAGE}),
+        ),
+        (
+            "MessageContentView",
+            "mediaId",
+            json!({"pattern": MEDIA_ID}),
+        ),
+        (
+            "MessageContentView",
+            "variables",
+            json!({"maxProperties": 50, "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": NO_CONTROLS}}),
+        ),
+        ("CreateScheduledMessageRequest", "to", phone()),
+        (
+            "CreateScheduledMessageRequest",
+            "scheduleAt",
+            json!({"pattern": LOCAL_TIME}),
+        ),
+        (
+            "CreateScheduledMessageRequest",
+            "sessionName",
+            json!({"pattern": "^([a-z0-9_-]{1,32})?$"}),
+        ),
+        ("UpdateScheduledMessageRequest", "to", phone()),
+        (
+            "UpdateScheduledMessageRequest",
+            "scheduleAt",
+            json!({"pattern": LOCAL_TIME}),
+        ),
+        (
+            "RepeatView",
+            "frequency",
+            one_of(&["daily", "weekly", "monthly"]),
+        ),
+        (
+            "RepeatView",
+            "interval",
+            json!({"minimum": 1, "maximum": 365}),
+        ),
+        (
+            "RepeatView",
+            "count",
+            json!({"minimum": 1, "maximum": 10000}),
+        ),
+        (
+            "RepeatView",
+            "until",
+            json!({"pattern": "^\\s*\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2})?)?\\s*$"}),
         ),
         ("TimeRangeView", "start", json!({"pattern": CLOCK_TIME})),
         ("TimeRangeView", "end", json!({"pattern": CLOCK_TIME})),

@@ -11,6 +11,7 @@ use wasl_app::contacts::Contacts;
 use wasl_app::conversations::Conversations;
 use wasl_app::health::Readiness;
 use wasl_app::messaging::Messaging;
+use wasl_app::schedules::ScheduledMessages;
 use wasl_app::sessions::SessionManager;
 use wasl_app::settings::Settings;
 use wasl_app::webhooks::Subscriptions;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub quick_replies: Arc<QuickReplies>,
     pub library: Arc<Library>,
     pub auto_replies: Arc<AutoReplies>,
+    pub scheduled_messages: Arc<ScheduledMessages>,
     pub webhooks: Arc<Subscriptions>,
     pub readiness: Arc<Readiness>,
     pub metrics: Arc<Metrics>,

@@ -30,6 +30,7 @@ use wasl_app::calendar::Calendar;
 use wasl_app::contacts::Contacts;
 use wasl_app::conversations::Conversations;
 use wasl_app::health::Readiness;
+use wasl_app::schedules::{ScheduledMessages, Scheduler};
 use wasl_app::webhooks::Subscriptions;
 use wasl_engine::sandbox::{SandboxConfig, SandboxEngine, TransmissionLog};
 use wasl_engine::EngineRegistry;
@@ -138,8 +139,24 @@ pub async fn launch_with_options(
         library.clone(),
         options.clock.clone(),
     );
+    let scheduler = Scheduler::new(
+        store.clone(),
+        messaging.clone(),
+        templates.clone(),
+        library.clone(),
+        options.clock.clone(),
+        settings.schedule_grace,
+    );
+    let scheduled_messages = Arc::new(ScheduledMessages::new(
+        store.clone(),
+        templates.clone(),
+        library.clone(),
+        options.clock.clone(),
+        &scheduler,
+    ));
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
     let automation_task = tokio::spawn(automation.run(workers_stop.clone()));
+    let scheduler_task = tokio::spawn(scheduler.run(workers_stop.clone()));
     let trim_task = tokio::spawn(memory::release_freed_memory(workers_stop.clone()));
     let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop, messaging.bus().subscribe()));
     let resumed = sessions.resume_all().await?;
@@ -171,6 +188,7 @@ pub async fn launch_with_options(
             options.clock.clone(),
         )),
         quick_replies: Arc::new(QuickReplies::new(store.clone(), options.clock.clone())),
+        scheduled_messages,
         templates,
         library,
         conversations: Arc::new(Conversations::new(
@@ -204,6 +222,7 @@ pub async fn launch_with_options(
     let _ = stop_workers.send(true);
     let _ = dispatcher_task.await;
     let _ = automation_task.await;
+    let _ = scheduler_task.await;
     let _ = trim_task.await;
     store.close().await;
     tracing::info!("wasl stopped");

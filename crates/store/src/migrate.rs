@@ -59,6 +59,12 @@ macro_rules! migrations {
                 "automation_queue_order",
                 "0018_automation_queue_order.sql"
             ),
+            migration!(
+                $dialect,
+                19,
+                "scheduled_messages",
+                "0019_scheduled_messages.sql"
+            ),
         ]
     };
 }

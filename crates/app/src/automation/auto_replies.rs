@@ -11,7 +11,7 @@ use wasl_store::{Page, PageRequest, Store};
 
 use super::decide::{consider, Consideration, Facts, OrgContext};
 use super::library::Library;
-use super::reply::render;
+use super::reply::{check_reply, render};
 use super::templates::Templates;
 use crate::accounts::Caller;
 use crate::clock::Clock;
@@ -85,50 +85,15 @@ impl AutoReplies {
         }
     }
 
-    /// What a reply names must exist: its template (in some language), its file.
-    async fn check_reply(
-        &self,
-        caller: &Caller,
-        field: &'static str,
-        reply: &Reply,
-    ) -> Result<(), ParseError> {
-        let missing = match reply {
-            Reply::Template { name, language, .. } => {
-                let found = self
-                    .store
-                    .templates()
-                    .by_name(&caller.org_id, name.as_str())
-                    .await
-                    .map_err(|_| ParseError::new(field, "cannot be checked now"))?;
-                let fits = found
-                    .iter()
-                    .any(|t| language.as_ref().is_none_or(|l| &t.language == l));
-                (!fits).then(|| format!("no template {} in that language", name.as_str()))
-            }
-            Reply::Media { media_id, .. } => self
-                .store
-                .media_library()
-                .get(&caller.org_id, media_id)
-                .await
-                .map_err(|_| ParseError::new(field, "cannot be checked now"))?
-                .is_none()
-                .then(|| "no file of the media library has this id".to_owned()),
-            Reply::Text { .. } => None,
-        };
-        match missing {
-            Some(reason) => Err(ParseError::new(field, reason)),
-            None => Ok(()),
-        }
-    }
-
     async fn check(&self, caller: &Caller, draft: &RuleDraft) -> AppResult<()> {
         caller.require_manager()?;
         let mut errors = Vec::new();
-        if let Err(e) = self.check_reply(caller, "response", &draft.response).await {
+        if let Err(e) = check_reply(&self.store, &caller.org_id, "response", &draft.response).await
+        {
             errors.push(e);
         }
         if let Some(away) = &draft.away_response {
-            if let Err(e) = self.check_reply(caller, "awayResponse", away).await {
+            if let Err(e) = check_reply(&self.store, &caller.org_id, "awayResponse", away).await {
                 errors.push(e);
             }
         }

@@ -7,7 +7,7 @@ pub mod auto_replies;
 mod decide;
 pub mod library;
 pub mod quick_replies;
-mod reply;
+pub(crate) mod reply;
 pub mod templates;
 mod worker;
 

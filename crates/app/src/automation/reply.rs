@@ -104,3 +104,86 @@ pub(crate) async fn render(
         }
     }
 }
+
+/// What a reply names must exist: its template (in some language), its file.
+pub(crate) async fn check_reply(
+    store: &wasl_store::Store,
+    org: &wasl_domain::OrgId,
+    field: &'static str,
+    reply: &Reply,
+) -> Result<(), wasl_domain::ParseError> {
+    use wasl_domain::ParseError;
+    let missing = match reply {
+        Reply::Template { name, language, .. } => {
+            let found = store
+                .templates()
+                .by_name(org, name.as_str())
+                .await
+                .map_err(|_| ParseError::new(field, "cannot be checked now"))?;
+            let fits = found
+                .iter()
+                .any(|t| language.as_ref().is_none_or(|l| &t.language == l));
+            (!fits).then(|| format!("no template {} in that language", name.as_str()))
+        }
+        Reply::Media { media_id, .. } => store
+            .media_library()
+            .get(org, media_id)
+            .await
+            .map_err(|_| ParseError::new(field, "cannot be checked now"))?
+            .is_none()
+            .then(|| "no file of the media library has this id".to_owned()),
+        Reply::Text { .. } => None,
+    };
+    match missing {
+        Some(reason) => Err(ParseError::new(field, reason)),
+        None => Ok(()),
+    }
+}
+
+/// An automated answer made into the outgoing message it is, ready to store (its file saved
+/// under the message's id): `Ok(None)` when the session's engine cannot send it (a file larger
+/// than it sends), which is logged and not sent.
+pub(crate) async fn automated_message(
+    messaging: &crate::messaging::Messaging,
+    session: &wasl_domain::Session,
+    to: &str,
+    answer: Answer,
+    automation: wasl_domain::Automation,
+    idempotency_key: String,
+) -> AppResult<Option<wasl_store::NewMessage>> {
+    if let (Some(media), Some(limit)) = (
+        &answer.media,
+        messaging
+            .engines()
+            .capabilities(session.engine)
+            .and_then(|c| c.media_limits.of(answer.kind)),
+    ) {
+        if media.bytes.len() > limit {
+            tracing::warn!(session = %session.id, "an automated message's file is larger than the engine sends; nothing is sent");
+            return Ok(None);
+        }
+    }
+    let metadata = wasl_domain::MessageMetadata {
+        automation: Some(automation),
+        template: answer.template,
+    };
+    let item = messaging
+        .prepare(
+            crate::messaging::OutgoingDraft {
+                session,
+                quoted: None,
+                to: wasl_domain::PhoneNumber::from_trusted(to),
+                kind: answer.kind,
+                text: answer.text,
+                caption: answer.caption,
+                media: answer.media,
+                ptt: false,
+                idempotency_key: Some(idempotency_key),
+                related_user: None,
+                metadata,
+            },
+            None,
+        )
+        .await?;
+    Ok(Some(item))
+}

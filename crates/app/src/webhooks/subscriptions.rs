@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::error::{AppError, AppResult, Conflict};
 
 /// The events a webhook can subscribe to.
-pub const EVENT_TYPES: [&str; 10] = [
+pub const EVENT_TYPES: [&str; 11] = [
     "message.received",
     "message.sent",
     "message.status",
@@ -25,6 +25,7 @@ pub const EVENT_TYPES: [&str; 10] = [
     "contact.updated",
     "conversation.created",
     "conversation.updated",
+    "scheduled_message.sent",
 ];
 
 /// A new subscription, as checked at the edge.

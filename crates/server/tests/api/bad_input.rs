@@ -437,6 +437,7 @@ struct Own {
     quick_reply_id: String,
     library_media_id: String,
     auto_reply_id: String,
+    scheduled_message_id: String,
 }
 
 struct Fuzz<'a> {
@@ -828,6 +829,7 @@ fn own_path_value(own: &Own, param: &str, resource: &str) -> Option<String> {
         ("id", "quick-replies") => own.quick_reply_id.clone(),
         ("id", "media") => own.library_media_id.clone(),
         ("id", "auto-replies") => own.auto_reply_id.clone(),
+        ("id", "scheduled-messages") => own.scheduled_message_id.clone(),
         _ => return None,
     })
 }
@@ -1183,6 +1185,7 @@ async fn setup(app: &TestApp) -> Own {
         quick_reply_id: content.quick_reply_id,
         library_media_id: content.media_id,
         auto_reply_id: content.auto_reply_id,
+        scheduled_message_id: content.scheduled_message_id,
         api_key_id: key["data"]["apiKey"]["id"].as_str().expect("id").to_owned(),
         agent_id: agent.user_id,
         contact_id,
@@ -2242,6 +2245,33 @@ impl Fuzz<'_> {
                             })
                             .collect()
                     }
+                    "status" if key.contains("scheduled-messages") => vec![
+                        ("active".into(), ok),
+                        ("paused".into(), ok),
+                        ("cancelled".into(), ok),
+                        (String::new(), ok),
+                        ("ACTIVE".into(), bad),
+                        ("open".into(), bad),
+                        ("%00".into(), bad),
+                        ("x".repeat(5_000), bad),
+                    ],
+                    "from" => vec![
+                        ("2027-03-01".into(), ok),
+                        (String::new(), ok),
+                        ("2027-02-30".into(), bad),
+                        ("tomorrow".into(), bad),
+                        ("%00".into(), bad),
+                        ("9".repeat(5_000), bad),
+                    ],
+                    "days" => vec![
+                        ("1".into(), ok),
+                        ("62".into(), ok),
+                        (String::new(), ok),
+                        ("0".into(), bad),
+                        ("63".into(), bad),
+                        ("-1".into(), bad),
+                        ("%D9%A1".into(), bad),
+                    ],
                     "status" => vec![
                         ("open".into(), ok),
                         ("resolved".into(), ok),

@@ -132,6 +132,12 @@ on_both_databases! {
             "POST /api/v1/whatsapp/auto-replies", "GET /api/v1/whatsapp/auto-replies", "GET /api/v1/whatsapp/auto-replies/{id}",
             "PUT /api/v1/whatsapp/auto-replies/{id}", "DELETE /api/v1/whatsapp/auto-replies/{id}",
             "POST /api/v1/whatsapp/auto-replies/test",
+            "POST /api/v1/whatsapp/scheduled-messages", "GET /api/v1/whatsapp/scheduled-messages",
+            "GET /api/v1/whatsapp/scheduled-messages/calendar", "GET /api/v1/whatsapp/scheduled-messages/{id}",
+            "PUT /api/v1/whatsapp/scheduled-messages/{id}", "DELETE /api/v1/whatsapp/scheduled-messages/{id}",
+            "GET /api/v1/whatsapp/scheduled-messages/{id}/occurrences",
+            "POST /api/v1/whatsapp/scheduled-messages/{id}/pause", "POST /api/v1/whatsapp/scheduled-messages/{id}/resume",
+            "POST /api/v1/whatsapp/scheduled-messages/{id}/cancel",
         ].into_iter().map(String::from).collect();
         assert_eq!(documented, expected);
 

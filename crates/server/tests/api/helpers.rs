@@ -456,9 +456,12 @@ pub struct Content {
     pub quick_reply_id: String,
     /// A rule no message of a sweep triggers.
     pub auto_reply_id: String,
+    /// A message scheduled years ahead: it never fires during a sweep.
+    pub scheduled_message_id: String,
 }
 
-/// Creates a file of the media library, a template, a quick reply and an auto-reply.
+/// Creates a file of the media library, a template, a quick reply, an auto-reply and a
+/// scheduled message.
 pub async fn reusable_content(app: &TestApp, token: &str) -> Content {
     let form = reqwest::multipart::Form::new().part(
         "file",
@@ -505,6 +508,12 @@ pub async fn reusable_content(app: &TestApp, token: &str) -> Content {
             "/api/v1/whatsapp/auto-replies",
             json!({"name": "fuzz", "matchType": "exact", "trigger": "لن-يكتبها-أحد-في-الجولة", "response": {"type": "text", "text": "x"}}),
             "/data/autoReply/id",
+        )
+        .await,
+        scheduled_message_id: created(
+            "/api/v1/whatsapp/scheduled-messages",
+            json!({"to": "+966551190001", "message": {"type": "text", "text": "تذكير"}, "scheduleAt": "2036-01-01T09:00", "repeat": {"frequency": "monthly"}}),
+            "/data/scheduledMessage/id",
         )
         .await,
         media_id,

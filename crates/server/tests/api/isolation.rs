@@ -45,6 +45,7 @@ const AGENT_QUICK_TEXT: &str = "رد شخصي لوكيل المؤسسة أ";
 const RULE_NAME: &str = "قاعدة المؤسسة أ السرية";
 const RULE_TRIGGER: &str = "كلمة-سر-المؤسسة-أ";
 const RULE_TEXT: &str = "جواب آلي سري للمؤسسة أ";
+const SCHEDULED_TEXT: &str = "رسالة مجدولة سرية للمؤسسة أ";
 const MEDIA_NAME: &str = "شعار-المؤسسة-أ.png";
 const A_EMAIL: &str = "isolation-a@acme.sa";
 const A_AGENT_EMAIL: &str = "agent-a@acme.sa";
@@ -196,6 +197,7 @@ struct OrgA {
     quick_reply_ids: Vec<String>,
     media_id: String,
     auto_reply_id: String,
+    scheduled_message_id: String,
     markers: Vec<(String, String)>,
 }
 
@@ -426,6 +428,17 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{rule}");
     let auto_reply_id = str_of(&rule["data"]["autoReply"]["id"]);
+    let (status, scheduled) = app
+        .post(
+            "/api/v1/whatsapp/scheduled-messages",
+            &token,
+            json!({"to": CUSTOMER_IN,
+            "message": {"type": "text", "text": SCHEDULED_TEXT}, "scheduleAt": "2036-01-01T09:00",
+            "repeat": {"frequency": "daily"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{scheduled}");
+    let scheduled_message_id = str_of(&scheduled["data"]["scheduledMessage"]["id"]);
 
     let mut markers: Vec<(String, String)> = vec![
         ("A's organization id".into(), owner.org_id.clone()),
@@ -482,6 +495,11 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
         ("A's auto-reply name".into(), RULE_NAME.into()),
         ("A's auto-reply trigger".into(), RULE_TRIGGER.into()),
         ("A's auto-reply text".into(), RULE_TEXT.into()),
+        (
+            "A's scheduled message id".into(),
+            scheduled_message_id.clone(),
+        ),
+        ("A's scheduled message text".into(), SCHEDULED_TEXT.into()),
     ];
     for m in &messages {
         markers.push(("A's message id".into(), str_of(&m["id"])));
@@ -507,6 +525,7 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
         quick_reply_ids,
         media_id,
         auto_reply_id,
+        scheduled_message_id,
         markers,
     }
 }
@@ -536,6 +555,15 @@ async fn snapshot(app: &TestApp, a: &OrgA) -> Vec<(String, Value)> {
         format!("/api/v1/whatsapp/media/{}", a.media_id),
         "/api/v1/whatsapp/auto-replies".to_owned(),
         format!("/api/v1/whatsapp/auto-replies/{}", a.auto_reply_id),
+        "/api/v1/whatsapp/scheduled-messages".to_owned(),
+        format!(
+            "/api/v1/whatsapp/scheduled-messages/{}",
+            a.scheduled_message_id
+        ),
+        format!(
+            "/api/v1/whatsapp/scheduled-messages/{}/occurrences",
+            a.scheduled_message_id
+        ),
         "/api/v1/organization".to_owned(),
     ];
     let mut out = Vec::new();
@@ -622,7 +650,7 @@ const SKIPPED: [(&str, &str); 5] = [
 ];
 
 /// Routes that create something of the caller's own.
-const CREATES: [&str; 8] = [
+const CREATES: [&str; 9] = [
     "POST /api/v1/users",
     "POST /api/v1/api-keys",
     "POST /api/v1/webhooks",
@@ -631,6 +659,7 @@ const CREATES: [&str; 8] = [
     "POST /api/v1/whatsapp/quick-replies",
     "POST /api/v1/whatsapp/media",
     "POST /api/v1/whatsapp/auto-replies",
+    "POST /api/v1/whatsapp/scheduled-messages",
 ];
 
 /// Routes that work out something from the caller's own data alone.
@@ -686,6 +715,7 @@ fn path_values(a: &OrgA, param: &str, resource: &str) -> Option<Vec<String>> {
         ("id", "quick-replies") => a.quick_reply_ids.clone(),
         ("id", "media") => vec![a.media_id.clone()],
         ("id", "auto-replies") => vec![a.auto_reply_id.clone()],
+        ("id", "scheduled-messages") => vec![a.scheduled_message_id.clone()],
         _ => return None,
     })
 }
@@ -714,8 +744,10 @@ fn concrete_paths(a: &OrgA, template: &str) -> Result<Vec<String>, String> {
 }
 
 /// A's value for a query parameter of a listing.
-fn query_value(name: &str) -> Option<&'static str> {
+fn query_value(key: &str, name: &str) -> Option<&'static str> {
     Some(match name {
+        // A's schedule is active.
+        "status" if key.contains("scheduled-messages") => "active",
         "page" => "1",
         "limit" => "100",
         "sessionName" => "default",
@@ -733,6 +765,9 @@ fn query_value(name: &str) -> Option<&'static str> {
         "cursor" => "9999999999999.z",
         "category" => "marketing",
         "language" => "ar",
+        // The calendar's window, over A's schedule's first day.
+        "from" => "2036-01-01",
+        "days" => "2",
         _ => return None,
     })
 }
@@ -798,6 +833,10 @@ fn json_body(key: &str, a: &OrgA, pass: &str, receiver: &Receiver) -> Option<Val
             "trigger": format!("b-only-{pass}"), "response": {"type": "text", "text": "ب"}}),
         "PUT /api/v1/whatsapp/auto-replies/{id}" => json!({"name": "hijacked", "isActive": false,
             "response": {"type": "text", "text": "changed by B"}}),
+        "POST /api/v1/whatsapp/scheduled-messages" => json!({"to": CUSTOMER_IN,
+            "message": {"type": "text", "text": "رسالة ب"}, "scheduleAt": "2036-01-01T10:00"}),
+        "PUT /api/v1/whatsapp/scheduled-messages/{id}" => json!({"isActive": false,
+            "message": {"type": "text", "text": "changed by B"}}),
         "POST /api/v1/whatsapp/auto-replies/test" => {
             json!({"text": RULE_TRIGGER, "from": CUSTOMER_IN,
             "sessionName": "default"})
@@ -1162,7 +1201,7 @@ fn calls_for(
         .unwrap_or_default();
     let mut all = Vec::new();
     for name in &params {
-        let value = query_value(name).ok_or_else(|| {
+        let value = query_value(key, name).ok_or_else(|| {
             format!("{key}: no value for the query parameter {name:?}; extend the isolation sweep")
         })?;
         let pair = format!("{name}={}", urlencode(value));

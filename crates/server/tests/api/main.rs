@@ -23,6 +23,7 @@ mod paging;
 mod phones;
 mod private_data;
 mod replies;
+mod scheduled_messages;
 mod schemathesis;
 mod sessions;
 mod templates;
