@@ -23,6 +23,7 @@ mod memory;
 mod mixed_load;
 mod raw;
 mod report;
+mod schedules;
 mod send;
 mod web_peer;
 mod webhook_delivery;
@@ -34,7 +35,7 @@ use std::process::{Command, ExitCode, Stdio};
 use harness::Db;
 use report::Row;
 
-const BENCHES: [&str; 9] = [
+const BENCHES: [&str; 10] = [
     "sessions-memory",
     "send-throughput",
     "ingest",
@@ -44,10 +45,11 @@ const BENCHES: [&str; 9] = [
     "live-stream",
     "dashboard-render",
     "auto-reply",
+    "schedules",
 ];
 const ROW_PREFIX: &str = "WASL-BENCH-ROW ";
 const USAGE: &str =
-    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load|live-stream|dashboard-render|auto-reply]";
+    "usage: wasl-bench [--quick] [--only sessions-memory|send-throughput|ingest|list-messages|webhook-delivery|mixed-load|live-stream|dashboard-render|auto-reply|schedules]";
 
 struct Args {
     quick: bool,
@@ -122,6 +124,7 @@ async fn run_child(name: &str, db: Db, quick: bool) -> ExitCode {
         "live-stream" => live_stream::run(db, quick).await,
         "dashboard-render" => dashboard_render::run(db, quick).await,
         "auto-reply" => auto_reply::run(db, quick).await,
+        "schedules" => schedules::run(db, quick).await,
         _ => Err(format!("unknown benchmark {name}")),
     };
     let (rows, code) = match result {

@@ -65,6 +65,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/pages/auto_replies.js", JS),
     asset!("js/pages/templates.js", JS),
     asset!("js/pages/quick_replies.js", JS),
+    asset!("js/pages/scheduled.js", JS),
     asset!("js/pages/media_library.js", JS),
 ];
 

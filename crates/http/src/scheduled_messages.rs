@@ -455,7 +455,9 @@ pub struct OccurrenceView {
     /// missed (wasl was down longer than the grace period), skipped (blocked, opted out)
     /// or failed (it could not be made).
     status: String,
-    /// Why it was missed, skipped or failed.
+    /// Why it was missed, skipped or failed: down (wasl was down past the grace period),
+    /// blocked, opted_out (a marketing template), session_gone, content_gone (its template
+    /// or file was deleted, or its variables cannot be filled) or file_too_large.
     reason: Option<String>,
     message_id: Option<String>,
 }

@@ -215,7 +215,7 @@ impl Scheduler {
                 number,
                 due_at,
                 outcome: OccurrenceOutcome::Missed,
-                reason: Some("wasl was not running within the grace period".into()),
+                reason: Some("down".into()),
             })
             .collect();
         if !due.missed.is_empty() {
@@ -297,7 +297,7 @@ impl Scheduler {
             sessions.insert(key.clone(), found);
         }
         let Some(session) = sessions.get(&key).and_then(Option::as_ref) else {
-            return failed("the session no longer exists");
+            return failed("session_gone");
         };
         let contact = self
             .store
@@ -321,7 +321,7 @@ impl Scheduler {
             Err(AppError::Store(e)) => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(schedule = %schedule.id, error = %e, "a scheduled message cannot be made");
-                return failed("its template or file is gone, or its variables cannot be filled");
+                return failed("content_gone");
             }
         };
         if answer.marketing && contact.as_ref().is_some_and(|c| c.opted_out_at.is_some()) {
@@ -347,7 +347,7 @@ impl Scheduler {
         .await?
         {
             Some(item) => Ok((OccurrenceOutcome::Sent, None, Some(item))),
-            None => failed("the file is larger than the session's engine sends"),
+            None => failed("file_too_large"),
         }
     }
 }

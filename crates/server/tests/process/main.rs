@@ -8,6 +8,7 @@
 mod auto_reply_crash;
 mod crash;
 mod disk_full;
+mod schedule_crash;
 mod secrets;
 mod server;
 mod web_redelivery;
@@ -30,6 +31,16 @@ async fn a_killed_server_answers_each_customers_message_exactly_once_on_sqlite()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_server_answers_each_customers_message_exactly_once_on_postgres() {
     auto_reply_crash::story(server::Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_fires_each_due_schedule_exactly_once_on_sqlite() {
+    schedule_crash::story(server::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_fires_each_due_schedule_exactly_once_on_postgres() {
+    schedule_crash::story(server::Db::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ mod history;
 mod hours;
 mod inbox;
 mod replies;
+mod scheduled;
 
 /// How new messages reach the page: the live events WebSocket when the server offers it, or
 /// polling when the browser cannot open one.
@@ -120,6 +121,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.business_hours().await;
     j.step("automation").await;
     j.automation().await;
+    j.step("scheduled messages").await;
+    j.scheduled().await;
     j.step("keyboard only").await;
     j.keyboard_only().await;
     if viewport == Viewport::Desktop {

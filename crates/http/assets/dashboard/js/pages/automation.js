@@ -1,4 +1,4 @@
-// Automation: auto-replies, templates, quick replies and the media library, one tab each, each at an address of
+// Automation: auto-replies, templates, quick replies, the media library and scheduled messages, one tab each, each at an address of
 // its own (`/dashboard/whatsapp/automation/templates`) so a tab can be linked and reloaded.
 import { t } from '../i18n.js';
 import { h, icon } from '../ui.js';
@@ -7,12 +7,14 @@ import * as autoReplies from './auto_replies.js';
 import * as templates from './templates.js';
 import * as quickReplies from './quick_replies.js';
 import * as mediaLibrary from './media_library.js';
+import * as scheduled from './scheduled.js';
 
 const TABS = [
   { id: 'auto-replies', label: 'autoRepliesTab', icon: 'zap', page: autoReplies },
   { id: 'templates', label: 'templatesTab', icon: 'message', page: templates },
   { id: 'quick-replies', label: 'quickRepliesTab', icon: 'reply', page: quickReplies },
   { id: 'media', label: 'mediaTab', icon: 'image', page: mediaLibrary },
+  { id: 'scheduled', label: 'scheduledTab', icon: 'clock', page: scheduled },
 ];
 
 export function mount(root, context) {
