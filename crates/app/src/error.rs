@@ -112,6 +112,12 @@ pub enum Conflict {
     /// A template, quick reply or auto-reply sends this file; it cannot be deleted.
     #[error("the media file is in use by {0:?}")]
     MediaInUse(Vec<String>),
+    /// A broadcast that has started: its audience and message are fixed.
+    #[error("the broadcast has started")]
+    BroadcastStarted,
+    /// A draft broadcast has nothing to pause or resume.
+    #[error("the broadcast has not started")]
+    BroadcastNotStarted,
     /// A cancelled or completed schedule (or broadcast) cannot be paused, resumed or changed.
     #[error("it has ended")]
     ScheduleEnded,

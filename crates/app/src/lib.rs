@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod automation;
+pub mod broadcasts;
 pub mod calendar;
 pub mod clock;
 pub mod contacts;

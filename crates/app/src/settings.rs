@@ -85,6 +85,9 @@ pub struct Settings {
     /// How late a scheduled occurrence may be sent when wasl comes back from being down;
     /// later ones are marked missed.
     pub schedule_grace: Duration,
+    /// The most broadcast messages a WhatsApp Web number sends in 24 hours once warmed up
+    /// (new numbers start at 50 a day and double daily up to it).
+    pub broadcast_daily_cap: u32,
     /// Let webhooks point at loopback and private addresses (development and tests only).
     pub webhook_allow_private: bool,
     /// Where the web engine connects. WhatsApp's own address unless a test points it elsewhere.
@@ -241,6 +244,20 @@ impl Settings {
                 "WASL_SEND_INTERVAL_MS",
                 250,
             )?,
+            broadcast_daily_cap: match get("WASL_BROADCAST_DAILY_CAP") {
+                None => 1_000,
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or_else(|| {
+                        invalid(
+                            "WASL_BROADCAST_DAILY_CAP",
+                            "must be a number from 1 to 100000",
+                        )
+                    })?,
+            },
             schedule_grace: match get("WASL_SCHEDULE_GRACE_SECS") {
                 None => Duration::from_secs(3_600),
                 Some(v) => v

@@ -4,6 +4,7 @@
 
 mod account;
 pub mod automation;
+pub mod broadcast;
 pub mod calendar;
 pub mod content;
 mod conversation;

@@ -59,6 +59,8 @@ pub mod code {
     pub const SHORT_CODE_TAKEN: &str = "SHORT_CODE_TAKEN";
     pub const MEDIA_IN_USE: &str = "MEDIA_IN_USE";
     pub const SCHEDULE_ENDED: &str = "SCHEDULE_ENDED";
+    pub const BROADCAST_STARTED: &str = "BROADCAST_STARTED";
+    pub const BROADCAST_NOT_STARTED: &str = "BROADCAST_NOT_STARTED";
 }
 
 #[derive(Debug)]
@@ -347,6 +349,10 @@ fn conflict_error(conflict: Conflict) -> ApiError {
         Conflict::MediaInUse(users) => conflict_with(code::MEDIA_IN_USE, Msg::MediaInUse)
             .with_details(json!({ "usedBy": users })),
         Conflict::ScheduleEnded => conflict_with(code::SCHEDULE_ENDED, Msg::ScheduleEnded),
+        Conflict::BroadcastStarted => conflict_with(code::BROADCAST_STARTED, Msg::BroadcastStarted),
+        Conflict::BroadcastNotStarted => {
+            conflict_with(code::BROADCAST_NOT_STARTED, Msg::BroadcastNotStarted)
+        }
         Conflict::NotSupportedByEngine { engine, what } => {
             conflict_with(code::NOT_SUPPORTED_BY_ENGINE, Msg::NotSupportedByEngine)
                 .with_details(json!({ "engine": engine.as_str(), "feature": what }))

@@ -92,6 +92,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          wasl_scheduler_passes_total {}\n",
         state.scheduled_messages.scheduler_passes()
     ));
+    text.push_str(&format!(
+        "# HELP wasl_broadcast_runner_passes_total Times the broadcast runner looked for what to do.\n\
+         # TYPE wasl_broadcast_runner_passes_total counter\n\
+         wasl_broadcast_runner_passes_total {}\n",
+        state.broadcasts.runner_passes()
+    ));
     (
         [(
             header::CONTENT_TYPE,

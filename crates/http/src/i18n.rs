@@ -118,6 +118,16 @@ messages! {
     ScheduledMessageResumed => "استُؤنفت الرسالة المجدولة", "Scheduled message resumed";
     ScheduledMessageCancelled => "أُلغيت الرسالة المجدولة", "Scheduled message cancelled";
     ScheduleEnded => "انتهت هذه الجدولة (اكتملت أو أُلغيت) فلا يمكن تغييرها", "This has ended (completed or cancelled), so it cannot be changed";
+    BroadcastCreated => "تم حفظ البث كمسودة", "Broadcast saved as a draft";
+    BroadcastUpdated => "تم تحديث البث", "Broadcast updated";
+    BroadcastDeleted => "تم حذف البث", "Broadcast deleted";
+    BroadcastStarting => "بدأ البث", "Broadcast started";
+    BroadcastScheduled => "سيبدأ البث في موعده", "The broadcast will start at its time";
+    BroadcastPaused => "أُوقف البث مؤقتاً", "Broadcast paused";
+    BroadcastResumed => "استُؤنف البث", "Broadcast resumed";
+    BroadcastCancelled => "أُلغي البث؛ لن يُرسل لمن بقي", "Broadcast cancelled; nobody left is sent to";
+    BroadcastStarted => "بدأ هذا البث، فجمهوره ورسالته ثابتان", "This broadcast has started: its audience and message are fixed";
+    BroadcastNotStarted => "لم يبدأ هذا البث بعد", "This broadcast has not started yet";
     OrganizationUpdated => "تم حفظ إعدادات المؤسسة", "Organization settings saved";
     BusinessHoursUpdated => "تم حفظ ساعات العمل", "Business hours saved";
     ContactBlocked => "جهة الاتصال محظورة. ألغِ الحظر أولاً", "This contact is blocked. Unblock it first";

@@ -6,6 +6,7 @@ mod admin;
 mod api_keys;
 mod auth;
 mod auto_replies;
+mod broadcasts;
 mod contacts;
 mod conversations;
 mod dashboard;
@@ -56,7 +57,7 @@ use state::AppState;
         Messages are Arabic by default; send `Accept-Language: en` for English. \
         No string anywhere may hold the NUL character (U+0000): it is refused with 400."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "conversations"), (name = "templates"), (name = "quick-replies"), (name = "media"), (name = "auto-replies"), (name = "scheduled-messages"), (name = "webhooks"), (name = "admin"), (name = "health"))
+    tags((name = "auth"), (name = "users"), (name = "api-keys"), (name = "sessions"), (name = "sandbox"), (name = "messages"), (name = "contacts"), (name = "conversations"), (name = "templates"), (name = "quick-replies"), (name = "media"), (name = "auto-replies"), (name = "scheduled-messages"), (name = "broadcasts"), (name = "webhooks"), (name = "admin"), (name = "health"))
 )]
 struct ApiDoc;
 
@@ -99,6 +100,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(media_library::router())
         .merge(auto_replies::router())
         .merge(scheduled_messages::router())
+        .merge(broadcasts::router())
         .merge(webhooks::router())
         .merge(events::router())
         .merge(admin::router())

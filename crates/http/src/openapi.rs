@@ -69,6 +69,8 @@ const EVENTS: &[&str] = &[
     "conversation.created",
     "conversation.updated",
     "scheduled_message.sent",
+    "broadcast.progress",
+    "broadcast.completed",
 ];
 
 /// The file types a media endpoint takes (what its bytes must be), as the upload checks them.
@@ -432,6 +434,51 @@ fn fields() -> Vec<(&'static str, &'static str, Value)> {
             "variables",
             json!({"maxProperties": 50, "additionalProperties": {"type": "string", "maxLength": 1024, "pattern": NO_CONTROLS}}),
         ),
+        ("CreateBroadcastRequest", "name", text(1, 100, SOME_TEXT)),
+        (
+            "CreateBroadcastRequest",
+            "sessionName",
+            json!({"pattern": "^[a-z0-9_-]{1,32}$"}),
+        ),
+        ("UpdateBroadcastRequest", "name", text(1, 100, SOME_TEXT)),
+        ("RecipientsView", "type", one_of(&["filter", "list"])),
+        (
+            "RecipientsView",
+            "phones",
+            json!({"minItems": 1, "maxItems": 100000, "items": {"maxLength": 64}}),
+        ),
+        (
+            "FiltersView",
+            "tags",
+            json!({"maxItems": 30, "items": text(1, 50, SOME_TEXT)}),
+        ),
+        (
+            "FiltersView",
+            "excludeTags",
+            json!({"maxItems": 30, "items": text(1, 50, SOME_TEXT)}),
+        ),
+        ("FiltersView", "tagsMode", one_of(&["any", "all"])),
+        (
+            "FiltersView",
+            "lastMessageBefore",
+            json!({"format": "date-time"}),
+        ),
+        (
+            "FiltersView",
+            "lastMessageAfter",
+            json!({"format": "date-time"}),
+        ),
+        (
+            "PacingView",
+            "perMinute",
+            json!({"minimum": 0, "maximum": 6000}),
+        ),
+        (
+            "PacingView",
+            "jitterPercent",
+            json!({"minimum": 0, "maximum": 90}),
+        ),
+        ("ScheduleView", "sendAt", json!({"pattern": LOCAL_TIME})),
         ("CreateScheduledMessageRequest", "to", phone()),
         (
             "CreateScheduledMessageRequest",
@@ -507,9 +554,20 @@ fn fields() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-/// Constraints of query parameters, by name (the same everywhere they appear).
-fn parameter(name: &str) -> Option<Value> {
+/// Constraints of query parameters, by name (the same everywhere they appear, but a listing's
+/// `status`, which is its own things' statuses).
+fn parameter(path: &str, name: &str) -> Option<Value> {
     Some(match name {
+        "status" if path.ends_with("/recipients") => json!({"type": "string",
+            "enum": ["queued", "sent", "delivered", "read", "failed", "skipped", "cancelled"]}),
+        "status" if path.contains("/broadcasts") => json!({"type": "string",
+            "enum": ["draft", "scheduled", "running", "paused", "completed", "cancelled"]}),
+        "status" if path.contains("/scheduled-messages") => {
+            json!({"type": "string", "enum": ["active", "paused", "completed", "cancelled"]})
+        }
+        // The calendar's first local day and how many days it shows.
+        "from" => json!({"type": "string", "format": "date"}),
+        "days" => json!({"type": "integer", "minimum": 1, "maximum": 62}),
         "page" => json!({"type": "integer", "minimum": 1, "maximum": 1_000_000}),
         "limit" => json!({"type": "integer", "minimum": 1, "maximum": 100}),
         // Empty means "all sessions", like leaving it out.
@@ -715,11 +773,11 @@ fn complete_operation(path: &str, op: &mut Value) {
         for param in params.iter_mut() {
             let is_query = param["in"] == "query";
             let name = param["name"].as_str().unwrap_or("").to_owned();
-            match (is_query, parameter(&name)) {
+            match (is_query, parameter(path, &name)) {
                 (true, Some(schema)) => {
                     param["schema"] = schema;
-                    if matches!(name.as_str(), "page" | "limit") {
-                        // `?page=` is the first page, as leaving it out is.
+                    if matches!(name.as_str(), "page" | "limit" | "from" | "days") {
+                        // `?page=` is the first page, as leaving it out is (the calendar: today).
                         param["allowEmptyValue"] = json!(true);
                     }
                 }

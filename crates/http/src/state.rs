@@ -6,6 +6,7 @@ use wasl_app::automation::auto_replies::AutoReplies;
 use wasl_app::automation::library::Library;
 use wasl_app::automation::quick_replies::QuickReplies;
 use wasl_app::automation::templates::Templates;
+use wasl_app::broadcasts::Broadcasts;
 use wasl_app::calendar::Calendar;
 use wasl_app::contacts::Contacts;
 use wasl_app::conversations::Conversations;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub library: Arc<Library>,
     pub auto_replies: Arc<AutoReplies>,
     pub scheduled_messages: Arc<ScheduledMessages>,
+    pub broadcasts: Arc<Broadcasts>,
     pub webhooks: Arc<Subscriptions>,
     pub readiness: Arc<Readiness>,
     pub metrics: Arc<Metrics>,

@@ -26,6 +26,7 @@ use wasl_app::automation::library::Library;
 use wasl_app::automation::quick_replies::QuickReplies;
 use wasl_app::automation::templates::Templates;
 use wasl_app::automation::AutomationWorker;
+use wasl_app::broadcasts::{BroadcastRunner, Broadcasts};
 use wasl_app::calendar::Calendar;
 use wasl_app::contacts::Contacts;
 use wasl_app::conversations::Conversations;
@@ -154,9 +155,25 @@ pub async fn launch_with_options(
         options.clock.clone(),
         &scheduler,
     ));
+    let runner = BroadcastRunner::new(
+        store.clone(),
+        messaging.clone(),
+        templates.clone(),
+        library.clone(),
+        options.clock.clone(),
+        settings.broadcast_daily_cap,
+    );
+    let broadcasts = Arc::new(Broadcasts::new(
+        store.clone(),
+        templates.clone(),
+        library.clone(),
+        options.clock.clone(),
+        &runner,
+    ));
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
     let automation_task = tokio::spawn(automation.run(workers_stop.clone()));
     let scheduler_task = tokio::spawn(scheduler.run(workers_stop.clone()));
+    let runner_task = tokio::spawn(runner.run(workers_stop.clone()));
     let trim_task = tokio::spawn(memory::release_freed_memory(workers_stop.clone()));
     let dispatcher_task = tokio::spawn(dispatcher.run(workers_stop, messaging.bus().subscribe()));
     let resumed = sessions.resume_all().await?;
@@ -189,6 +206,7 @@ pub async fn launch_with_options(
         )),
         quick_replies: Arc::new(QuickReplies::new(store.clone(), options.clock.clone())),
         scheduled_messages,
+        broadcasts,
         templates,
         library,
         conversations: Arc::new(Conversations::new(
@@ -223,6 +241,7 @@ pub async fn launch_with_options(
     let _ = dispatcher_task.await;
     let _ = automation_task.await;
     let _ = scheduler_task.await;
+    let _ = runner_task.await;
     let _ = trim_task.await;
     store.close().await;
     tracing::info!("wasl stopped");

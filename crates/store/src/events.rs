@@ -73,12 +73,7 @@ pub(crate) async fn insert_event(
 }
 
 /// A new event, not yet stored.
-pub(crate) fn new_event(
-    org: &OrgId,
-    kind: &str,
-    payload: serde_json::Value,
-    at: i64,
-) -> StoredEvent {
+pub fn new_event(org: &OrgId, kind: &str, payload: serde_json::Value, at: i64) -> StoredEvent {
     StoredEvent {
         id: new_event_id(),
         organization_id: org.clone(),

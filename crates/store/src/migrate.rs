@@ -65,6 +65,7 @@ macro_rules! migrations {
                 "scheduled_messages",
                 "0019_scheduled_messages.sql"
             ),
+            migration!($dialect, 20, "broadcasts", "0020_broadcasts.sql"),
         ]
     };
 }

@@ -178,7 +178,7 @@ impl Schedules<'_> {
             "UPDATE scheduled_messages SET session_name = $1, to_phone = $2, message = $3,
                  schedule_local = $4, repeat_frequency = $5, repeat_interval = $6,
                  repeat_until = $7, repeat_count = $8, status = $9, next_number = $10,
-                 next_run_at = $11, updated_at = $12, revision = revision + 1
+                 next_run_at = $11, updated_at = $12, revision = revision + 1, claimed_until = 0
              WHERE organization_id = $13 AND id = $14 AND revision = $15",
         )
         .bind(s.session_name.as_ref().map(|n| n.as_str().to_owned()))

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::error::{AppError, AppResult, Conflict};
 
 /// The events a webhook can subscribe to.
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 13] = [
     "message.received",
     "message.sent",
     "message.status",
@@ -26,6 +26,8 @@ pub const EVENT_TYPES: [&str; 11] = [
     "conversation.created",
     "conversation.updated",
     "scheduled_message.sent",
+    "broadcast.progress",
+    "broadcast.completed",
 ];
 
 /// A new subscription, as checked at the edge.

@@ -438,6 +438,7 @@ struct Own {
     library_media_id: String,
     auto_reply_id: String,
     scheduled_message_id: String,
+    broadcast_id: String,
 }
 
 struct Fuzz<'a> {
@@ -830,6 +831,7 @@ fn own_path_value(own: &Own, param: &str, resource: &str) -> Option<String> {
         ("id", "media") => own.library_media_id.clone(),
         ("id", "auto-replies") => own.auto_reply_id.clone(),
         ("id", "scheduled-messages") => own.scheduled_message_id.clone(),
+        ("id", "broadcasts") => own.broadcast_id.clone(),
         _ => return None,
     })
 }
@@ -909,14 +911,20 @@ fn body_schema(doc: &Value, op: &Value) -> Option<(Map<String, Value>, Vec<Strin
 
 /// The JSON types a property's schema allows (`null` among them when it is optional).
 fn types_of(prop: &Value) -> Vec<String> {
-    match &prop["type"] {
+    let mut types = match &prop["type"] {
         Value::String(t) => vec![t.clone()],
         Value::Array(ts) => ts
             .iter()
             .filter_map(|t| t.as_str().map(str::to_owned))
             .collect(),
         _ => Vec::new(),
+    };
+    // A field that names a schema of the document holds an object (the document's schemas
+    // are objects): an object whose fields all have defaults (`{}`) is a value of its type.
+    if prop.to_string().contains("\"$ref\"") {
+        types.push("object".to_owned());
     }
+    types
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -1186,6 +1194,7 @@ async fn setup(app: &TestApp) -> Own {
         library_media_id: content.media_id,
         auto_reply_id: content.auto_reply_id,
         scheduled_message_id: content.scheduled_message_id,
+        broadcast_id: content.broadcast_id,
         api_key_id: key["data"]["apiKey"]["id"].as_str().expect("id").to_owned(),
         agent_id: agent.user_id,
         contact_id,
@@ -2245,6 +2254,22 @@ impl Fuzz<'_> {
                             })
                             .collect()
                     }
+                    "status" if key.contains("/recipients") => vec![
+                        ("queued".into(), ok),
+                        ("skipped".into(), ok),
+                        (String::new(), ok),
+                        ("QUEUED".into(), bad),
+                        ("%00".into(), bad),
+                        ("x".repeat(5_000), bad),
+                    ],
+                    "status" if key.contains("broadcasts") => vec![
+                        ("draft".into(), ok),
+                        ("running".into(), ok),
+                        (String::new(), ok),
+                        ("open".into(), bad),
+                        ("%00".into(), bad),
+                        ("x".repeat(5_000), bad),
+                    ],
                     "status" if key.contains("scheduled-messages") => vec![
                         ("active".into(), ok),
                         ("paused".into(), ok),

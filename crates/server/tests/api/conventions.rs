@@ -138,6 +138,11 @@ on_both_databases! {
             "GET /api/v1/whatsapp/scheduled-messages/{id}/occurrences",
             "POST /api/v1/whatsapp/scheduled-messages/{id}/pause", "POST /api/v1/whatsapp/scheduled-messages/{id}/resume",
             "POST /api/v1/whatsapp/scheduled-messages/{id}/cancel",
+            "POST /api/v1/whatsapp/broadcasts", "GET /api/v1/whatsapp/broadcasts", "GET /api/v1/whatsapp/broadcasts/{id}",
+            "PUT /api/v1/whatsapp/broadcasts/{id}", "DELETE /api/v1/whatsapp/broadcasts/{id}",
+            "GET /api/v1/whatsapp/broadcasts/{id}/preview", "GET /api/v1/whatsapp/broadcasts/{id}/recipients",
+            "POST /api/v1/whatsapp/broadcasts/{id}/start", "POST /api/v1/whatsapp/broadcasts/{id}/pause",
+            "POST /api/v1/whatsapp/broadcasts/{id}/resume", "POST /api/v1/whatsapp/broadcasts/{id}/cancel",
         ].into_iter().map(String::from).collect();
         assert_eq!(documented, expected);
 

@@ -458,10 +458,12 @@ pub struct Content {
     pub auto_reply_id: String,
     /// A message scheduled years ahead: it never fires during a sweep.
     pub scheduled_message_id: String,
+    /// A draft broadcast to a list of one number.
+    pub broadcast_id: String,
 }
 
-/// Creates a file of the media library, a template, a quick reply, an auto-reply and a
-/// scheduled message.
+/// Creates a file of the media library, a template, a quick reply, an auto-reply, a
+/// scheduled message and a draft broadcast (on the session `default`, which must exist).
 pub async fn reusable_content(app: &TestApp, token: &str) -> Content {
     let form = reqwest::multipart::Form::new().part(
         "file",
@@ -514,6 +516,12 @@ pub async fn reusable_content(app: &TestApp, token: &str) -> Content {
             "/api/v1/whatsapp/scheduled-messages",
             json!({"to": "+966551190001", "message": {"type": "text", "text": "تذكير"}, "scheduleAt": "2036-01-01T09:00", "repeat": {"frequency": "monthly"}}),
             "/data/scheduledMessage/id",
+        )
+        .await,
+        broadcast_id: created(
+            "/api/v1/whatsapp/broadcasts",
+            json!({"name": "fuzz", "sessionName": "default", "recipients": {"type": "list", "phones": ["+966551190002"]}, "message": {"type": "text", "text": "عرض"}}),
+            "/data/broadcast/id",
         )
         .await,
         media_id,

@@ -46,6 +46,7 @@ const RULE_NAME: &str = "قاعدة المؤسسة أ السرية";
 const RULE_TRIGGER: &str = "كلمة-سر-المؤسسة-أ";
 const RULE_TEXT: &str = "جواب آلي سري للمؤسسة أ";
 const SCHEDULED_TEXT: &str = "رسالة مجدولة سرية للمؤسسة أ";
+const BROADCAST_NAME: &str = "بث المؤسسة أ السري";
 const MEDIA_NAME: &str = "شعار-المؤسسة-أ.png";
 const A_EMAIL: &str = "isolation-a@acme.sa";
 const A_AGENT_EMAIL: &str = "agent-a@acme.sa";
@@ -198,6 +199,7 @@ struct OrgA {
     media_id: String,
     auto_reply_id: String,
     scheduled_message_id: String,
+    broadcast_id: String,
     markers: Vec<(String, String)>,
 }
 
@@ -439,6 +441,17 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{scheduled}");
     let scheduled_message_id = str_of(&scheduled["data"]["scheduledMessage"]["id"]);
+    let (status, broadcast) = app
+        .post(
+            "/api/v1/whatsapp/broadcasts",
+            &token,
+            json!({"name": BROADCAST_NAME,
+            "sessionName": "default", "recipients": {"type": "list", "phones": [CUSTOMER_OUT]},
+            "message": {"type": "text", "text": SCHEDULED_TEXT}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{broadcast}");
+    let broadcast_id = str_of(&broadcast["data"]["broadcast"]["id"]);
 
     let mut markers: Vec<(String, String)> = vec![
         ("A's organization id".into(), owner.org_id.clone()),
@@ -500,6 +513,8 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
             scheduled_message_id.clone(),
         ),
         ("A's scheduled message text".into(), SCHEDULED_TEXT.into()),
+        ("A's broadcast id".into(), broadcast_id.clone()),
+        ("A's broadcast name".into(), BROADCAST_NAME.into()),
     ];
     for m in &messages {
         markers.push(("A's message id".into(), str_of(&m["id"])));
@@ -526,6 +541,7 @@ async fn seed_a(app: &TestApp, receiver: &Receiver) -> OrgA {
         media_id,
         auto_reply_id,
         scheduled_message_id,
+        broadcast_id,
         markers,
     }
 }
@@ -564,6 +580,9 @@ async fn snapshot(app: &TestApp, a: &OrgA) -> Vec<(String, Value)> {
             "/api/v1/whatsapp/scheduled-messages/{}/occurrences",
             a.scheduled_message_id
         ),
+        "/api/v1/whatsapp/broadcasts".to_owned(),
+        format!("/api/v1/whatsapp/broadcasts/{}", a.broadcast_id),
+        format!("/api/v1/whatsapp/broadcasts/{}/preview", a.broadcast_id),
         "/api/v1/organization".to_owned(),
     ];
     let mut out = Vec::new();
@@ -650,7 +669,7 @@ const SKIPPED: [(&str, &str); 5] = [
 ];
 
 /// Routes that create something of the caller's own.
-const CREATES: [&str; 9] = [
+const CREATES: [&str; 10] = [
     "POST /api/v1/users",
     "POST /api/v1/api-keys",
     "POST /api/v1/webhooks",
@@ -660,6 +679,7 @@ const CREATES: [&str; 9] = [
     "POST /api/v1/whatsapp/media",
     "POST /api/v1/whatsapp/auto-replies",
     "POST /api/v1/whatsapp/scheduled-messages",
+    "POST /api/v1/whatsapp/broadcasts",
 ];
 
 /// Routes that work out something from the caller's own data alone.
@@ -716,6 +736,7 @@ fn path_values(a: &OrgA, param: &str, resource: &str) -> Option<Vec<String>> {
         ("id", "media") => vec![a.media_id.clone()],
         ("id", "auto-replies") => vec![a.auto_reply_id.clone()],
         ("id", "scheduled-messages") => vec![a.scheduled_message_id.clone()],
+        ("id", "broadcasts") => vec![a.broadcast_id.clone()],
         _ => return None,
     })
 }
@@ -748,6 +769,8 @@ fn query_value(key: &str, name: &str) -> Option<&'static str> {
     Some(match name {
         // A's schedule is active.
         "status" if key.contains("scheduled-messages") => "active",
+        "status" if key.contains("/recipients") => "queued",
+        "status" if key.contains("broadcasts") => "draft",
         "page" => "1",
         "limit" => "100",
         "sessionName" => "default",
@@ -836,6 +859,11 @@ fn json_body(key: &str, a: &OrgA, pass: &str, receiver: &Receiver) -> Option<Val
         "POST /api/v1/whatsapp/scheduled-messages" => json!({"to": CUSTOMER_IN,
             "message": {"type": "text", "text": "رسالة ب"}, "scheduleAt": "2036-01-01T10:00"}),
         "PUT /api/v1/whatsapp/scheduled-messages/{id}" => json!({"isActive": false,
+            "message": {"type": "text", "text": "changed by B"}}),
+        "POST /api/v1/whatsapp/broadcasts" => json!({"name": "بث ب", "sessionName": "default",
+            "recipients": {"type": "list", "phones": [CUSTOMER_IN]},
+            "message": {"type": "text", "text": "رسالة ب"}}),
+        "PUT /api/v1/whatsapp/broadcasts/{id}" => json!({"name": "hijacked",
             "message": {"type": "text", "text": "changed by B"}}),
         "POST /api/v1/whatsapp/auto-replies/test" => {
             json!({"text": RULE_TRIGGER, "from": CUSTOMER_IN,

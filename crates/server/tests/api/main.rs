@@ -12,6 +12,7 @@ mod api_keys;
 mod auth;
 mod auto_replies;
 mod bad_input;
+mod broadcasts;
 mod calendar;
 mod conventions;
 mod conversations;

@@ -105,6 +105,8 @@ async fn things(app: &TestApp) -> Vec<(&'static str, String)> {
         ("WASL_ST_QUICK_REPLY_ID", content.quick_reply_id),
         ("WASL_ST_MEDIA_ID", content.media_id),
         ("WASL_ST_AUTO_REPLY_ID", content.auto_reply_id),
+        ("WASL_ST_SCHEDULED_MESSAGE_ID", content.scheduled_message_id),
+        ("WASL_ST_BROADCAST_ID", content.broadcast_id),
         ("WASL_ST_TOKEN", owner.token.clone()),
         ("WASL_ST_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("WASL_ST_ORG_ID", owner.org_id.clone()),
