@@ -30,6 +30,35 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resume_broadcast))
         .routes(routes!(cancel_broadcast))
         .routes(routes!(list_recipients))
+        .routes(routes!(count_audience))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AudienceRequest {
+    recipients: RecipientsView,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AudienceData {
+    /// How many it reaches now (opted-out and blocked customers not counted).
+    count: i64,
+}
+
+/// How many an audience reaches now, before any broadcast is saved (the builder's live count).
+#[utoipa::path(post, path = "/api/v1/whatsapp/broadcasts/audience", tag = "broadcasts", security(("bearer" = [])),
+    request_body = AudienceRequest,
+    responses((status = 200, body = Envelope<AudienceData>), (status = 400), (status = 403)))]
+async fn count_audience(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<AudienceRequest>,
+) -> Result<ApiOk<AudienceData>, ApiError> {
+    auth.require_manager()?;
+    let (audience,) = (body.recipients.parse(),).validate()?;
+    let count = state.broadcasts.audience_count(&auth, audience).await?;
+    Ok(ApiOk::ok(Msg::Ok, AudienceData { count }))
 }
 
 /// Which contacts: all of them unless filtered. Tags compare without regard to case.

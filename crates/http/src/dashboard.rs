@@ -66,6 +66,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/pages/templates.js", JS),
     asset!("js/pages/quick_replies.js", JS),
     asset!("js/pages/scheduled.js", JS),
+    asset!("js/pages/broadcasts.js", JS),
     asset!("js/pages/media_library.js", JS),
 ];
 

@@ -526,6 +526,25 @@ impl Broadcasts {
         Ok(state)
     }
 
+    /// How many an audience reaches now (opted-out and blocked customers not counted): the
+    /// builder's live count.
+    pub async fn audience_count(&self, caller: &Caller, mut audience: Audience) -> AppResult<i64> {
+        caller.require_manager()?;
+        if let Audience::List { phones } = &mut audience {
+            for p in phones.iter_mut() {
+                if let Ok(n) = PhoneNumber::parse_written("phones", p, caller.default_country) {
+                    *p = n.as_str().to_owned();
+                }
+            }
+        }
+        let (count, _) = self
+            .store
+            .broadcasts()
+            .audience_preview(&caller.org_id, &audience, &listed(&audience), 0)
+            .await?;
+        Ok(count)
+    }
+
     pub async fn recipients(
         &self,
         caller: &Caller,

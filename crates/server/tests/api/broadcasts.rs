@@ -135,6 +135,12 @@ on_both_databases! {
         let (status, hook) = app.post("/api/v1/webhooks", token, json!({"url": "http://127.0.0.1:9/hook", "events": ["broadcast.completed"]})).await;
         assert_eq!(status, StatusCode::CREATED, "{hook}");
 
+        // The builder's live count, before anything is saved.
+        let (status, count) = app.post(&format!("{ROUTE}/audience"), token, json!({"recipients": {"type": "filter", "filters": {"tags": ["vip"], "excludeTags": ["churned"]}}})).await;
+        assert_eq!(status, StatusCode::OK, "{count}");
+        assert_eq!(count["data"]["count"], 3, "{count}");
+        let (_, all) = app.post(&format!("{ROUTE}/audience"), token, json!({"recipients": {"type": "filter", "filters": {"tags": ["VIP", "churned"], "tagsMode": "all"}}})).await;
+        assert_eq!(all["data"]["count"], 1, "{all}");
         let b = draft(&app, token, json!({
             "name": "عرض الجمعة",
             "sessionName": "default",

@@ -143,6 +143,7 @@ on_both_databases! {
             "GET /api/v1/whatsapp/broadcasts/{id}/preview", "GET /api/v1/whatsapp/broadcasts/{id}/recipients",
             "POST /api/v1/whatsapp/broadcasts/{id}/start", "POST /api/v1/whatsapp/broadcasts/{id}/pause",
             "POST /api/v1/whatsapp/broadcasts/{id}/resume", "POST /api/v1/whatsapp/broadcasts/{id}/cancel",
+            "POST /api/v1/whatsapp/broadcasts/audience",
         ].into_iter().map(String::from).collect();
         assert_eq!(documented, expected);
 

@@ -683,7 +683,10 @@ const CREATES: [&str; 10] = [
 ];
 
 /// Routes that work out something from the caller's own data alone.
-const OWN_ANSWERS: [&str; 1] = ["POST /api/v1/whatsapp/auto-replies/test"];
+const OWN_ANSWERS: [&str; 2] = [
+    "POST /api/v1/whatsapp/auto-replies/test",
+    "POST /api/v1/whatsapp/broadcasts/audience",
+];
 
 fn classify(key: &str, template: &str, op: &Value) -> Result<Expect, String> {
     if PUBLIC.contains(&key) {
@@ -863,6 +866,9 @@ fn json_body(key: &str, a: &OrgA, pass: &str, receiver: &Receiver) -> Option<Val
         "POST /api/v1/whatsapp/broadcasts" => json!({"name": "بث ب", "sessionName": "default",
             "recipients": {"type": "list", "phones": [CUSTOMER_IN]},
             "message": {"type": "text", "text": "رسالة ب"}}),
+        "POST /api/v1/whatsapp/broadcasts/audience" => {
+            json!({"recipients": {"type": "filter", "filters": {}}})
+        }
         "PUT /api/v1/whatsapp/broadcasts/{id}" => json!({"name": "hijacked",
             "message": {"type": "text", "text": "changed by B"}}),
         "POST /api/v1/whatsapp/auto-replies/test" => {

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auto_reply_crash;
+mod broadcast_crash;
 mod crash;
 mod disk_full;
 mod schedule_crash;
@@ -31,6 +32,16 @@ async fn a_killed_server_answers_each_customers_message_exactly_once_on_sqlite()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_server_answers_each_customers_message_exactly_once_on_postgres() {
     auto_reply_crash::story(server::Db::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_sends_a_broadcast_to_each_recipient_exactly_once_on_sqlite() {
+    broadcast_crash::story(server::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_server_sends_a_broadcast_to_each_recipient_exactly_once_on_postgres() {
+    broadcast_crash::story(server::Db::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

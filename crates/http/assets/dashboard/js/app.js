@@ -11,6 +11,7 @@ import * as contacts from './pages/contacts.js';
 import * as stats from './pages/stats.js';
 import * as settings from './pages/settings.js';
 import * as automation from './pages/automation.js';
+import * as broadcasts from './pages/broadcasts.js';
 import { BASE, match, pathOf } from './router.js';
 import { retitle, startAttention, stopAttention } from './attention.js';
 
@@ -21,6 +22,7 @@ const PAGES = {
   sessions: { page: sessions, label: 'navSessions', icon: 'phone' },
   contacts: { page: contacts, label: 'navContacts', icon: 'users' },
   automation: { page: automation, label: 'navAutomation', icon: 'zap' },
+  broadcasts: { page: broadcasts, label: 'navBroadcasts', icon: 'send' },
   stats: { page: stats, label: 'navStats', icon: 'chart' },
   settings: { page: settings, label: 'navSettings', icon: 'settings' },
 };

@@ -10,6 +10,8 @@ const ROUTES = [
   ['sessions', 'sessions'],
   ['contacts', 'contacts'],
   ['stats', 'stats'],
+  ['broadcasts/:id', 'broadcasts'],
+  ['broadcasts', 'broadcasts'],
   ['automation/:tab', 'automation'],
   ['automation', 'automation'],
   ['settings', 'settings'],
@@ -47,5 +49,6 @@ export function pathOf(page, params = {}) {
     return params.conversationId ? `${BASE}/chats/${encodeURIComponent(params.conversationId)}` : `${BASE}/chats`;
   }
   if (page === 'automation' && params.tab) return `${BASE}/automation/${encodeURIComponent(params.tab)}`;
+  if (page === 'broadcasts' && params.id) return `${BASE}/broadcasts/${encodeURIComponent(params.id)}`;
   return `${BASE}/${page}`;
 }

@@ -9,6 +9,7 @@ use crate::server::{self, TestServer};
 use crate::webdriver::Browser;
 
 mod automation;
+mod broadcasts;
 mod chat;
 mod history;
 mod hours;
@@ -123,6 +124,8 @@ pub async fn run(lang: &'static str, viewport: Viewport, live: Live) {
     j.automation().await;
     j.step("scheduled messages").await;
     j.scheduled().await;
+    j.step("broadcasts").await;
+    j.broadcasts().await;
     j.step("keyboard only").await;
     j.keyboard_only().await;
     if viewport == Viewport::Desktop {

@@ -50,9 +50,12 @@ function scheduleDialog(schedule, templates, onSaved) {
     cls: 'dialog-wide',
     build: (close) => {
       const to = h('input', { name: 'to', dir: 'ltr', inputmode: 'tel', required: true, value: s.to || '', placeholder: '+9665…' });
-      const session = h('select', { name: 'sessionName' }, h('option', { value: '', text: 'default' }),
-        (sharedSessions.current || []).filter((x) => x.sessionName !== 'default')
-          .map((x) => h('option', { value: x.sessionName, text: x.sessionName, selected: s.sessionName === x.sessionName })));
+      // Sent from `default` when it is not said; a new one from `default`, else the first session.
+      const names = (sharedSessions.current || []).map((x) => x.sessionName);
+      const chosen = s.sessionName || (schedule || names.includes('default') ? 'default' : names[0] || 'default');
+      if (!names.includes(chosen)) names.unshift(chosen);
+      const session = h('select', { name: 'sessionName' },
+        names.map((n) => h('option', { value: n, text: n, selected: n === chosen })));
       const message = replyEditor({ prefix: 'message', reply: replyOf(s.message), templates });
       const at = h('input', { type: 'datetime-local', name: 'scheduleAt', required: true, value: (s.scheduleAt || '').slice(0, 16), dir: 'ltr' });
       const frequency = h('select', { name: 'repeat.frequency' },
