@@ -268,7 +268,31 @@ fn time(field: &'static str, value: Option<&str>) -> Result<Option<i64>, ParseEr
 }
 
 impl RecipientsView {
+    /// The numbers, when given: 1 to 100,000 of at most 64 characters of text each.
+    fn phones(&self) -> Result<Option<Vec<String>>, ParseError> {
+        let Some(phones) = &self.phones else {
+            return Ok(None);
+        };
+        if phones.is_empty() || phones.len() > MOST_LIST {
+            return Err(ParseError::new(
+                "recipients.phones",
+                format!("1 to {MOST_LIST} numbers"),
+            ));
+        }
+        if phones
+            .iter()
+            .any(|p| p.chars().count() > 64 || p.chars().any(char::is_control))
+        {
+            return Err(ParseError::new(
+                "recipients.phones",
+                "each number is at most 64 characters of text",
+            ));
+        }
+        Ok(Some(phones.iter().map(|p| p.trim().to_owned()).collect()))
+    }
+
     fn parse(&self) -> Result<Audience, ParseError> {
+        let phones = self.phones()?;
         match self.kind.trim() {
             "filter" => {
                 let f = self.filters.clone().unwrap_or_default();
@@ -295,27 +319,13 @@ impl RecipientsView {
                 filters.check()?;
                 Ok(Audience::Filter { filters })
             }
-            "list" => {
-                let phones = self.phones.clone().unwrap_or_default();
-                if phones.is_empty() || phones.len() > MOST_LIST {
-                    return Err(ParseError::new(
-                        "recipients.phones",
-                        format!("1 to {MOST_LIST} numbers"),
-                    ));
-                }
-                if phones
-                    .iter()
-                    .any(|p| p.chars().count() > 64 || p.chars().any(char::is_control))
-                {
-                    return Err(ParseError::new(
-                        "recipients.phones",
-                        "each number is at most 64 characters of text",
-                    ));
-                }
-                Ok(Audience::List {
-                    phones: phones.iter().map(|p| p.trim().to_owned()).collect(),
-                })
-            }
+            "list" => match phones {
+                Some(phones) => Ok(Audience::List { phones }),
+                None => Err(ParseError::new(
+                    "recipients.phones",
+                    format!("1 to {MOST_LIST} numbers"),
+                )),
+            },
             _ => Err(ParseError::new("recipients.type", "filter or list")),
         }
     }
