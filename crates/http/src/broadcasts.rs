@@ -17,7 +17,7 @@ use super::error::{ApiError, Validate};
 use super::extract::{ApiJson, ApiQuery, Auth, PageQuery};
 use super::i18n::Msg;
 use super::response::{ApiOk, Envelope, Pagination};
-use super::scheduled_messages::MessageContentView;
+use super::scheduled_messages::AutomatedMessageView;
 use super::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -119,7 +119,7 @@ pub struct CreateBroadcastRequest {
     /// The session it is sent from.
     session_name: String,
     recipients: RecipientsView,
-    message: MessageContentView,
+    message: AutomatedMessageView,
     schedule: Option<ScheduleView>,
     pacing: Option<PacingView>,
 }
@@ -131,7 +131,7 @@ pub struct UpdateBroadcastRequest {
     name: Option<String>,
     session_name: Option<String>,
     recipients: Option<RecipientsView>,
-    message: Option<MessageContentView>,
+    message: Option<AutomatedMessageView>,
     #[serde(default, deserialize_with = "absent_or_null_schedule")]
     #[schema(value_type = Option<ScheduleView>)]
     schedule: Option<Option<ScheduleView>>,
@@ -151,7 +151,7 @@ pub struct BroadcastView {
     name: String,
     session_name: String,
     recipients: RecipientsView,
-    message: MessageContentView,
+    message: AutomatedMessageView,
     schedule: Option<ScheduleView>,
     pacing: PacingView,
     /// draft, scheduled, running, paused, completed or cancelled.
@@ -214,7 +214,7 @@ impl From<&BroadcastState> for BroadcastView {
             name: b.name.clone(),
             session_name: b.session_name.as_str().to_owned(),
             recipients,
-            message: MessageContentView::of(&b.message),
+            message: AutomatedMessageView::of(&b.message),
             schedule: b.send_at.map(|at| ScheduleView {
                 send_at: rfc3339(at),
             }),
@@ -371,7 +371,7 @@ struct Parts<'a> {
     name: &'a str,
     session_name: &'a str,
     recipients: &'a RecipientsView,
-    message: &'a MessageContentView,
+    message: &'a AutomatedMessageView,
     send_at: Option<&'a str>,
     pacing: Option<&'a PacingView>,
 }

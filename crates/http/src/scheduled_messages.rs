@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// media library, with a `caption`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct MessageContentView {
+pub struct AutomatedMessageView {
     /// text, template or media.
     #[serde(rename = "type")]
     kind: String,
@@ -60,11 +60,11 @@ pub struct MessageContentView {
     caption: Option<String>,
 }
 
-impl MessageContentView {
+impl AutomatedMessageView {
     pub(crate) fn of(reply: &Reply) -> Self {
         let f = reply.fields();
         let media = f.kind == "media";
-        MessageContentView {
+        AutomatedMessageView {
             text: if media { None } else { f.text.clone() },
             caption: if media { f.text } else { None },
             kind: f.kind,
@@ -121,7 +121,7 @@ pub struct CreateScheduledMessageRequest {
     to: String,
     /// The session it is sent from; `default` when absent.
     session_name: Option<String>,
-    message: MessageContentView,
+    message: AutomatedMessageView,
     /// The first (or only) time, local to the organization (`2027-03-15T09:00`), or with an
     /// offset (`2027-03-15T09:00:00+03:00`).
     #[schema(example = "2027-03-15T09:00")]
@@ -140,7 +140,7 @@ pub struct UpdateScheduledMessageRequest {
     #[serde(default, deserialize_with = "super::extract::absent_or_null")]
     #[schema(value_type = Option<String>)]
     session_name: Option<Option<String>>,
-    message: Option<MessageContentView>,
+    message: Option<AutomatedMessageView>,
     schedule_at: Option<String>,
     #[serde(default, deserialize_with = "absent_or_null_repeat")]
     #[schema(value_type = Option<RepeatView>)]
@@ -160,7 +160,7 @@ pub struct ScheduledMessageView {
     id: String,
     to: String,
     session_name: Option<String>,
-    message: MessageContentView,
+    message: AutomatedMessageView,
     /// The first occurrence, local to the organization.
     schedule_at: String,
     repeat: Option<RepeatView>,
@@ -180,7 +180,7 @@ impl From<&ScheduledMessage> for ScheduledMessageView {
             id: s.id.clone(),
             to: s.to.clone(),
             session_name: s.session_name.as_ref().map(|n| n.as_str().to_owned()),
-            message: MessageContentView::of(&s.message),
+            message: AutomatedMessageView::of(&s.message),
             schedule_at: write_local(s.recurrence.start),
             repeat: s.recurrence.repeat.map(|r| RepeatView {
                 frequency: r.frequency.as_str().to_owned(),
@@ -225,7 +225,7 @@ pub struct ScheduledMessageQuery {
 struct Parts<'a> {
     to: &'a str,
     session_name: Option<&'a str>,
-    message: &'a MessageContentView,
+    message: &'a AutomatedMessageView,
     schedule_at: &'a str,
     repeat: Option<&'a RepeatView>,
     is_active: bool,
@@ -531,7 +531,7 @@ pub struct UpcomingView {
     /// The same time, local to the organization.
     local_time: String,
     to: String,
-    message: MessageContentView,
+    message: AutomatedMessageView,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -582,7 +582,7 @@ async fn scheduled_calendar(
                     at: rfc3339(u.at),
                     local_time: write_local(zone.local(u.at)),
                     to: u.schedule.to.clone(),
-                    message: MessageContentView::of(&u.schedule.message),
+                    message: AutomatedMessageView::of(&u.schedule.message),
                 })
                 .collect(),
         },
