@@ -95,6 +95,27 @@ impl Contacts<'_> {
             .transpose()
     }
 
+    /// The organization's contacts of these numbers (those that exist), in one read.
+    pub async fn by_phones(
+        &self,
+        org: &OrgId,
+        phones: &[&str],
+    ) -> Result<Vec<Contact>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in phones.chunks(500) {
+            let mut params = crate::sql::Params::new(self.store.dialect);
+            let sql = format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.organization_id = {} AND c.phone_number IN ({})",
+                params.text(org.as_str()),
+                params.texts(chunk.iter().copied())
+            );
+            for row in params.query(&sql).fetch_all(&self.store.pool).await? {
+                found.push(contact(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
     /// Applies a person's changes; returns the contact as it now is.
     /// Applies a person's changes to a contact and records `contact.updated`, in one write
     /// transaction: the contact is read, changed and announced without another write (a

@@ -15,6 +15,7 @@ use wasl_domain::{MessageStatus, OrgId, SessionName};
 
 use crate::events::{insert_events, new_event, EventRenderer, StoredEvent};
 use crate::record::{record_in_tx, NewMessage};
+use crate::sql::{rows_per_statement, Rows, Ty};
 use crate::{Page, PageRequest, Recorded, Store, StoreError};
 
 const COLUMNS: &str = "id, organization_id, session_name, to_phone, message, schedule_local,
@@ -442,26 +443,23 @@ impl Schedules<'_> {
             .collect();
         let recording = record_in_tx(tx, &messages, render).await?;
         let mut events = recording.events.clone();
+        const COLUMNS: &[(&str, Ty)] = &[
+            ("id", Ty::Text),
+            ("schedule_id", Ty::Text),
+            ("number", Ty::Int),
+            ("organization_id", Ty::Text),
+            ("due_at", Ty::Int),
+            ("fired_at", Ty::Int),
+            ("outcome", Ty::Text),
+            ("reason", Ty::Text),
+            ("message_id", Ty::Text),
+        ];
+        let mut occurrences: Vec<(&Firing, &OccurrenceRecord, Option<&str>)> = Vec::new();
         for (f, _) in firings.iter().zip(&applied).filter(|(_, ok)| **ok) {
             let sent = f.message.as_ref().map(|(n, m)| (*n, m.message.id.as_str()));
             for o in &f.occurrences {
                 let message_id = sent.filter(|(n, _)| *n == o.number).map(|(_, id)| id);
-                sqlx::query(
-                    "INSERT INTO scheduled_occurrences
-                         (id, schedule_id, number, organization_id, due_at, fired_at, outcome, reason, message_id)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(o.id.as_str())
-                .bind(f.schedule_id.as_str())
-                .bind(i64::from(o.number))
-                .bind(f.organization_id.as_str())
-                .bind(o.due_at)
-                .bind(f.at)
-                .bind(o.outcome.as_str())
-                .bind(o.reason.as_deref())
-                .bind(message_id)
-                .execute(&mut **tx)
-                .await?;
+                occurrences.push((f, o, message_id));
             }
             if let Some(payload) = &f.event {
                 events.push(new_event(
@@ -471,6 +469,28 @@ impl Schedules<'_> {
                     f.at,
                 ));
             }
+        }
+        // One statement per chunk of rows: PostgreSQL's round trips, not its work, were the
+        // cost of a burst of due schedules.
+        for chunk in occurrences.chunks(rows_per_statement(COLUMNS.len())) {
+            let mut rows = Rows::for_tx(tx, COLUMNS);
+            for (f, o, message_id) in chunk {
+                rows.text(o.id.as_str())
+                    .text(f.schedule_id.as_str())
+                    .int(i64::from(o.number))
+                    .text(f.organization_id.as_str())
+                    .int(o.due_at)
+                    .int(f.at)
+                    .text(o.outcome.as_str())
+                    .text(o.reason.as_deref())
+                    .text(*message_id);
+            }
+            let sql = format!(
+                "INSERT INTO scheduled_occurrences
+                     (id, schedule_id, number, organization_id, due_at, fired_at, outcome, reason, message_id) {}",
+                rows.source().0
+            );
+            rows.query(&sql).execute(&mut **tx).await?;
         }
         insert_events(tx, &events).await?;
         w.commit().await?;

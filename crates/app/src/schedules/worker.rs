@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 use wasl_domain::schedule::{due_occurrences, OccurrenceOutcome, ScheduledMessage};
-use wasl_domain::{Automation, AutomationKind, OrgId, Organization, Session, SessionName};
+use wasl_domain::{Automation, AutomationKind, Contact, OrgId, Organization, Session, SessionName};
 use wasl_store::{Firing, OccurrenceRecord, Store};
 
 use crate::automation::library::Library;
@@ -132,6 +132,20 @@ impl Scheduler {
         }
         let mut organizations: HashMap<OrgId, Option<Organization>> = HashMap::new();
         let mut sessions: HashMap<(OrgId, String), Option<Session>> = HashMap::new();
+        // The batch's customers, read at once per organization (one round trip, not one each).
+        let mut contacts: HashMap<(OrgId, String), Contact> = HashMap::new();
+        let mut by_org: HashMap<&OrgId, Vec<&str>> = HashMap::new();
+        for s in &due {
+            by_org
+                .entry(&s.organization_id)
+                .or_default()
+                .push(s.to.as_str());
+        }
+        for (org, phones) in by_org {
+            for c in self.store.contacts().by_phones(org, &phones).await? {
+                contacts.insert((org.clone(), c.phone_number.clone()), c);
+            }
+        }
         let mut firings = Vec::with_capacity(due.len());
         for schedule in &due {
             let org = &schedule.organization_id;
@@ -142,8 +156,9 @@ impl Scheduler {
             let Some(organization) = organizations.get(org).and_then(Option::as_ref) else {
                 continue;
             };
+            let contact = contacts.get(&(org.clone(), schedule.to.clone()));
             firings.push(
-                self.firing(schedule, organization, &mut sessions, now)
+                self.firing(schedule, organization, contact, &mut sessions, now)
                     .await?,
             );
         }
@@ -196,6 +211,7 @@ impl Scheduler {
         &self,
         schedule: &ScheduledMessage,
         organization: &Organization,
+        contact: Option<&Contact>,
         sessions: &mut HashMap<(OrgId, String), Option<Session>>,
         now: i64,
     ) -> AppResult<Firing> {
@@ -225,7 +241,7 @@ impl Scheduler {
         let mut event = None;
         if let Some((number, due_at)) = due.send {
             let (outcome, reason, made) = self
-                .make(schedule, organization, sessions, number, due_at)
+                .make(schedule, organization, contact, sessions, number, due_at)
                 .await?;
             if let Some(item) = made {
                 event = Some(json!({
@@ -272,6 +288,7 @@ impl Scheduler {
         &self,
         schedule: &ScheduledMessage,
         organization: &Organization,
+        contact: Option<&Contact>,
         sessions: &mut HashMap<(OrgId, String), Option<Session>>,
         number: u32,
         due_at: i64,
@@ -299,12 +316,7 @@ impl Scheduler {
         let Some(session) = sessions.get(&key).and_then(Option::as_ref) else {
             return failed("session_gone");
         };
-        let contact = self
-            .store
-            .contacts()
-            .by_phone(&schedule.organization_id, &schedule.to)
-            .await?;
-        if contact.as_ref().is_some_and(|c| c.is_blocked) {
+        if contact.is_some_and(|c| c.is_blocked) {
             return skipped("blocked");
         }
         let answer = match render(
@@ -312,7 +324,7 @@ impl Scheduler {
             &self.library,
             organization,
             &schedule.message,
-            contact.as_ref(),
+            contact,
             &schedule.to,
         )
         .await
@@ -324,7 +336,7 @@ impl Scheduler {
                 return failed("content_gone");
             }
         };
-        if answer.marketing && contact.as_ref().is_some_and(|c| c.opted_out_at.is_some()) {
+        if answer.marketing && contact.is_some_and(|c| c.opted_out_at.is_some()) {
             return skipped("opted_out");
         }
         let automation = Automation {
