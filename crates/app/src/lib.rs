@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod error;
 pub mod health;
+mod job;
 pub mod messaging;
 pub mod private_files;
 pub mod schedules;

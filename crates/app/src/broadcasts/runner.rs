@@ -7,9 +7,8 @@
 //! `kill -9` at any point neither skips nor repeats a recipient.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rand::Rng;
 use serde_json::json;
@@ -30,8 +29,6 @@ use crate::messaging::Messaging;
 const BATCH: u32 = 20;
 /// How long a node holds the broadcasts it took (PostgreSQL).
 const LEASE_MS: i64 = 30_000;
-/// The longest the runner rests before it looks again on its own.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
 /// Messages of one broadcast in the outbox at once when it goes without pauses, and handed
 /// over per transaction.
 const WINDOW: i64 = 1_000;
@@ -112,48 +109,8 @@ impl BroadcastRunner {
     }
 
     /// Works until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut failures = 0u32;
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let result = self.step().await;
-            self.passes.fetch_add(1, Ordering::SeqCst);
-            let wait = match result {
-                Ok(true) => {
-                    failures = 0;
-                    None
-                }
-                Ok(false) => {
-                    failures = 0;
-                    Some(self.rest().await)
-                }
-                Err(e) => {
-                    failures += 1;
-                    let wait = Duration::from_millis(200 * 2u64.pow(failures.min(7)));
-                    tracing::error!(error = %e, failures, retry_in_ms = wait.as_millis() as u64, "the broadcast runner cannot go on; trying again");
-                    Some(wait)
-                }
-            };
-            if let Some(wait) = wait {
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        }
-    }
-
-    async fn rest(&self) -> Duration {
-        match self.store.broadcasts().next_due().await {
-            Ok(Some(at)) => {
-                let ms = at.saturating_sub(self.clock.now_millis()).max(0);
-                Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(IDLE_CHECK)
-            }
-            _ => IDLE_CHECK,
-        }
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        crate::job::run(&self, &self.wake, &self.passes, stop).await;
     }
 
     /// Does what is due; `true` when it handed someone over (more may be due at once).
@@ -474,5 +431,22 @@ impl BroadcastRunner {
                 Err(e.into())
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::job::Job for BroadcastRunner {
+    const WHAT: &'static str = "the broadcast runner";
+
+    async fn step(&self) -> AppResult<bool> {
+        BroadcastRunner::step(self).await
+    }
+
+    async fn next_due(&self) -> Option<i64> {
+        self.store.broadcasts().next_due().await.ok().flatten()
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_millis()
     }
 }

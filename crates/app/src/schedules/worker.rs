@@ -5,7 +5,7 @@
 //! occurrence: before the commit nothing happened, after it everything did.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,9 +26,6 @@ use crate::messaging::Messaging;
 const BATCH: u32 = 200;
 /// How long a node holds the schedules it took (PostgreSQL); one that dies lets them go.
 const LEASE_MS: i64 = 30_000;
-/// The longest the scheduler rests before it looks again on its own: a schedule made on
-/// another node, a clock moved forward.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 pub struct Scheduler {
     store: Store,
@@ -74,49 +71,8 @@ impl Scheduler {
     }
 
     /// Works until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut failures = 0u32;
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let result = self.step().await;
-            self.passes.fetch_add(1, Ordering::SeqCst);
-            let wait = match result {
-                Ok(0) => {
-                    failures = 0;
-                    Some(self.rest().await)
-                }
-                Ok(_) => {
-                    failures = 0;
-                    None
-                }
-                Err(e) => {
-                    failures += 1;
-                    let wait = Duration::from_millis(200 * 2u64.pow(failures.min(7)));
-                    tracing::error!(error = %e, failures, retry_in_ms = wait.as_millis() as u64, "the scheduler cannot fire what is due; trying again");
-                    Some(wait)
-                }
-            };
-            if let Some(wait) = wait {
-                tokio::select! {
-                    () = self.wake.notified() => {}
-                    () = tokio::time::sleep(wait) => {}
-                    _ = stop.changed() => return,
-                }
-            }
-        }
-    }
-
-    /// How long to rest: until the soonest occurrence, at most [`IDLE_CHECK`].
-    async fn rest(&self) -> Duration {
-        match self.store.schedules().next_due().await {
-            Ok(Some(at)) => {
-                let ms = at.saturating_sub(self.clock.now_millis()).max(0);
-                Duration::from_millis(u64::try_from(ms).unwrap_or(0)).min(IDLE_CHECK)
-            }
-            _ => IDLE_CHECK,
-        }
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        crate::job::run(&self, &self.wake, &self.passes, stop).await;
     }
 
     /// Fires one batch of due schedules; how many it took.
@@ -361,5 +317,22 @@ impl Scheduler {
             Some(item) => Ok((OccurrenceOutcome::Sent, None, Some(item))),
             None => failed("file_too_large"),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::job::Job for Scheduler {
+    const WHAT: &'static str = "the scheduler firing what is due";
+
+    async fn step(&self) -> AppResult<bool> {
+        Ok(Scheduler::step(self).await? > 0)
+    }
+
+    async fn next_due(&self) -> Option<i64> {
+        self.store.schedules().next_due().await.ok().flatten()
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_millis()
     }
 }

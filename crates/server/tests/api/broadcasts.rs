@@ -61,33 +61,8 @@ async fn until_status(app: &TestApp, token: &str, id: &str, status: &str) -> Val
     }
 }
 
-async fn runner_passes(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("wasl_broadcast_runner_passes_total "))
-        .and_then(|n| n.parse().ok())
-        .expect("the runner's passes are in /metrics")
-}
-
-/// Waits until the runner has looked again (a whole pass begun after this call).
 async fn runner_looked_again(app: &TestApp) {
-    let start = runner_passes(app).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while runner_passes(app).await < start + 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the runner stopped looking"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::looked_again(app, "wasl_broadcast_runner_passes_total").await;
 }
 
 /// How many of the broadcast's recipients were handed to the outbox.

@@ -448,6 +448,37 @@ pub fn error_envelope_problem(body: &Value) -> Option<String> {
     None
 }
 
+/// A counter of `/metrics` (`wasl_scheduler_passes_total`, …).
+pub async fn metric(app: &TestApp, name: &str) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not in /metrics"))
+}
+
+/// Waits until the worker counting its passes in `name` has looked again (a whole pass begun
+/// after this call): what it did not do then, it will not do for this state of the clock.
+pub async fn looked_again(app: &TestApp, name: &str) {
+    let start = metric(app, name).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while metric(app, name).await < start + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name}: the worker stopped looking"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// An organization's reusable content, for tests that address it by id.
 pub struct Content {
     pub media_id: String,

@@ -72,34 +72,8 @@ async fn set_zone(app: &TestApp, token: &str, zone: &str) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-async fn scheduler_passes(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("wasl_scheduler_passes_total "))
-        .and_then(|n| n.parse().ok())
-        .expect("the scheduler's passes are in /metrics")
-}
-
-/// Waits until the scheduler has looked again for what is due after the clock was moved (a
-/// whole pass begun after this call), so that what it did not fire, it will not fire.
 async fn scheduler_looked_again(app: &TestApp) {
-    let start = scheduler_passes(app).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while scheduler_passes(app).await < start + 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the scheduler stopped looking"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::looked_again(app, "wasl_scheduler_passes_total").await;
 }
 
 on_both_databases! {

@@ -120,21 +120,13 @@ pub async fn story(db: Db) {
     );
 
     // Exactly once on the wire.
-    let log = std::fs::read_to_string(install.data_dir.join(wasl_engine::sandbox::log::FILE_NAME))
-        .expect("the sandbox transmission log");
-    let mut firsts: HashMap<String, usize> = HashMap::new();
-    for line in log.lines() {
-        if let Some((_, t, true)) = wasl_engine::sandbox::log::parse_line(line) {
-            *firsts.entry(t.message_id).or_default() += 1;
-        }
-    }
-    let twice = firsts.values().filter(|n| **n > 1).count();
-    assert_eq!(twice, 0, "{twice} messages transmitted twice");
-    let lost = messages
-        .iter()
-        .filter(|(_, whatsapp_id, _)| !firsts.contains_key(whatsapp_id))
-        .count();
-    assert_eq!(lost, 0, "{lost} broadcast messages never transmitted");
+    crate::crash::transmitted_once(
+        &install.data_dir,
+        messages
+            .iter()
+            .map(|(_, whatsapp_id, _)| whatsapp_id.as_str()),
+        "broadcast",
+    );
     eprintln!("{db:?}: {RECIPIENTS} recipients, each sent to once, each message transmitted once");
     pool.close().await;
     second.stop();

@@ -174,6 +174,27 @@ async fn load(
 }
 
 /// Polls `count` (a single number from the database) until it is zero.
+/// Each of these WhatsApp ids was transmitted exactly once, by the sandbox's transmission log
+/// in `data_dir`: none twice, none never (`what` names the messages in the failure).
+pub(crate) fn transmitted_once<'a>(
+    data_dir: &std::path::Path,
+    whatsapp_ids: impl Iterator<Item = &'a str>,
+    what: &str,
+) {
+    let log = std::fs::read_to_string(data_dir.join(wasl_engine::sandbox::log::FILE_NAME))
+        .expect("the sandbox transmission log");
+    let mut firsts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for line in log.lines() {
+        if let Some((_, t, true)) = wasl_engine::sandbox::log::parse_line(line) {
+            *firsts.entry(t.message_id).or_default() += 1;
+        }
+    }
+    let twice = firsts.values().filter(|n| **n > 1).count();
+    assert_eq!(twice, 0, "{twice} messages transmitted twice");
+    let lost = whatsapp_ids.filter(|id| !firsts.contains_key(*id)).count();
+    assert_eq!(lost, 0, "{lost} {what} messages never transmitted");
+}
+
 pub(crate) async fn until_zero(pool: &sqlx::AnyPool, sql: &str, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
